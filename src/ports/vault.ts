@@ -1,0 +1,37 @@
+import type { VaultAccess } from '../records.js'
+
+/** What a SOPS file looks like from the outside, without decrypting any value. */
+export type SecretInspection =
+  | { kind: 'missing' }
+  /** The file exists but is not a SOPS document with age recipients (e.g. a plaintext key). */
+  | { kind: 'plaintext'; reason: string }
+  | {
+      kind: 'sops'
+      /** age recipients (age1…) named in the file's `sops.age` stanzas, in file order. */
+      recipients: string[]
+      /** `sops.lastmodified`, as written. */
+      lastModified: string | undefined
+    }
+
+/** Why a decryption is happening; recorded in the VaultAccess record. */
+export type VaultPurpose = 'validate' | 'audit' | 'show' | 'rekey' | 'check' | 'rotate'
+
+export interface DecryptedSecret {
+  /** The decrypted document; plaintext lives here in memory only. */
+  values: Record<string, unknown>
+  access: VaultAccess
+}
+
+/**
+ * The vault port (DESIGN.md): SOPS+age files on disk. Paths are relative to the
+ * governance repository root.
+ */
+export interface Vault {
+  inspect(path: string): Promise<SecretInspection>
+  /** Recipients `.sops.yaml` asks for a path, or undefined when no creation rule matches. */
+  expectedRecipients(path: string): Promise<string[] | undefined>
+  /** Decrypts and verifies the MAC; throws VaultError (src/errors.ts) on any failure. */
+  decrypt(path: string, purpose: VaultPurpose, keyId?: string): Promise<DecryptedSecret>
+  /** Writes `values` to `path`, encrypted to the `.sops.yaml` recipients for it. */
+  encrypt(path: string, values: Record<string, string>): Promise<void>
+}
