@@ -1,3 +1,5 @@
+import { types } from 'node:util'
+
 /** A problem with how keyward was invoked or configured: the command cannot run (exit 2). */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
@@ -5,7 +7,8 @@ export class UsageError extends Error {
 
 /** A readable message from anything thrown, without a stack trace. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message
+  // isNativeError also recognises errors from another realm (node: built-ins under jest's VM).
+  if (error instanceof Error || types.isNativeError(error)) return error.message
   if (typeof error === 'string') return error
   return String(error)
 }
@@ -13,6 +16,7 @@ export function errorMessage(error: unknown): string {
 /** Why a secret file could not be read. `tampered` ones map to the `vault-tampered` rule. */
 export type VaultErrorCode =
   | 'no-identity' // no age identity found (exit 2)
+  | 'missing' // the file does not exist
   | 'wrong-identity' // none of our identities opens any age stanza
   | 'not-sops' // not a SOPS document (no `sops` metadata, no age stanza)
   | 'malformed' // unparsable file or ENC[] value, truncated file

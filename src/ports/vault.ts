@@ -22,6 +22,13 @@ export interface DecryptedSecret {
   access: VaultAccess
 }
 
+/** What a rekey changed: the recipients before and after, and the decryption it took. */
+export interface RekeyOutcome {
+  recipientsBefore: string[]
+  recipientsAfter: string[]
+  access: VaultAccess
+}
+
 /**
  * The vault port (DESIGN.md): SOPS+age files on disk. Paths are relative to the
  * governance repository root.
@@ -34,4 +41,9 @@ export interface Vault {
   decrypt(path: string, purpose: VaultPurpose, keyId?: string): Promise<DecryptedSecret>
   /** Writes `values` to `path`, encrypted to the `.sops.yaml` recipients for it. */
   encrypt(path: string, values: Record<string, string>): Promise<void>
+  /**
+   * Re-encrypts `path` to the `.sops.yaml` recipients under a new data key, keeping
+   * every value (and the file's encryption rule); verifies the MAC first.
+   */
+  rekey(path: string, keyId?: string): Promise<RekeyOutcome>
 }

@@ -38,7 +38,11 @@ export function renderSarif(
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: displayPath(f.file), uriBaseId: '%SRCROOT%' },
+                // SARIF wants a URI reference: encode each segment (spaces, %, a `c:` that would read as a scheme).
+                artifactLocation: {
+                  uri: displayPath(f.file).split('/').map(encodeURIComponent).join('/'),
+                  uriBaseId: '%SRCROOT%',
+                },
                 region: { startLine: f.line, startColumn: f.column },
               },
             },

@@ -19,8 +19,10 @@ export function renderText(
   findings: readonly Finding[],
   displayPath: DisplayPath = (f) => f,
 ): string {
+  // One line per finding (SPEC §2), whatever a message holds.
   const lines = findings.map(
-    (f) => `${displayPath(f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${f.message}`,
+    (f) =>
+      `${displayPath(f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${f.message.replace(/\r?\n/g, ' ')}`,
   )
   return [...lines, summaryLine(findings)].join('\n') + '\n'
 }
