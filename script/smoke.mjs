@@ -196,6 +196,77 @@ console.log(`smoke on Node ${process.version}`)
   )
 }
 
+// 4. The main job on the embedded demo, and the canary check: no demo key in any output or file.
+{
+  const env = { PATH: process.env.PATH, HOME: tmpdir() }
+  const cli = (...args) =>
+    spawnSync(process.execPath, [join(repo, 'dist/cli.js'), ...args], {
+      cwd: repo,
+      env,
+      encoding: 'utf8',
+    })
+  const keys = [
+    'avatar-video-openai',
+    'blog-writer-anthropic',
+    'night-batch-openrouter',
+    'honeypot-openai',
+  ].map((id) =>
+    spawnSync(
+      process.execPath,
+      [
+        join(repo, 'dist/cli.js'),
+        'vault',
+        'show',
+        id,
+        '--reveal',
+        '--config',
+        'examples/demo/keyward.yaml',
+      ],
+      {
+        cwd: repo,
+        env: { ...env, SOPS_AGE_KEY_FILE: join(repo, 'examples/demo/demo-age-key.txt') },
+        encoding: 'utf8',
+      },
+    ).stdout.trim(),
+  )
+  expect(
+    keys.every((k) => k.length > 20),
+    'vault show --reveal prints the demo keys (the canaries)',
+  )
+  const run = cli('audit', '--demo')
+  console.log(`cli: audit --demo (exit ${run.status})`)
+  expect(run.status === 0, 'exits 0')
+  const folder = /in (\S+keyward-demo-\S+)/.exec(run.stdout)?.[1]
+  expect(
+    folder !== undefined && /canary-used/.test(run.stdout) && /spend-spike/.test(run.stdout),
+    'prints where it ran and the seeded findings',
+  )
+  const written = folder
+    ? spawnSync('git', ['ls-files', '--others', '--cached'], { cwd: folder, encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((f) => f && !f.startsWith('keys/'))
+    : []
+  const contents = written.map((f) => readFileSync(join(folder, f), 'utf8')).join('\n')
+  expect(
+    written.some((f) => f.startsWith('audit/snapshots/')) &&
+      written.some((f) => f.startsWith('.keyward/outbox/issues/')),
+    'commits a snapshot and writes the outbox',
+  )
+  expect(
+    keys.every((k) => !run.stdout.includes(k) && !run.stderr.includes(k) && !contents.includes(k)),
+    'no demo key appears in stdout, stderr, the snapshot, the ledger or an issue',
+  )
+  const json = cli('audit', '--demo', '--json')
+  const parsed = JSON.parse(json.stdout)
+  expect(
+    json.status === 0 &&
+      typeof parsed.ledger_head === 'string' &&
+      Array.isArray(parsed.findings) &&
+      Array.isArray(parsed.issues.created),
+    'audit --json prints the SPEC §4 object',
+  )
+}
+
 if (failures > 0) {
   console.log(`smoke: ${failures} expectation(s) failed`)
   process.exitCode = 1

@@ -450,11 +450,11 @@ describe('keyward: commands that cannot run', () => {
   it('exits 2 for a command this version does not implement yet', async () => {
     const h = await arrange()
 
-    const code = await main(['audit'], h.deps)
+    const code = await main(['report'], h.deps)
 
     expect(code).toBe(2)
     expect(h.stdout.text).toBe('')
-    expect(h.stderr.text).toContain('`keyward audit` is not available in this version yet')
+    expect(h.stderr.text).toContain('`keyward report` is not available in this version yet')
   })
 
   it('exits 2 with one line and no stack trace when the scanner fails', async () => {

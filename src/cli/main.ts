@@ -16,6 +16,8 @@ import { stderrLog, type TextSink } from './stderr-log.js'
 import type { Finding } from '../analysis/findings.js'
 import { VERSION } from '../version.js'
 import { runVaultCommand } from './vault-commands.js'
+import { runAuditCommand } from './audit-command.js'
+import { runLedgerVerify } from './ledger-command.js'
 
 /** What the CLI needs from the outside world; tests pass their own. */
 export interface CliDeps {
@@ -143,6 +145,16 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<Exit
           renderFindings: (findings, format, ok, root) =>
             renderFindings(findings, format, ok, displayPathFor(deps, root)),
         })
+      case 'audit':
+        return await runAuditCommand(command, {
+          deps,
+          log: ctx.log,
+          vault: (root, env) => createVault({ ...ctx, deps: { ...deps, env } }, root),
+          print: ctx.print,
+          note: (text) => deps.stderr.write(redactor.redact(text) + '\n'),
+        })
+      case 'ledger-verify':
+        return await runLedgerVerify(command, ctx)
       default:
         throw new UsageError(
           `\`keyward ${command.command.replace('-', ' ')}\` is not available in this version yet; see CHANGELOG.md for what is`,

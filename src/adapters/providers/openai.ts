@@ -1,0 +1,348 @@
+import type { Provider, ProviderCapabilities, ProviderResult } from '../../ports/provider.js'
+import type { AuditEvent, ProviderKey, UsageRecord } from '../../records.js'
+import type { HttpResult } from '../http/client.js'
+import { paginate } from '../http/paginate.js'
+import {
+  CallRecorder,
+  DEFAULT_MAX_PAGES,
+  ceilTo,
+  floorTo,
+  isoFromUnixSeconds,
+  joinUrl,
+  type ProviderAdapterOptions,
+  unixSeconds,
+} from './common.js'
+import {
+  type OpenAiAuditLog,
+  type OpenAiCostResult,
+  type OpenAiList,
+  type OpenAiPage,
+  type OpenAiProject,
+  type OpenAiProjectApiKey,
+  type OpenAiUsageResult,
+  validateAuditLogs,
+  validateCosts,
+  validateProjectApiKeys,
+  validateProjects,
+  validateUsage,
+} from './openai-schemas.js'
+import { estimateCostUsd } from './prices.js'
+
+export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1'
+
+/** The usage families keyed by `api_key_id` (§1.3); vector stores and code interpreter are project-only. */
+export const OPENAI_USAGE_TYPES = [
+  'completions',
+  'embeddings',
+  'moderations',
+  'images',
+  'audio_speeches',
+  'audio_transcriptions',
+] as const
+
+const CAPABILITIES: ProviderCapabilities = {
+  listKeys: 'yes',
+  usage: 'yes',
+  usageGranularity: '1h',
+  cost: 'reported-or-estimated',
+  auditEvents: 'feature-detected',
+  apiTrafficIp: 'no',
+  limitations: [
+    'Audit logs record configuration and console-session actions only; API traffic carries no IP (providers.md §1.5).',
+    'Cost per key needs `group_by=api_key_id` on /organization/costs (1d buckets); older organizations get an estimate from tokens.',
+  ],
+}
+
+/**
+ * OpenAI Administration API (providers.md §1). Usage is read grouped by key and model, so
+ * requests grow with pages of buckets, never with the number of keys.
+ */
+export function createOpenAiProvider(options: ProviderAdapterOptions): Provider {
+  const base = options.baseUrl ?? OPENAI_DEFAULT_BASE_URL
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES
+  // §1.1: bearer admin key. Only ever placed in this header object.
+  const headers = { authorization: `Bearer ${options.adminKey}` }
+  let auditUnavailable = false
+
+  const recorder = () => new CallRecorder(options.id, options.http, options.log)
+  const get = <T>(
+    endpoint: string,
+    path: string,
+    query: Array<[string, string]>,
+    validate: Parameters<typeof options.http.json<T>>[0]['validate'],
+  ): Promise<HttpResult<T>> =>
+    options.http.json<T>({ url: joinUrl(base, path, query), endpoint, headers, validate })
+
+  async function listKeys(): Promise<ProviderResult<ProviderKey[]>> {
+    const rec = recorder()
+    const projects = rec
+      .pages(
+        '/organization/projects',
+        await paginate<OpenAiList<OpenAiProject>>({
+          maxPages,
+          fetch: (after) =>
+            get(
+              '/organization/projects',
+              '/organization/projects',
+              listQuery(after),
+              validateProjects,
+            ),
+          next: (page) => (page.has_more && page.last_id ? page.last_id : undefined),
+        }),
+        maxPages,
+      )
+      .flatMap((page) => page.data)
+    const wanted = options.projects ? new Set(options.projects) : undefined
+    const keys: ProviderKey[] = []
+    for (const project of projects) {
+      if (wanted && !wanted.has(project.id)) continue
+      const endpoint = '/organization/projects/{project_id}/api_keys'
+      const pages = rec.pages(
+        endpoint,
+        await paginate<OpenAiList<OpenAiProjectApiKey>>({
+          maxPages,
+          fetch: (after) =>
+            get(
+              endpoint,
+              `/organization/projects/${encodeURIComponent(project.id)}/api_keys`,
+              // §1.6: without `owner_project_access=any`, visibility rules may hide enabled keys.
+              [...listQuery(after), ['owner_project_access', 'any']],
+              validateProjectApiKeys,
+            ),
+          next: (page) => (page.has_more && page.last_id ? page.last_id : undefined),
+        }),
+        maxPages,
+      )
+      for (const key of pages.flatMap((p) => p.data)) keys.push(toProviderKey(key, project.id))
+    }
+    return rec.result(keys)
+  }
+
+  function toProviderKey(key: OpenAiProjectApiKey, projectId: string): ProviderKey {
+    const owner = key.owner?.user?.email ?? key.owner?.user?.id ?? key.owner?.service_account?.id
+    return {
+      provider: options.id,
+      providerKeyId: key.id,
+      hint: key.redacted_value,
+      name: key.name ?? undefined,
+      created: isoFromUnixSeconds(key.created_at),
+      lastUsed: key.last_used_at === null ? undefined : isoFromUnixSeconds(key.last_used_at),
+      status: key.owner_project_access === 'inactive' ? 'inactive' : 'active',
+      project: projectId,
+      owner,
+    }
+  }
+
+  async function usage(since: Date, until: Date): Promise<ProviderResult<UsageRecord[]>> {
+    const rec = recorder()
+    const records: UsageRecord[] = []
+    const projectQuery: Array<[string, string]> = (options.projects ?? []).map((p) => [
+      'project_ids[]',
+      p,
+    ])
+
+    // Costs first: whether they come per key decides whether token records need an estimate.
+    const costStart = floorTo(since, '1d')
+    const costEnd = ceilTo(until, '1d')
+    let costsPerKey = true
+    const costPages = await paginate<OpenAiPage<OpenAiCostResult>>({
+      maxPages,
+      fetch: (page) =>
+        get(
+          '/organization/costs',
+          '/organization/costs',
+          [
+            ['start_time', String(unixSeconds(costStart))],
+            ['end_time', String(unixSeconds(costEnd))],
+            ['bucket_width', '1d'],
+            ['group_by[]', 'api_key_id'],
+            ['limit', '180'],
+            ...projectQuery,
+            ...(page ? ([['page', page]] as Array<[string, string]>) : []),
+          ],
+          validateCosts,
+        ),
+      next: (page) => (page.has_more && page.next_page ? page.next_page : undefined),
+    })
+    if (costPages.failure?.status === 400) {
+      // §1.4 / spec date warning: older organizations reject `group_by=api_key_id` on costs.
+      costsPerKey = false
+      rec.note(
+        'costs per key not offered (HTTP 400 on group_by=api_key_id); cost estimated from tokens',
+      )
+    } else {
+      for (const page of rec.pages('/organization/costs', costPages, maxPages)) {
+        for (const bucket of page.data) {
+          for (const r of bucket.results) {
+            records.push({
+              provider: options.id,
+              providerKeyId: r.api_key_id ?? undefined,
+              start: isoFromUnixSeconds(bucket.start_time),
+              end: isoFromUnixSeconds(bucket.end_time),
+              model: undefined,
+              operation: 'cost',
+              requests: undefined,
+              inputTokens: 0,
+              outputTokens: 0,
+              cachedTokens: 0,
+              costUsd: r.amount.value,
+              costSource: 'reported',
+              project: r.project_id ?? undefined,
+            })
+          }
+        }
+      }
+    }
+
+    const start = floorTo(since, '1h')
+    const end = ceilTo(until, '1h')
+    for (const type of OPENAI_USAGE_TYPES) {
+      const endpoint = `/organization/usage/${type}`
+      const validate = validateUsage[type]
+      if (!validate) continue
+      const pages = rec.pages(
+        endpoint,
+        await paginate<OpenAiPage<OpenAiUsageResult>>({
+          maxPages,
+          fetch: (page) =>
+            get(
+              endpoint,
+              endpoint,
+              [
+                ['start_time', String(unixSeconds(start))],
+                ['end_time', String(unixSeconds(end))],
+                ['bucket_width', '1h'],
+                ['limit', '168'],
+                ['group_by[]', 'api_key_id'],
+                ['group_by[]', 'model'],
+                ...projectQuery,
+                ...(page ? ([['page', page]] as Array<[string, string]>) : []),
+              ],
+              validate,
+            ),
+          next: (page) => (page.has_more && page.next_page ? page.next_page : undefined),
+        }),
+        maxPages,
+      )
+      for (const page of pages) {
+        for (const bucket of page.data) {
+          for (const r of bucket.results) records.push(toUsage(type, bucket, r, costsPerKey))
+        }
+      }
+    }
+    return rec.result(records)
+  }
+
+  function toUsage(
+    type: string,
+    bucket: { start_time: number; end_time: number },
+    r: OpenAiUsageResult,
+    costsPerKey: boolean,
+  ): UsageRecord {
+    const input = r.input_tokens ?? 0
+    const output = r.output_tokens ?? 0
+    const cached = r.input_cached_tokens ?? 0
+    const model = r.model ?? undefined
+    // Reported daily cost lines carry the money; token records stay cost-free so sums do not double count.
+    const estimate = costsPerKey
+      ? undefined
+      : estimateCostUsd(model, {
+          uncachedInput: Math.max(0, input - cached),
+          output,
+          cacheRead: cached,
+        })
+    return {
+      provider: options.id,
+      providerKeyId: r.api_key_id ?? undefined,
+      start: isoFromUnixSeconds(bucket.start_time),
+      end: isoFromUnixSeconds(bucket.end_time),
+      model,
+      operation: type,
+      requests: r.num_model_requests,
+      inputTokens: input,
+      outputTokens: output,
+      cachedTokens: cached,
+      costUsd: estimate,
+      costSource: estimate === undefined ? 'none' : 'estimated',
+      project: r.project_id ?? undefined,
+    }
+  }
+
+  async function auditEvents(since: Date, until: Date): Promise<ProviderResult<AuditEvent[]>> {
+    const rec = recorder()
+    if (auditUnavailable) return rec.result([])
+    const endpoint = '/organization/audit_logs'
+    const result = await paginate<OpenAiList<OpenAiAuditLog>>({
+      maxPages,
+      fetch: (after) =>
+        get(
+          endpoint,
+          endpoint,
+          [
+            ['effective_at[gte]', String(unixSeconds(since))],
+            ['effective_at[lt]', String(unixSeconds(until))],
+            ...listQuery(after),
+            ...(options.projects ?? []).map((p): [string, string] => ['project_ids[]', p]),
+          ],
+          validateAuditLogs,
+        ),
+      next: (page) => (page.has_more && page.last_id ? page.last_id : undefined),
+    })
+    const status = result.failure?.status
+    if (result.pages.length === 0 && (status === 403 || status === 404)) {
+      // §1.5: audit logging is off until an owner turns it on; that is a setting, not a failure.
+      auditUnavailable = true
+      rec.note(
+        `audit logs not available (HTTP ${status}); turn on audit logging in the organization settings`,
+      )
+      return rec.result([])
+    }
+    const events = rec
+      .pages(endpoint, result, maxPages)
+      .flatMap((p) => p.data)
+      .map((log) => toAuditEvent(log))
+    return rec.result(events)
+  }
+
+  function toAuditEvent(log: OpenAiAuditLog): AuditEvent {
+    const actor = log.actor
+    const session = actor?.session
+    const apiKey = actor?.api_key
+    const detail = log[log.type]
+    const detailId =
+      typeof detail === 'object' &&
+      detail !== null &&
+      typeof (detail as { id?: unknown }).id === 'string'
+        ? (detail as { id: string }).id
+        : undefined
+    return {
+      provider: options.id,
+      eventId: log.id,
+      type: log.type,
+      at: isoFromUnixSeconds(log.effective_at),
+      actor:
+        session?.user?.email ??
+        session?.user?.id ??
+        apiKey?.user?.email ??
+        apiKey?.service_account?.id ??
+        apiKey?.id,
+      ip: session?.ip_address,
+      userAgent: session?.user_agent,
+      // The key an `api_key.*` event is about; otherwise the (tracking) id of the acting key.
+      providerKeyId: log.type.startsWith('api_key.') ? detailId : apiKey?.id,
+    }
+  }
+
+  return {
+    id: options.id,
+    type: 'openai',
+    capabilities: () => CAPABILITIES,
+    listKeys,
+    usage,
+    auditEvents,
+  }
+}
+
+function listQuery(after: string | undefined): Array<[string, string]> {
+  return [['limit', '100'], ...(after ? ([['after', after]] as Array<[string, string]>) : [])]
+}

@@ -1,0 +1,99 @@
+import { compile } from './common.js'
+
+/** Response shapes of the OpenRouter management API (providers.md §3.2–§3.4); extras allowed. */
+
+const nullableString = { type: ['string', 'null'] }
+const nullableNumber = { type: ['number', 'null'] }
+
+export interface OpenRouterKey {
+  hash: string
+  name: string
+  label: string
+  disabled: boolean
+  limit: number | null
+  usage: number
+  usage_daily?: number
+  created_at: string
+  updated_at?: string | null
+  expires_at?: string | null
+  creator_user_id?: string | null
+  workspace_id?: string | null
+}
+
+export const validateKeys = compile<{ data: OpenRouterKey[] }>({
+  type: 'object',
+  required: ['data'],
+  properties: {
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['hash', 'name', 'label', 'disabled', 'limit', 'usage', 'created_at'],
+        properties: {
+          hash: { type: 'string' },
+          name: { type: 'string' },
+          label: { type: 'string' },
+          disabled: { type: 'boolean' },
+          limit: nullableNumber,
+          usage: { type: 'number' },
+          usage_daily: { type: 'number' },
+          created_at: { type: 'string' },
+          updated_at: nullableString,
+          expires_at: nullableString,
+          creator_user_id: nullableString,
+          workspace_id: nullableString,
+        },
+      },
+    },
+  },
+})
+
+/**
+ * §3.3: `{data: {data: rows, metadata}}`. Rows are keyed `date__day`, dimension values (the
+ * `api_key_id` dimension holds key *names*), and metrics that may come back as strings.
+ */
+export interface OpenRouterAnalyticsRow {
+  date__day: string
+  api_key_id: string | null
+  model?: string | null
+  total_usage?: number | string
+  request_count?: number | string
+  tokens_prompt?: number | string
+  tokens_completion?: number | string
+}
+
+export interface OpenRouterAnalytics {
+  data: { data: OpenRouterAnalyticsRow[]; metadata?: { truncated?: boolean } }
+}
+
+const metric = { type: ['number', 'string'], pattern: '^\\d+(\\.\\d+)?$' }
+
+export const validateAnalytics = compile<OpenRouterAnalytics>({
+  type: 'object',
+  required: ['data'],
+  properties: {
+    data: {
+      type: 'object',
+      required: ['data'],
+      properties: {
+        data: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['date__day', 'api_key_id'],
+            properties: {
+              date__day: { type: 'string' },
+              api_key_id: nullableString,
+              model: nullableString,
+              total_usage: metric,
+              request_count: metric,
+              tokens_prompt: metric,
+              tokens_completion: metric,
+            },
+          },
+        },
+        metadata: { type: 'object', properties: { truncated: { type: 'boolean' } } },
+      },
+    },
+  },
+})

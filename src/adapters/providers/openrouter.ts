@@ -1,0 +1,235 @@
+import type { Provider, ProviderCapabilities, ProviderResult } from '../../ports/provider.js'
+import type { AuditEvent, ProviderKey, UsageRecord } from '../../records.js'
+import type { HttpResult, JsonRequest } from '../http/client.js'
+import { paginate } from '../http/paginate.js'
+import {
+  CallRecorder,
+  ceilTo,
+  DEFAULT_MAX_PAGES,
+  floorTo,
+  joinUrl,
+  normalizeIso,
+  type ProviderAdapterOptions,
+} from './common.js'
+import {
+  type OpenRouterAnalytics,
+  type OpenRouterKey,
+  validateAnalytics,
+  validateKeys,
+} from './openrouter-schemas.js'
+
+export const OPENROUTER_DEFAULT_BASE_URL = 'https://openrouter.ai/api/v1'
+/** §3.2: "List the most recent 100 API keys"; the next page is `offset=100`. */
+const KEYS_PAGE = 100
+const DAY_MS = 86_400_000
+/** Analytics queries span at most this many days, so one answer stays under the row limit. */
+const ANALYTICS_CHUNK_DAYS = 7
+
+const CAPABILITIES: ProviderCapabilities = {
+  listKeys: 'yes',
+  usage: 'yes',
+  usageGranularity: '1d',
+  cost: 'reported',
+  auditEvents: 'no',
+  apiTrafficIp: 'no',
+  limitations: [
+    'No audit log and no IP of API traffic (providers.md §3.5).',
+    'Usage per key is daily at best; hourly off-hours detection is not possible (§6.4).',
+    'No last-used time on keys (§3.2).',
+  ],
+}
+
+/**
+ * OpenRouter management API (providers.md §3): keys by offset pages, per-key daily usage and
+ * cost from one Analytics query per week (dimensions key × model), never one call per key.
+ */
+export function createOpenRouterProvider(options: ProviderAdapterOptions): Provider {
+  const base = options.baseUrl ?? OPENROUTER_DEFAULT_BASE_URL
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES
+  const headers = { authorization: `Bearer ${options.adminKey}` }
+  let analyticsUnavailable = false
+
+  const recorder = () => new CallRecorder(options.id, options.http, options.log)
+  const call = <T>(
+    endpoint: string,
+    query: Array<[string, string]>,
+    validate: JsonRequest<T>['validate'],
+    body?: unknown,
+  ): Promise<HttpResult<T>> =>
+    options.http.json<T>({
+      method: body === undefined ? 'GET' : 'POST',
+      url: joinUrl(base, endpoint, query),
+      endpoint,
+      headers,
+      body,
+      validate,
+    })
+
+  async function readKeys(rec: CallRecorder): Promise<OpenRouterKey[]> {
+    const endpoint = '/keys'
+    let offset = 0
+    const pages = rec.pages(
+      endpoint,
+      await paginate<{ data: OpenRouterKey[] }>({
+        maxPages,
+        fetch: (cursor) => {
+          offset = Number(cursor ?? '0')
+          return call(
+            endpoint,
+            [
+              ['include_disabled', 'true'],
+              ['offset', String(offset)],
+            ],
+            validateKeys,
+          )
+        },
+        // §6.2: `offset += 100` until an empty page (that stop condition is itself unconfirmed).
+        next: (page) => (page.data.length === 0 ? undefined : String(offset + KEYS_PAGE)),
+      }),
+      maxPages,
+    )
+    return pages.flatMap((p) => p.data)
+  }
+
+  function toProviderKey(key: OpenRouterKey): ProviderKey {
+    const expires = key.expires_at ? Date.parse(key.expires_at) : Number.NaN
+    const expired = !Number.isNaN(expires) && expires <= options.now().getTime()
+    return {
+      provider: options.id,
+      providerKeyId: key.hash,
+      hint: key.label,
+      name: key.name,
+      created: normalizeIso(key.created_at),
+      lastUsed: undefined,
+      status: key.disabled ? 'disabled' : expired ? 'expired' : 'active',
+      project: key.workspace_id ?? undefined,
+      owner: key.creator_user_id ?? undefined,
+      limitUsd: key.limit,
+    }
+  }
+
+  async function listKeys(): Promise<ProviderResult<ProviderKey[]>> {
+    const rec = recorder()
+    return rec.result((await readKeys(rec)).map(toProviderKey))
+  }
+
+  async function usage(since: Date, until: Date): Promise<ProviderResult<UsageRecord[]>> {
+    const rec = recorder()
+    const keys = await readKeys(rec)
+    // The analytics `api_key_id` dimension carries key names (§3.3): map them back to hashes,
+    // and refuse to guess when two keys share a name.
+    const byName = new Map<string, string[]>()
+    for (const k of keys) byName.set(k.name, [...(byName.get(k.name) ?? []), k.hash])
+    const records: UsageRecord[] = []
+
+    if (!analyticsUnavailable) {
+      const endpoint = '/analytics/query'
+      const ambiguous = new Set<string>()
+      const start = floorTo(since, '1d')
+      const end = ceilTo(until, '1d')
+      for (
+        let from = start.getTime();
+        from < end.getTime();
+        from += ANALYTICS_CHUNK_DAYS * DAY_MS
+      ) {
+        const to = Math.min(end.getTime(), from + ANALYTICS_CHUNK_DAYS * DAY_MS)
+        const result = await call<OpenRouterAnalytics>(endpoint, [], validateAnalytics, {
+          metrics: ['total_usage', 'request_count', 'tokens_prompt', 'tokens_completion'],
+          dimensions: ['api_key_id', 'model'],
+          granularity: 'day',
+          time_range: { start: new Date(from).toISOString(), end: new Date(to).toISOString() },
+          limit: 10_000,
+        })
+        if (!result.ok) {
+          if (
+            records.length === 0 &&
+            (result.failure.status === 403 || result.failure.status === 404)
+          ) {
+            analyticsUnavailable = true
+            rec.note(
+              `analytics API not available (HTTP ${result.failure.status}); per-key usage from key counters only`,
+            )
+          } else {
+            rec.failure(result.failure)
+          }
+          break
+        }
+        if (result.value.data.metadata?.truncated) {
+          rec.gap(
+            endpoint,
+            `rows truncated for ${new Date(from).toISOString().slice(0, 10)} onwards; usage incomplete`,
+          )
+        }
+        for (const row of result.value.data.data) {
+          const day = Date.parse(
+            row.date__day.length === 10 ? `${row.date__day}T00:00:00Z` : row.date__day,
+          )
+          if (Number.isNaN(day)) continue
+          const hashes = row.api_key_id === null ? [] : (byName.get(row.api_key_id) ?? [])
+          if (row.api_key_id !== null && hashes.length !== 1) ambiguous.add(row.api_key_id)
+          records.push({
+            provider: options.id,
+            providerKeyId: hashes.length === 1 ? hashes[0] : undefined,
+            start: new Date(day).toISOString(),
+            end: new Date(day + DAY_MS).toISOString(),
+            model: row.model ?? undefined,
+            operation: 'activity',
+            requests: num(row.request_count),
+            inputTokens: num(row.tokens_prompt) ?? 0,
+            outputTokens: num(row.tokens_completion) ?? 0,
+            cachedTokens: 0,
+            costUsd: num(row.total_usage),
+            costSource: num(row.total_usage) === undefined ? 'none' : 'reported',
+          })
+        }
+      }
+      if (ambiguous.size > 0) {
+        rec.note(
+          `${ambiguous.size} key name(s) in analytics match no single key; their usage is unattributed`,
+        )
+      }
+    }
+    if (analyticsUnavailable) {
+      // Fallback: each key's running `usage_daily` (USD, current UTC day, §3.2) as a partial-day record.
+      const today = floorTo(options.now(), '1d')
+      for (const key of keys) {
+        if (key.usage_daily === undefined || key.usage_daily === 0) continue
+        records.push({
+          provider: options.id,
+          providerKeyId: key.hash,
+          start: today.toISOString(),
+          end: new Date(today.getTime() + DAY_MS).toISOString(),
+          model: undefined,
+          operation: 'key-counter',
+          requests: undefined,
+          inputTokens: 0,
+          outputTokens: 0,
+          cachedTokens: 0,
+          costUsd: key.usage_daily,
+          costSource: 'reported',
+        })
+      }
+    }
+    return rec.result(records)
+  }
+
+  async function auditEvents(): Promise<ProviderResult<AuditEvent[]>> {
+    const rec = recorder()
+    return rec.result([])
+  }
+
+  return {
+    id: options.id,
+    type: 'openrouter',
+    capabilities: () => CAPABILITIES,
+    listKeys,
+    usage,
+    auditEvents,
+  }
+}
+
+function num(value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = typeof value === 'number' ? value : Number(value)
+  return Number.isFinite(n) ? n : undefined
+}

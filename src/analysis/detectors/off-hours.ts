@@ -1,0 +1,63 @@
+import { parseActiveHours } from '../../inventory/policy.js'
+import { finding, type AuditFinding } from '../audit-findings.js'
+import { localTime, withinHours } from '../time.js'
+import { keyViews, ownerFields, usageOf, type DetectorContext } from './context.js'
+
+/**
+ * `off-hours`: usage in hours outside the workflow's active_hours, in its timezone (which
+ * may wrap midnight and moves with DST). Looks at this run's new data; one finding per key
+ * and local day.
+ */
+export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
+  const out: AuditFinding[] = []
+  const defaultZone = ctx.inventory.defaults?.timezone ?? 'UTC'
+  for (const key of keyViews(ctx)) {
+    const hours = key.workflow?.active_hours
+    if (!hours) continue
+    const window = parseActiveHours(hours)
+    if ('error' in window) continue
+    const zone = key.workflow?.timezone ?? defaultZone
+    const perDay = new Map<
+      string,
+      { buckets: number; requests: number; tokens: number; first: string }
+    >()
+    for (const u of usageOf(ctx, key)) {
+      if (Date.parse(u.start) < ctx.windowStart.getTime()) continue
+      const used = (u.requests ?? 0) + u.inputTokens + u.outputTokens
+      if (used === 0) continue
+      const local = localTime(new Date(u.start), zone)
+      if (withinHours(local.minutes, window.start, window.end)) continue
+      const day = perDay.get(local.date) ?? { buckets: 0, requests: 0, tokens: 0, first: u.start }
+      day.buckets++
+      day.requests += u.requests ?? 0
+      day.tokens += u.inputTokens + u.outputTokens
+      if (u.start < day.first) day.first = u.start
+      perDay.set(local.date, day)
+    }
+    for (const [date, day] of perDay) {
+      out.push(
+        finding({
+          rule: 'off-hours',
+          severity: 'warning',
+          kind: 'event',
+          key: key.id,
+          subject: key.id,
+          period: date,
+          title: `Off-hours use of ${key.id} (${key.entry.label}) on ${date}`,
+          message: `${key.entry.label} was used outside its active hours (${hours}, ${zone}) on ${date}: ${day.tokens.toLocaleString('en-US')} tokens in ${day.buckets} hour(s), first at ${day.first}. If nobody ran it then, the key may be in someone else's hands.`,
+          numbers: {
+            date,
+            timezone: zone,
+            active_hours: hours,
+            hours_used: day.buckets,
+            requests: day.requests,
+            tokens: day.tokens,
+            first: day.first,
+          },
+          ...ownerFields(key),
+        }),
+      )
+    }
+  }
+  return out
+}

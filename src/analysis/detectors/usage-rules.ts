@@ -1,0 +1,89 @@
+import { finding, type AuditFinding } from '../audit-findings.js'
+import { utcMonth } from '../time.js'
+import { keyViews, ownerFields, usageOf, type DetectorContext } from './context.js'
+
+const used = (u: { requests: number | undefined; inputTokens: number; outputTokens: number }) =>
+  (u.requests ?? 0) + u.inputTokens + u.outputTokens > 0
+
+/** `canary-used`: any use at all of a decoy key. One incident per key and month. */
+export function detectCanaryUse(ctx: DetectorContext): AuditFinding[] {
+  const out: AuditFinding[] = []
+  for (const key of keyViews(ctx, { canaries: true })) {
+    if (!key.entry.canary) continue
+    const records = usageOf(ctx, key).filter(used)
+    const lastUsed = ctx.matches.get(key.id)?.lastUsed
+    if (records.length === 0 && !lastUsed) continue
+    const first = records.map((u) => u.start).sort()[0] ?? lastUsed ?? ''
+    const tokens = records.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0)
+    out.push(
+      finding({
+        rule: 'canary-used',
+        severity: 'error',
+        kind: 'event',
+        key: key.id,
+        subject: key.id,
+        period: utcMonth(ctx.now),
+        title: `Canary key ${key.id} was used`,
+        message: `The decoy key ${key.entry.label} was used (first ${first}, ${tokens.toLocaleString('en-US')} tokens). Nobody legitimate has it: it was taken from ${key.entry.used_in?.join(', ') ?? 'where it was planted'}. Revoke it, and treat what else was stored there as exposed.`,
+        numbers: { first, tokens, planted_in: key.entry.used_in?.join(', ') ?? '' },
+        ...ownerFields(key),
+      }),
+    )
+  }
+  return out
+}
+
+/**
+ * Whether a model id is one of the allowed names. Providers report dated snapshots
+ * (`claude-sonnet-4-5-20250929`, `gpt-4o-mini-2024-07-18`) of the names people write.
+ */
+export function modelAllowed(model: string, allowed: readonly string[]): boolean {
+  return allowed.some(
+    (name) =>
+      model === name ||
+      new RegExp(
+        `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{8}|\\d{4}-\\d{2}-\\d{2})$`,
+      ).test(model),
+  )
+}
+
+/** `unexpected-model`: a model outside the workflow's allowed_models. Per key, model and month. */
+export function detectUnexpectedModels(ctx: DetectorContext): AuditFinding[] {
+  const out: AuditFinding[] = []
+  for (const key of keyViews(ctx)) {
+    const allowed = key.workflow?.allowed_models
+    if (!allowed) continue
+    const seen = new Map<string, { tokens: number; first: string }>()
+    for (const u of usageOf(ctx, key)) {
+      if (
+        !u.model ||
+        modelAllowed(u.model, allowed) ||
+        !used(u) ||
+        Date.parse(u.start) < ctx.windowStart.getTime()
+      )
+        continue
+      const s = seen.get(u.model) ?? { tokens: 0, first: u.start }
+      s.tokens += u.inputTokens + u.outputTokens
+      if (u.start < s.first) s.first = u.start
+      seen.set(u.model, s)
+    }
+    for (const [model, s] of seen) {
+      out.push(
+        finding({
+          rule: 'unexpected-model',
+          severity: 'warning',
+          kind: 'event',
+          key: key.id,
+          subject: key.id,
+          period: utcMonth(ctx.now),
+          variant: model,
+          title: `${key.id} used model ${model}, which ${key.entry.workflow} does not allow`,
+          message: `${key.entry.label} used ${model} (${s.tokens.toLocaleString('en-US')} tokens, first ${s.first}); workflow ${key.entry.workflow} allows ${allowed.join(', ')}. Someone else may be using the key, or the workflow changed: update allowed_models if it is expected.`,
+          numbers: { model, tokens: s.tokens, first: s.first, allowed_models: allowed.join(', ') },
+          ...ownerFields(key),
+        }),
+      )
+    }
+  }
+  return out
+}

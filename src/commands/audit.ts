@@ -1,0 +1,553 @@
+import { createHash } from 'node:crypto'
+import type { AuditFinding } from '../analysis/audit-findings.js'
+import type { DetectorContext } from '../analysis/detectors/context.js'
+import { runDetectors } from '../analysis/detectors/index.js'
+import { matchKeys, type KeyMatch } from '../analysis/key-matching.js'
+import { DAY_MS } from '../analysis/time.js'
+import { UsageError, VaultError, errorMessage } from '../errors.js'
+import { checkInventory } from '../inventory/check.js'
+import type { Inventory, ProviderSettings } from '../inventory/types.js'
+import { canonicalJson } from '../ledger/canonical-json.js'
+import {
+  LEDGER_FILE,
+  ledgerLine,
+  nextSnapshot,
+  parseLedger,
+  type LedgerEntry,
+} from '../ledger/chain.js'
+import type { Clock } from '../ports/clock.js'
+import type { Forge, ForgeFile } from '../ports/forge.js'
+import type { LeakScanner } from '../ports/leak-scanner.js'
+import type { Log } from '../ports/log.js'
+import type { Provider } from '../ports/provider.js'
+import type { Vault } from '../ports/vault.js'
+import type { AuditEvent, Gap, ProviderKey, UsageRecord, VaultAccess } from '../records.js'
+import { dailyChart, renderIssueBody } from '../report/issue-body.js'
+import { reconcileIssues, type IssuePlanItem, type ReconcileResult } from './reconcile-issues.js'
+import { SECRET_FIELD } from './vault.js'
+
+export const STATE_FILE = 'audit/state.json'
+/** How far back a provider's first read goes: enough for 28-day baselines. */
+export const DEFAULT_BACKFILL_DAYS = 35
+/** Re-read this much before the watermark: providers finalise recent buckets late. */
+const OVERLAP_MS = 2 * 3_600_000
+/** History read back from snapshots for baselines. */
+const HISTORY_DAYS = 40
+
+export interface OpenedProvider {
+  provider: Provider
+  close(): Promise<void>
+}
+
+export interface AuditDeps {
+  readFile(path: string): Promise<Uint8Array | undefined>
+  vault: Vault
+  forge: Forge
+  scanner: LeakScanner
+  clock: Clock
+  log: Log
+  /** Builds a provider from its inventory entry and decrypted admin key (registry, or demo fakes). */
+  openProvider(id: string, settings: ProviderSettings, adminKey: string): OpenedProvider | undefined
+}
+
+export interface AuditInput {
+  configFile: string
+  dryRun: boolean
+  maxIssuesPerRun: number
+  backfillDays?: number
+}
+
+export interface AuditReport {
+  snapshot: string | undefined
+  ledgerHead: string | null
+  committed: boolean
+  gaps: Gap[]
+  findings: AuditFinding[]
+  issues: ReconcileResult
+  requests: number
+  providers: { id: string; keys: number; usage: number; events: number; gaps: number }[]
+  notes: string[]
+}
+
+interface ProviderState {
+  /** End of the last window whose usage was read without a gap. */
+  watermark?: string
+  /** Consecutive runs with at least one gap. */
+  failed_runs?: number
+}
+
+interface AuditState {
+  version: 1
+  providers: Record<string, ProviderState>
+}
+
+function readState(text: string | undefined): AuditState {
+  try {
+    const value = JSON.parse(text ?? '') as Partial<AuditState>
+    if (
+      value &&
+      typeof value === 'object' &&
+      value.providers &&
+      typeof value.providers === 'object'
+    )
+      return { version: 1, providers: value.providers }
+  } catch {
+    // A missing or broken state file only costs a backfill.
+  }
+  return { version: 1, providers: {} }
+}
+
+const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
+const usageId = (u: UsageRecord) =>
+  [u.provider, u.providerKeyId ?? '', u.start, u.model ?? '', u.operation, u.project ?? ''].join(
+    '\u0000',
+  )
+const eventId = (e: AuditEvent) => `${e.provider}\u0000${e.eventId}`
+
+/** Later records replace earlier ones with the same identity: re-read windows never double count. */
+function dedupe<T>(records: readonly T[], id: (r: T) => string): T[] {
+  const by = new Map<string, T>()
+  for (const r of records) by.set(id(r), r)
+  return [...by.values()]
+}
+
+interface SnapshotData {
+  providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[] }>
+}
+
+/** Usage and events of the snapshots of the last HISTORY_DAYS, oldest first. */
+async function readHistory(
+  forge: Forge,
+  entries: readonly LedgerEntry[],
+  now: Date,
+  log: Log,
+): Promise<{ usage: UsageRecord[]; events: AuditEvent[] }> {
+  const cutoff = now.getTime() - HISTORY_DAYS * DAY_MS
+  const usage: UsageRecord[] = []
+  const events: AuditEvent[] = []
+  for (const entry of entries) {
+    if (Date.parse(entry.at) < cutoff) continue
+    const text = await forge.readFile(entry.path)
+    if (text === undefined) {
+      log.warning(
+        `${entry.path} is listed in the ledger but missing; run \`keyward ledger verify\``,
+      )
+      continue
+    }
+    try {
+      const data = JSON.parse(text) as SnapshotData
+      for (const p of Object.values(data.providers ?? {})) {
+        usage.push(...(p.usage ?? []))
+        events.push(...(p.events ?? []))
+      }
+    } catch {
+      log.warning(`${entry.path} is not valid JSON; its data is left out of the baselines`)
+    }
+  }
+  return { usage, events }
+}
+
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++
+        results[index] = await work(items[index] as T)
+      }
+    }),
+  )
+  return results
+}
+
+interface ProviderRead {
+  id: string
+  keys: ProviderKey[] | undefined
+  usage: UsageRecord[]
+  events: AuditEvent[]
+  gaps: Gap[]
+  notes: string[]
+  requests: number
+  window: { since: string; until: string }
+  usageComplete: boolean
+}
+
+/**
+ * `keyward audit` (DESIGN.md data flow): read the providers since their watermarks, write one
+ * snapshot chained to the ledger in one commit, run the detectors on the committed history
+ * plus the new data, and reconcile one issue per finding. Providers that fail leave gaps.
+ */
+export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditReport> {
+  const { log, forge, vault } = deps
+  const now = deps.clock.now()
+  const notes: string[] = []
+
+  // 1. Inventory: audit runs only on an inventory that validates.
+  const inventory = await log.group('Inventory', async () => {
+    const bytes = await deps.readFile(input.configFile)
+    if (bytes === undefined) throw new UsageError(`cannot read ${input.configFile}: no such file`)
+    const { parsed, findings } = checkInventory(input.configFile, bytes, { now })
+    const errors = findings.filter((f) => f.severity === 'error')
+    if (!parsed || errors.length > 0) {
+      const first = errors[0]
+      throw new UsageError(
+        `${input.configFile} has ${errors.length} error(s), first ${first ? `${first.file}:${first.line}:${first.column}: ${first.message}` : ''}; run \`keyward validate\` and fix them before auditing`,
+      )
+    }
+    return parsed.value as Inventory
+  })
+
+  // 2. Ledger, state and history from the branch.
+  const [ledgerText, stateText] = await Promise.all([
+    forge.readFile(LEDGER_FILE),
+    forge.readFile(STATE_FILE),
+  ])
+  const ledger = parseLedger(ledgerText ?? '')
+  const state = readState(stateText)
+  const prev = ledger.entries.at(-1)?.sha256 ?? null
+  const history = await readHistory(forge, ledger.entries, now, log)
+
+  // 3. Vault: admin keys open providers; key secrets give fingerprints and hint matching.
+  const access: VaultAccess[] = []
+  const tampered: { keyId: string; file: string; message: string }[] = []
+  const gaps: Gap[] = []
+  const decrypt = async (file: string, keyId: string): Promise<string | undefined> => {
+    try {
+      const { values, access: record } = await vault.decrypt(file, 'audit', keyId)
+      access.push(record)
+      const value = values[SECRET_FIELD]
+      return typeof value === 'string' ? value : undefined
+    } catch (error) {
+      if (error instanceof VaultError && error.code === 'no-identity') throw error
+      if (error instanceof VaultError && error.tampered)
+        tampered.push({ keyId, file, message: error.message })
+      else notes.push(`${file}: ${errorMessage(error)}`)
+      return undefined
+    }
+  }
+  const secrets = new Map<string, string>()
+  const opened: { id: string; opened: OpenedProvider }[] = []
+  await log.group('Vault', async () => {
+    for (const [id, settings] of Object.entries(inventory.providers)) {
+      const adminKey = await decrypt(settings.admin_key, `admin:${id}`)
+      if (adminKey === undefined) {
+        gaps.push({
+          provider: id,
+          endpoint: 'admin key',
+          reason: `the admin key ${settings.admin_key} could not be decrypted`,
+        })
+        continue
+      }
+      const provider = deps.openProvider(id, settings, adminKey)
+      if (provider) opened.push({ id, opened: provider })
+      else
+        gaps.push({
+          provider: id,
+          endpoint: 'adapter',
+          reason: `no adapter for provider type "${settings.type ?? id}"`,
+        })
+    }
+    for (const [id, key] of Object.entries(inventory.keys)) {
+      const secret = await decrypt(key.secret, id)
+      if (secret !== undefined) secrets.set(id, secret)
+    }
+    log.info(`Decrypted ${access.length} secret file(s)`)
+  })
+
+  // 4. Providers, a few at a time; each failure is a gap, never the end of the run.
+  const until = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000)
+  const backfill = (input.backfillDays ?? DEFAULT_BACKFILL_DAYS) * DAY_MS
+  let reads: ProviderRead[]
+  try {
+    reads = await mapLimited(opened, 3, ({ id, opened: { provider } }) =>
+      log.group(`Provider ${id}`, async (): Promise<ProviderRead> => {
+        const watermark = state.providers[id]?.watermark
+        const since = new Date(
+          Math.max(watermark ? Date.parse(watermark) - OVERLAP_MS : 0, until.getTime() - backfill),
+        )
+        const read: ProviderRead = {
+          id,
+          keys: undefined,
+          usage: [],
+          events: [],
+          gaps: [],
+          notes: [],
+          requests: 0,
+          window: { since: since.toISOString(), until: until.toISOString() },
+          usageComplete: false,
+        }
+        const collect = <T>(result: {
+          data: T
+          gaps: Gap[]
+          notes: string[]
+          requests: number
+        }): T => {
+          read.gaps.push(...result.gaps)
+          read.notes.push(...result.notes)
+          read.requests += result.requests
+          return result.data
+        }
+        const listed = await provider.listKeys()
+        const keys = collect(listed)
+        if (listed.gaps.length === 0) read.keys = keys
+        const usage = await provider.usage(since, until)
+        read.usage = collect(usage)
+        read.usageComplete = usage.gaps.length === 0
+        read.events = collect(await provider.auditEvents(since, until))
+        log.info(
+          `${id}: ${keys.length} keys, ${read.usage.length} usage records, ${read.events.length} events, ${read.gaps.length} gap(s), ${read.requests} requests`,
+        )
+        return read
+      }),
+    )
+  } finally {
+    await Promise.all(opened.map(({ opened: o }) => o.close()))
+  }
+  for (const read of reads) gaps.push(...read.gaps)
+  for (const note of reads.flatMap((r) => r.notes)) if (!notes.includes(note)) notes.push(note)
+
+  // 5. Match inventory keys to provider keys; plaintext leaves memory after this.
+  const listedKeys = reads.flatMap((r) => r.keys ?? [])
+  const report = matchKeys(
+    Object.entries(inventory.keys).map(([keyId, key]) => ({
+      keyId,
+      provider: key.provider,
+      ...(key.provider_key_id ? { providerKeyId: key.provider_key_id } : {}),
+      ...(secrets.has(keyId) ? { secret: secrets.get(keyId) } : {}),
+    })),
+    listedKeys,
+  )
+  const secretFingerprints = new Map(
+    [...secrets].map(([id, secret]) => [id, `sha256:${sha256Hex(secret)}`]),
+  )
+  secrets.clear()
+  const matches = new Map<string, ProviderKey>()
+  for (const m of report.matches) {
+    if (m.status !== 'matched') continue
+    const key = listedKeys.find(
+      (k) =>
+        k.provider === inventory.keys[m.keyId]?.provider && k.providerKeyId === m.providerKeyId,
+    )
+    if (key) matches.set(m.keyId, key)
+  }
+  for (const m of report.matches.filter(
+    (x): x is Extract<KeyMatch, { status: 'ambiguous' }> => x.status === 'ambiguous',
+  )) {
+    notes.push(
+      `key "${m.keyId}" matches several provider keys (${m.candidates.join(', ')}); set provider_key_id to say which`,
+    )
+  }
+
+  // 6. Leaks in the repository.
+  const leaks = await log.group(
+    'Leak scan',
+    async () =>
+      (
+        await deps.scanner.scan({
+          ignorePaths: inventory.scan?.ignore_paths ?? [],
+          allow: inventory.scan?.allow ?? [],
+        })
+      ).findings,
+  )
+
+  // 7. Detectors over history plus this run.
+  const failedRuns = new Map<string, number>()
+  const providerIds = Object.keys(inventory.providers)
+  const readIds = new Set(reads.map((r) => r.id))
+  for (const id of providerIds) {
+    const hadGap = !readIds.has(id) || gaps.some((g) => g.provider === id)
+    failedRuns.set(id, hadGap ? (state.providers[id]?.failed_runs ?? 0) + 1 : 0)
+  }
+  const newUsage = reads.flatMap((r) => r.usage)
+  const newEvents = reads.flatMap((r) => r.events)
+  const windowStart = new Date(
+    Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime()),
+  )
+  const ctx: DetectorContext = {
+    inventory,
+    now,
+    providerKeys: new Map(
+      reads.filter((r) => r.keys !== undefined).map((r) => [r.id, r.keys ?? []]),
+    ),
+    matches,
+    adminProviderKeyIds: new Set(),
+    usage: dedupe([...history.usage, ...newUsage], usageId).sort((a, b) =>
+      a.start.localeCompare(b.start),
+    ),
+    events: dedupe([...history.events, ...newEvents], eventId),
+    windowStart,
+    failedRuns,
+    secretFingerprints,
+    tampered,
+    leaks,
+  }
+  const detected = runDetectors(ctx)
+  for (const error of detected.errors) log.warning(`a detector failed: ${error}`)
+  const findings = detected.findings
+
+  // 8. The snapshot, the ledger line and the state, in one commit.
+  const snapshotBody = {
+    version: 1,
+    at: now.toISOString(),
+    providers: Object.fromEntries(
+      reads.map((r) => [
+        r.id,
+        {
+          window: r.window,
+          keys: r.keys ?? null,
+          usage: r.usage,
+          events: r.events,
+          requests: r.requests,
+          notes: r.notes,
+        },
+      ]),
+    ),
+    gaps,
+    matches: Object.fromEntries(
+      report.matches.map((m) => [
+        m.keyId,
+        m.status === 'matched'
+          ? { provider_key_id: m.providerKeyId, by: m.by }
+          : { status: m.status },
+      ]),
+    ),
+    secret_sha256: Object.fromEntries(secretFingerprints),
+    vault_access: access,
+    findings: findings.map((f) => ({
+      rule: f.rule,
+      severity: f.severity,
+      key: f.key ?? null,
+      subject: f.subject,
+      period: f.period,
+      fingerprint: f.fingerprint,
+      numbers: f.numbers,
+    })),
+  }
+  const snapshot = nextSnapshot(
+    snapshotBody,
+    prev,
+    now,
+    (bytes) => `sha256:${sha256Hex(bytes)}`,
+    canonicalJson,
+  )
+  const nextState: AuditState = {
+    version: 1,
+    providers: Object.fromEntries(
+      providerIds.map((id) => {
+        const read = reads.find((r) => r.id === id)
+        const watermark = read?.usageComplete ? read.window.until : state.providers[id]?.watermark
+        return [id, { ...(watermark ? { watermark } : {}), failed_runs: failedRuns.get(id) ?? 0 }]
+      }),
+    ),
+  }
+  const files: ForgeFile[] = [
+    { path: snapshot.path, content: new TextDecoder().decode(snapshot.bytes) },
+    {
+      path: LEDGER_FILE,
+      content:
+        (ledgerText ?? '') +
+        (ledgerText && !ledgerText.endsWith('\n') ? '\n' : '') +
+        ledgerLine(snapshot.entry),
+    },
+    { path: STATE_FILE, content: JSON.stringify(nextState, null, 2) + '\n' },
+  ]
+  let committed = false
+  await log.group('Snapshot', async () => {
+    if (input.dryRun) {
+      log.info(`dry run: would commit ${snapshot.path}`)
+      return
+    }
+    const outcome = await forge.commitFiles(
+      files,
+      `keyward audit ${now.toISOString()}\n\nSnapshot ${snapshot.path}\nLedger head ${snapshot.entry.sha256}\n${findings.length} finding(s), ${gaps.length} gap(s)`,
+    )
+    committed = outcome.status === 'committed'
+    log.info(committed ? `committed ${snapshot.path}` : 'nothing to commit')
+  })
+
+  // 9. Issues.
+  const usageFor = (keyId: string) => {
+    const providerKeyId = matches.get(keyId)?.providerKeyId
+    const key = inventory.keys[keyId]
+    return providerKeyId && key
+      ? ctx.usage.filter((u) => u.provider === key.provider && u.providerKeyId === providerKeyId)
+      : []
+  }
+  const plan: IssuePlanItem[] = findings.map((finding) => {
+    const key = finding.key ? inventory.keys[finding.key] : undefined
+    const chart = finding.key ? chartFor(usageFor(finding.key), now, finding.key) : ''
+    const owner =
+      finding.owner && !finding.owner.includes('/') ? [finding.owner.replace(/^@/, '')] : []
+    return {
+      finding,
+      draft: {
+        title: finding.title,
+        body: renderIssueBody(finding, {
+          ...(key ? { label: key.label } : {}),
+          ...(key?.used_in ? { usedIn: key.used_in } : {}),
+          chart,
+        }),
+        labels: ['keyward', `keyward:${finding.rule}`, `severity:${finding.severity}`],
+        assignees: owner,
+      },
+    }
+  })
+  const issues = await log.group('Issues', () =>
+    reconcileIssues(
+      forge,
+      plan,
+      {
+        maxWrites: input.maxIssuesPerRun,
+        dryRun: input.dryRun,
+        unreadProviders: new Set(providerIds.filter((id) => (failedRuns.get(id) ?? 0) > 0)),
+      },
+      log,
+    ),
+  )
+
+  return {
+    snapshot: input.dryRun ? undefined : snapshot.path,
+    ledgerHead: input.dryRun ? prev : snapshot.entry.sha256,
+    committed,
+    gaps,
+    findings,
+    issues,
+    requests: reads.reduce((n, r) => n + r.requests, 0),
+    providers: reads.map((r) => ({
+      id: r.id,
+      keys: r.keys?.length ?? 0,
+      usage: r.usage.length,
+      events: r.events.length,
+      gaps: r.gaps.length,
+    })),
+    notes,
+  }
+}
+
+/** Daily spend (or tokens) of the last 30 days, as a chart for the issue. */
+function chartFor(records: readonly UsageRecord[], now: Date, keyId: string): string {
+  const useCost = records.some((u) => u.costUsd !== undefined)
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())
+  const perDay = new Map<string, number>()
+  for (const u of records)
+    perDay.set(
+      u.start.slice(0, 10),
+      (perDay.get(u.start.slice(0, 10)) ?? 0) +
+        (useCost ? (u.costUsd ?? 0) : u.inputTokens + u.outputTokens),
+    )
+  const days = Array.from({ length: 30 }, (_, i) => {
+    const day = new Date(today - (29 - i) * DAY_MS).toISOString().slice(0, 10)
+    return { day, value: perDay.get(day) ?? 0 }
+  })
+  if (days.every((d) => d.value === 0)) return ''
+  return dailyChart(
+    `${keyId}: daily ${useCost ? 'spend' : 'tokens'}, last 30 days`,
+    days,
+    useCost ? 'USD' : 'tokens',
+  )
+}

@@ -1,0 +1,170 @@
+import type { AuditFinding } from '../analysis/audit-findings.js'
+import type { Forge, ForgeIssue, IssueDraft } from '../ports/forge.js'
+import type { Log } from '../ports/log.js'
+import { markerOf, providerOf } from '../report/issue-body.js'
+
+export interface IssuePlanItem {
+  finding: AuditFinding
+  draft: IssueDraft
+}
+
+export interface ReconcileOptions {
+  /** Writes allowed this run (max-issues-per-run); the rest wait for the next run. */
+  maxWrites: number
+  dryRun: boolean
+  /** Providers that could not be read this run: their findings are unknown, not resolved. */
+  unreadProviders: ReadonlySet<string>
+}
+
+export interface ReconcileResult {
+  created: number[]
+  updated: number[]
+  closed: number[]
+  /** Findings left for the next run because the write budget ran out. */
+  deferred: string[]
+  /** Findings whose issue a person closed as "not planned" for this period. */
+  respected: string[]
+  /** Writes made (or, in a dry run, that would have been made). */
+  writes: number
+}
+
+const sameLabels = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((l) => b.includes(l))
+
+/**
+ * Brings the forge's keyward issues in line with this run's findings (STYLE §4.4): one issue
+ * per fingerprint, found by its hidden marker, never by title. Creates what is new, updates
+ * only what changed, reopens a condition that came back, leaves a "not planned" close alone,
+ * closes duplicates and resolved conditions. Idempotent: a second run writes nothing.
+ */
+export async function reconcileIssues(
+  forge: Forge,
+  plan: readonly IssuePlanItem[],
+  options: ReconcileOptions,
+  log: Log,
+): Promise<ReconcileResult> {
+  const result: ReconcileResult = {
+    created: [],
+    updated: [],
+    closed: [],
+    deferred: [],
+    respected: [],
+    writes: 0,
+  }
+  const existing = await forge.listIssues()
+  const byFingerprint = new Map<string, ForgeIssue>()
+  const duplicates: ForgeIssue[] = []
+  for (const issue of [...existing].sort((a, b) => a.number - b.number)) {
+    const fingerprint = markerOf(issue.body)
+    if (!fingerprint) continue
+    if (byFingerprint.has(fingerprint)) {
+      if (issue.state === 'open') duplicates.push(issue)
+    } else byFingerprint.set(fingerprint, issue)
+  }
+
+  /** Runs a write if the budget allows; false when it had to be deferred. */
+  const write = async (what: string, action: () => Promise<void>): Promise<boolean> => {
+    if (result.writes >= options.maxWrites) {
+      result.deferred.push(what)
+      return false
+    }
+    result.writes++
+    if (!options.dryRun) await action()
+    return true
+  }
+
+  for (const issue of duplicates) {
+    const original = byFingerprint.get(markerOf(issue.body) ?? '')
+    await write(`#${issue.number}`, async () => {
+      await forge.comment(
+        issue.number,
+        `Duplicate of #${original?.number ?? '?'}; keyward keeps one issue per finding.`,
+      )
+      await forge.updateIssue(issue.number, { state: 'closed', stateReason: 'not_planned' })
+    })
+  }
+
+  const current = new Set<string>()
+  for (const { finding, draft } of plan) {
+    current.add(finding.fingerprint)
+    const issue = byFingerprint.get(finding.fingerprint)
+    if (!issue) {
+      let number = 0
+      if (
+        await write(
+          finding.fingerprint,
+          async () => void (number = (await forge.createIssue(draft)).number),
+        )
+      ) {
+        result.created.push(number)
+        log.info(`created issue${number ? ` #${number}` : ''}: ${draft.title}`)
+      }
+      continue
+    }
+    if (issue.state === 'closed') {
+      // A person's decision stands: "not planned" for this period, "completed" for an event.
+      if (issue.stateReason === 'not_planned' || finding.kind === 'event') {
+        result.respected.push(finding.fingerprint)
+        continue
+      }
+      if (
+        await write(finding.fingerprint, () =>
+          forge.updateIssue(issue.number, {
+            state: 'open',
+            stateReason: 'reopened',
+            title: draft.title,
+            body: draft.body,
+            labels: draft.labels,
+          }),
+        )
+      ) {
+        result.updated.push(issue.number)
+        log.info(`reopened #${issue.number}: the condition is back`)
+      }
+      continue
+    }
+    if (
+      issue.title === draft.title &&
+      issue.body === draft.body &&
+      sameLabels(issue.labels, draft.labels)
+    )
+      continue
+    if (
+      await write(finding.fingerprint, () =>
+        forge.updateIssue(issue.number, {
+          title: draft.title,
+          body: draft.body,
+          labels: draft.labels,
+        }),
+      )
+    ) {
+      result.updated.push(issue.number)
+      log.info(`updated #${issue.number}: ${draft.title}`)
+    }
+  }
+
+  for (const [fingerprint, issue] of byFingerprint) {
+    if (issue.state !== 'open' || current.has(fingerprint)) continue
+    // Events are a person's to close; a condition whose provider was not read is unknown.
+    if (!/_keyward closes this issue when the condition is gone\._/.test(issue.body)) continue
+    const provider = providerOf(issue.body)
+    if (provider && options.unreadProviders.has(provider)) continue
+    if (
+      await write(fingerprint, async () => {
+        await forge.comment(
+          issue.number,
+          'Resolved: the latest audit no longer finds this. keyward reopens the issue if it comes back.',
+        )
+        await forge.updateIssue(issue.number, { state: 'closed', stateReason: 'completed' })
+      })
+    ) {
+      result.closed.push(issue.number)
+      log.info(`closed #${issue.number}: resolved`)
+    }
+  }
+  if (result.deferred.length > 0)
+    log.warning(
+      `${result.deferred.length} issue write(s) wait for the next run: max-issues-per-run (${options.maxWrites}) was reached`,
+    )
+  return result
+}

@@ -1,0 +1,54 @@
+/**
+ * The Forge port (DESIGN.md): where the audit's commit, issues and pull requests go. The
+ * GitHub adapter and the local one (a git repository plus `.keyward/outbox/`) implement it;
+ * reconciliation (which issue to create, update, reopen or close) lives in the commands.
+ */
+
+export interface ForgeFile {
+  /** Relative to the governance repository. */
+  path: string
+  content: string
+}
+
+export type CommitOutcome = { status: 'committed'; sha: string } | { status: 'unchanged' }
+
+export type IssueState = 'open' | 'closed'
+/** GitHub's `state_reason`: a close as `not_planned` is a person's "won't fix". */
+export type IssueStateReason = 'completed' | 'not_planned' | 'reopened' | null
+
+export interface ForgeIssue {
+  number: number
+  title: string
+  body: string
+  state: IssueState
+  stateReason: IssueStateReason
+  labels: string[]
+  /** Where a person reads it: a URL, or the outbox file. */
+  url: string
+}
+
+export interface IssueDraft {
+  title: string
+  body: string
+  labels: string[]
+  assignees: string[]
+}
+
+export interface Forge {
+  /** A file on the branch the audit commits to, or undefined. */
+  readFile(path: string): Promise<string | undefined>
+  /** Every file under a folder of that branch, relative to the repository. */
+  listFiles(folder: string): Promise<string[]>
+  /** One commit with all files (STYLE §4.4: no partial audit commits). */
+  commitFiles(files: readonly ForgeFile[], message: string): Promise<CommitOutcome>
+  /** Every issue labelled `keyward`, open and closed, in one listing. */
+  listIssues(): Promise<ForgeIssue[]>
+  createIssue(draft: IssueDraft): Promise<ForgeIssue>
+  updateIssue(
+    number: number,
+    patch: Partial<Pick<ForgeIssue, 'title' | 'body' | 'state' | 'labels'>> & {
+      stateReason?: IssueStateReason
+    },
+  ): Promise<void>
+  comment(number: number, body: string): Promise<void>
+}
