@@ -43913,7 +43913,7 @@ import { promisify as promisify3 } from "node:util";
 // src/adapters/forge/local.ts
 import { execFile } from "node:child_process";
 import { mkdir, readdir, readFile as readFile3, writeFile } from "node:fs/promises";
-import { dirname as dirname2, join, posix as posix2, relative as relative3 } from "node:path";
+import { dirname as dirname2, isAbsolute as isAbsolute2, join, posix as posix2, relative as relative3 } from "node:path";
 import { promisify } from "node:util";
 var run = promisify(execFile);
 var BOT = [
@@ -43959,7 +43959,22 @@ ${body}`
     return { issue: { ...rest, assignees: rest.assignees ?? [] }, body };
   }
   return {
-    async readFile(path) {
+    async head() {
+      await ensureRepository();
+      try {
+        return (await git("rev-parse", "--verify", "--quiet", "HEAD")).trim() || void 0;
+      } catch {
+        return void 0;
+      }
+    },
+    async readFile(path, ref) {
+      if (ref !== void 0) {
+        try {
+          return await git("show", `${ref}:./${path}`);
+        } catch {
+          return void 0;
+        }
+      }
       try {
         return await readFile3(join(root, path), "utf8");
       } catch {
@@ -43984,12 +43999,16 @@ ${body}`
       await walk5(folder);
       return out.sort();
     },
-    async commitFiles(files, message) {
+    async commitFiles(files, message, parent) {
       await ensureRepository();
+      if (await this.head() !== parent) return { status: "conflict" };
+      for (const file of files) {
+        const inside = relative3(root, join(root, file.path));
+        if (inside.startsWith("..") || isAbsolute2(inside))
+          throw new Error(`refusing to write ${file.path} outside the repository`);
+      }
       for (const file of files) {
         const full = join(root, file.path);
-        if (relative3(root, full).startsWith(".."))
-          throw new Error(`refusing to write ${file.path} outside the repository`);
         await mkdir(dirname2(full), { recursive: true });
         await writeFile(full, file.content);
       }
@@ -44912,7 +44931,14 @@ var import__2 = __toESM(require__(), 1);
 var DEFAULT_MAX_PAGES = 200;
 var ajv = new import__2.Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
 function compile(schema) {
-  return ajv.compile(schema);
+  let compiled2;
+  const lazy = ((data) => {
+    compiled2 ??= ajv.compile(schema);
+    const ok = compiled2(data);
+    lazy.errors = compiled2.errors;
+    return ok;
+  });
+  return lazy;
 }
 function joinUrl(base, path, query = []) {
   const url = new URL(base.replace(/\/+$/, "") + path);
@@ -46385,24 +46411,33 @@ function detectSharedKeys(ctx) {
     for (const [id, value2] of pairs) by.set(value2, [...by.get(value2) ?? [], id]);
     return [...by.values()].filter((ids) => ids.length > 1);
   };
-  const report = (ids, what) => out.push(
-    finding({
-      rule: "shared-key",
-      severity: "error",
-      kind: "condition",
-      key: ids[0] ?? "",
-      subject: ids.join("+"),
-      period: "-",
-      title: `One key behind ${ids.length} entries: ${ids.join(", ")}`,
-      message: `${ids.map((id) => `"${id}"`).join(" and ")} are ${what}. Usage cannot be told apart and one leak exposes every workflow that uses it: give each entry its own key.`,
-      numbers: { keys: ids.join(", ") }
-    })
-  );
-  for (const ids of group([...ctx.secretFingerprints])) report(ids, "the same secret");
+  const reasons = /* @__PURE__ */ new Map();
+  const add2 = (ids, what) => {
+    const slot = ids.join("+");
+    const entry = reasons.get(slot) ?? { ids, what: [] };
+    entry.what.push(what);
+    reasons.set(slot, entry);
+  };
+  for (const ids of group([...ctx.secretFingerprints])) add2(ids, "the same secret");
   for (const ids of group(
     [...ctx.matches].map(([id, k]) => [id, `${k.provider}\0${k.providerKeyId}`])
   ))
-    report(ids, "matched to the same provider key");
+    add2(ids, "matched to the same provider key");
+  for (const { ids, what } of reasons.values()) {
+    out.push(
+      finding({
+        rule: "shared-key",
+        severity: "error",
+        kind: "condition",
+        key: ids[0] ?? "",
+        subject: ids.join("+"),
+        period: "-",
+        title: `One key behind ${ids.length} entries: ${ids.join(", ")}`,
+        message: `${ids.map((id) => `"${id}"`).join(" and ")} are ${what.join(" and ")}. Usage cannot be told apart and one leak exposes every workflow that uses it: give each entry its own key.`,
+        numbers: { keys: ids.join(", ") }
+      })
+    );
+  }
   return out;
 }
 
@@ -47029,6 +47064,70 @@ function nextSnapshot(body, prev, at, sha2565, encode3) {
   return { path, bytes, entry: { path, sha256: sha2565(bytes), prev, at: at.toISOString() } };
 }
 
+// src/report/dashboard.ts
+var DASHBOARD_MARKER = "<!-- keyward:dashboard -->";
+var DASHBOARD_TITLE = "keyward dashboard";
+var ledgerHeadMarker = (head) => `<!-- keyward:ledger-head ${head} -->`;
+var DAY = 864e5;
+function renderDashboard(input) {
+  const limit = input.limit ?? 6e4;
+  const head = [
+    DASHBOARD_MARKER,
+    ...input.ledgerHead ? [ledgerHeadMarker(input.ledgerHead)] : [],
+    "- [ ] Run the audit again now (tick the box; keyward runs on the next `issues` event or schedule)",
+    "",
+    `Last run: ${input.now.toISOString()} \xB7 snapshot \`${input.snapshot ?? "none"}\` \xB7 ledger head \`${input.ledgerHead ?? "none"}\``,
+    "",
+    "Verify the audit trail with `keyward ledger verify --anchor " + (input.ledgerHead ?? "<head>") + "`."
+  ];
+  const findingRows = ["error", "warning", "note"].flatMap((severity) => {
+    const rows = input.findings.filter((f) => f.severity === severity);
+    if (rows.length === 0) return [];
+    return [
+      `### ${severity === "error" ? "Errors" : severity === "warning" ? "Warnings" : "Notes"} (${rows.length})`,
+      "",
+      ...rows.map((f) => `- ${f.issue ? `#${f.issue} ` : ""}\`${f.rule}\` ${f.title}`),
+      ""
+    ];
+  });
+  const defaultRotate = input.inventory.defaults?.rotate_after ?? "90d";
+  const keyRows = Object.entries(input.inventory.keys).map(([id, key]) => {
+    const age = Math.floor((input.now.getTime() - Date.parse(`${key.created}T00:00:00Z`)) / DAY);
+    const rotateMs = parseDuration(key.rotate_after ?? defaultRotate) ?? 90 * DAY;
+    const due = new Date(Date.parse(`${key.created}T00:00:00Z`) + rotateMs).toISOString().slice(0, 10);
+    return { id, key, age, due };
+  }).sort((a, b) => a.due.localeCompare(b.due)).map(
+    (k) => `| \`${k.id}\` | ${k.key.label.replace(/\|/g, "\\|")} | ${k.key.workflow} | ${k.age} d | ${k.due}${k.due <= input.now.toISOString().slice(0, 10) ? " \u26A0\uFE0F due" : ""} |`
+  );
+  const gapRows = input.gaps.map((g) => `- **${g.provider}** ${g.endpoint}: ${g.reason}`);
+  const sections = [
+    head.join("\n"),
+    ["## Open findings", "", ...findingRows.length ? findingRows : ["None.", ""]].join("\n"),
+    [
+      "## Keys by next rotation",
+      "",
+      "| key | label | workflow | age | rotate by |",
+      "|---|---|---|---|---|",
+      ...keyRows
+    ].join("\n"),
+    [
+      "## Gaps in this run",
+      "",
+      ...gapRows.length ? gapRows : ["None: every provider was read."]
+    ].join("\n")
+  ];
+  let body = sections.join("\n\n") + "\n";
+  if (body.length > limit) {
+    const note = `
+
+_This dashboard is shortened to fit GitHub's limit.${input.overflowLink ? ` The full list: ${input.overflowLink}` : ""}_
+`;
+    body = body.slice(0, limit - note.length);
+    body = body.slice(0, body.lastIndexOf("\n")) + note;
+  }
+  return body;
+}
+
 // src/report/issue-body.ts
 var RUNBOOKS = {
   "spend-spike": [
@@ -47160,9 +47259,10 @@ async function reconcileIssues(forge, plan, options, log) {
     closed: [],
     deferred: [],
     respected: [],
-    writes: 0
+    writes: 0,
+    issueOf: /* @__PURE__ */ new Map()
   };
-  const existing = await forge.listIssues();
+  const existing = options.existing ?? await forge.listIssues();
   const byFingerprint = /* @__PURE__ */ new Map();
   const duplicates = [];
   for (const issue of [...existing].sort((a, b) => a.number - b.number)) {
@@ -47193,16 +47293,29 @@ async function reconcileIssues(forge, plan, options, log) {
   }
   const current = /* @__PURE__ */ new Set();
   for (const { finding: finding2, draft } of plan) {
+    if (current.has(finding2.fingerprint)) {
+      log.warning(
+        `finding ${finding2.fingerprint} (${finding2.rule}) appears twice in one run; keeping the first`
+      );
+      continue;
+    }
     current.add(finding2.fingerprint);
     const issue = byFingerprint.get(finding2.fingerprint);
+    if (issue) result.issueOf.set(finding2.fingerprint, issue.number);
     if (!issue) {
-      let number = 0;
+      let created;
       if (await write(
         finding2.fingerprint,
-        async () => void (number = (await forge.createIssue(draft)).number)
+        async () => void (created = await forge.createIssue(draft))
       )) {
-        result.created.push(number);
-        log.info(`created issue${number ? ` #${number}` : ""}: ${draft.title}`);
+        if (created) {
+          result.created.push(created.number);
+          result.issueOf.set(finding2.fingerprint, created.number);
+          byFingerprint.set(finding2.fingerprint, created);
+        }
+        log.info(
+          created ? `created issue #${created.number}: ${draft.title}` : `would create an issue: ${draft.title}`
+        );
       }
       continue;
     }
@@ -47267,6 +47380,7 @@ async function reconcileIssues(forge, plan, options, log) {
 var STATE_FILE = "audit/state.json";
 var DEFAULT_BACKFILL_DAYS = 35;
 var OVERLAP_MS = 2 * 36e5;
+var COMMIT_ATTEMPTS = 3;
 var HISTORY_DAYS = 40;
 function readState(text) {
   try {
@@ -47342,9 +47456,10 @@ async function audit(input, deps) {
     }
     return parsed.value;
   });
+  const firstHead = await forge.head();
   const [ledgerText, stateText] = await Promise.all([
-    forge.readFile(LEDGER_FILE),
-    forge.readFile(STATE_FILE)
+    forge.readFile(LEDGER_FILE, firstHead),
+    forge.readFile(STATE_FILE, firstHead)
   ]);
   const ledger = parseLedger(ledgerText ?? "");
   const state = readState(stateText);
@@ -47546,48 +47661,80 @@ async function audit(input, deps) {
       numbers: f.numbers
     }))
   };
-  const snapshot = nextSnapshot(
-    snapshotBody,
-    prev,
-    now,
-    (bytes) => `sha256:${sha256Hex(bytes)}`,
-    canonicalJson
-  );
-  const nextState = {
-    version: 1,
-    providers: Object.fromEntries(
-      providerIds.map((id) => {
-        const read2 = reads.find((r) => r.id === id);
-        const watermark = read2?.usageComplete ? read2.window.until : state.providers[id]?.watermark;
-        return [id, { ...watermark ? { watermark } : {}, failed_runs: failedRuns.get(id) ?? 0 }];
-      })
-    )
+  const planCommit = async (head) => {
+    const [ledgerNow, stateNow] = head === firstHead ? [ledgerText, stateText] : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)]);
+    const previous = readState(stateNow).providers;
+    const entries = parseLedger(ledgerNow ?? "").entries;
+    const snapshot2 = nextSnapshot(
+      snapshotBody,
+      entries.at(-1)?.sha256 ?? null,
+      now,
+      (bytes) => `sha256:${sha256Hex(bytes)}`,
+      canonicalJson
+    );
+    const nextState = {
+      version: 1,
+      providers: Object.fromEntries(
+        providerIds.map((id) => {
+          const read2 = reads.find((r) => r.id === id);
+          const candidates = [
+            read2?.usageComplete ? read2.window.until : void 0,
+            previous[id]?.watermark
+          ].filter((w) => w !== void 0).sort();
+          const watermark = candidates.at(-1);
+          return [id, { ...watermark ? { watermark } : {}, failed_runs: failedRuns.get(id) ?? 0 }];
+        })
+      )
+    };
+    const files = [
+      { path: snapshot2.path, content: new TextDecoder().decode(snapshot2.bytes) },
+      {
+        path: LEDGER_FILE,
+        content: (ledgerNow ?? "") + (ledgerNow && !ledgerNow.endsWith("\n") ? "\n" : "") + ledgerLine(snapshot2.entry)
+      },
+      { path: STATE_FILE, content: JSON.stringify(nextState, null, 2) + "\n" }
+    ];
+    const taken = entries.some((e) => e.path === snapshot2.path);
+    return { snapshot: snapshot2, files, taken };
   };
-  const files = [
-    { path: snapshot.path, content: new TextDecoder().decode(snapshot.bytes) },
-    {
-      path: LEDGER_FILE,
-      content: (ledgerText ?? "") + (ledgerText && !ledgerText.endsWith("\n") ? "\n" : "") + ledgerLine(snapshot.entry)
-    },
-    { path: STATE_FILE, content: JSON.stringify(nextState, null, 2) + "\n" }
-  ];
+  let planned = await planCommit(firstHead);
   let committed = false;
   await log.group("Snapshot", async () => {
     if (input.dryRun) {
-      log.info(`dry run: would commit ${snapshot.path}`);
+      log.info(`dry run: would commit ${planned.snapshot.path}`);
       return;
     }
-    const outcome = await forge.commitFiles(
-      files,
-      `keyward audit ${now.toISOString()}
+    let head = firstHead;
+    for (let attempt = 1; ; attempt++) {
+      if (planned.taken) {
+        log.warning(
+          `${planned.snapshot.path} already exists (another run in the same second); nothing committed, the next run continues`
+        );
+        return;
+      }
+      const message = `keyward audit ${now.toISOString()}
 
-Snapshot ${snapshot.path}
-Ledger head ${snapshot.entry.sha256}
-${findings.length} finding(s), ${gaps.length} gap(s)`
-    );
-    committed = outcome.status === "committed";
-    log.info(committed ? `committed ${snapshot.path}` : "nothing to commit");
+Snapshot ${planned.snapshot.path}
+Ledger head ${planned.snapshot.entry.sha256}
+${findings.length} finding(s), ${gaps.length} gap(s)`;
+      const outcome = await forge.commitFiles(planned.files, message, head);
+      if (outcome.status !== "conflict") {
+        committed = outcome.status === "committed";
+        log.info(committed ? `committed ${planned.snapshot.path}` : "nothing to commit");
+        return;
+      }
+      if (attempt >= COMMIT_ATTEMPTS)
+        throw new Error(
+          `the branch kept moving during ${COMMIT_ATTEMPTS} commit attempts; nothing was committed, the next run will retry`
+        );
+      head = await forge.head();
+      log.info(
+        `the branch moved; rebuilding the ledger and state on ${head?.slice(0, 7) ?? "the new head"} (attempt ${attempt + 1})`
+      );
+      planned = await planCommit(head);
+    }
   });
+  const { snapshot } = planned;
   const usageFor = (keyId) => {
     const providerKeyId = matches.get(keyId)?.providerKeyId;
     const key = inventory.keys[keyId];
@@ -47611,6 +47758,7 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`
       }
     };
   });
+  const existing = await forge.listIssues();
   const issues = await log.group(
     "Issues",
     () => reconcileIssues(
@@ -47619,14 +47767,36 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`
       {
         maxWrites: input.maxIssuesPerRun,
         dryRun: input.dryRun,
-        unreadProviders: new Set(providerIds.filter((id) => (failedRuns.get(id) ?? 0) > 0))
+        unreadProviders: new Set(providerIds.filter((id) => (failedRuns.get(id) ?? 0) > 0)),
+        existing
       },
       log
     )
   );
+  const ledgerHead = input.dryRun ? prev : snapshot.entry.sha256;
+  const dashboard = await log.group(
+    "Dashboard",
+    () => ensureDashboard(
+      forge,
+      existing,
+      {
+        inventory,
+        now,
+        findings: findings.map((f) => ({
+          ...f,
+          ...issues.issueOf.has(f.fingerprint) ? { issue: issues.issueOf.get(f.fingerprint) } : {}
+        })),
+        gaps,
+        ledgerHead,
+        snapshot: input.dryRun ? void 0 : snapshot.path
+      },
+      input.dryRun
+    )
+  );
   return {
     snapshot: input.dryRun ? void 0 : snapshot.path,
-    ledgerHead: input.dryRun ? prev : snapshot.entry.sha256,
+    ledgerHead,
+    dashboard,
     committed,
     gaps,
     findings,
@@ -47662,6 +47832,24 @@ function chartFor(records, now, keyId) {
     useCost ? "USD" : "tokens"
   );
 }
+async function ensureDashboard(forge, existing, input, dryRun) {
+  const body = renderDashboard(input);
+  const found = existing.filter((i) => i.body.includes(DASHBOARD_MARKER)).sort((a, b) => a.number - b.number)[0];
+  if (found && found.body === body && found.state === "open")
+    return { number: found.number, action: "unchanged" };
+  if (dryRun) return { number: found?.number, action: found ? "updated" : "created" };
+  if (found) {
+    await forge.updateIssue(found.number, { body, title: DASHBOARD_TITLE, state: "open" });
+    return { number: found.number, action: "updated" };
+  }
+  const created = await forge.createIssue({
+    title: DASHBOARD_TITLE,
+    body,
+    labels: ["keyward", "keyward:dashboard"],
+    assignees: []
+  });
+  return { number: created.number, action: "created" };
+}
 
 // src/demo/dataset.ts
 var DEMO_KEY_IDS = [
@@ -47671,7 +47859,7 @@ var DEMO_KEY_IDS = [
   "honeypot-openai"
 ];
 var HOUR = 3600;
-var DAY = 86400;
+var DAY2 = 86400;
 function seededRandom(seed) {
   let a = seed >>> 0;
   return () => {
@@ -47731,8 +47919,8 @@ function buildDemoDataset(options) {
   const secrets = { ...demoSecrets(seed), ...options.secrets };
   const nowS = Math.floor(options.now.getTime() / 1e3);
   const endHour = Math.floor(nowS / HOUR) * HOUR;
-  const today = Math.floor(nowS / DAY) * DAY;
-  const startHour = today - days * DAY;
+  const today = Math.floor(nowS / DAY2) * DAY2;
+  const startHour = today - days * DAY2;
   const incidents = [];
   const ids = {
     "avatar-video-openai": "key_demo_avatar01",
@@ -47741,16 +47929,16 @@ function buildDemoDataset(options) {
     "night-batch-openrouter": randomChars(random, "0123456789abcdef", 64)
   };
   const unmanaged = "key_demo_unknown01";
-  const spikeDay = today - 2 * DAY;
-  const offHoursDay = today - DAY;
-  const opusDay = today - 3 * DAY;
+  const spikeDay = today - 2 * DAY2;
+  const offHoursDay = today - DAY2;
+  const opusDay = today - 3 * DAY2;
   const canaryHour = endHour - 5 * HOUR;
-  const idleSince = today - 33 * DAY;
+  const idleSince = today - 33 * DAY2;
   const openai = {
     now: nowS,
     projects: [
-      { id: "proj_demo_media", name: "Media", created_at: today - 400 * DAY, status: "active" },
-      { id: "proj_demo_web", name: "Website", created_at: today - 400 * DAY, status: "active" }
+      { id: "proj_demo_media", name: "Media", created_at: today - 400 * DAY2, status: "active" },
+      { id: "proj_demo_web", name: "Website", created_at: today - 400 * DAY2, status: "active" }
     ],
     keys: [],
     usage: [],
@@ -47772,7 +47960,7 @@ function buildDemoDataset(options) {
       num_model_requests: requests
     });
     const usd2 = estimateCostUsd(model, { uncachedInput: input - cached, output, cacheRead: cached }) ?? 0;
-    const day = Math.floor(at / DAY) * DAY;
+    const day = Math.floor(at / DAY2) * DAY2;
     const id = `${day}|${key}|${model}`;
     const entry = costByDay.get(id) ?? { at: day, key, project, model, usd: 0 };
     entry.usd += usd2;
@@ -47781,7 +47969,7 @@ function buildDemoDataset(options) {
   let lastAvatar = 0;
   for (let h = startHour; h < endHour; h += HOUR) {
     if (inHours(localHour(h, "America/New_York"), 7, 22) && random() < 0.6) {
-      const factor = Math.floor(h / DAY) * DAY === spikeDay ? 8 : 1;
+      const factor = Math.floor(h / DAY2) * DAY2 === spikeDay ? 8 : 1;
       const model = random() < 0.7 ? "gpt-4o-mini" : "gpt-4o";
       addOpenAi(
         ids["avatar-video-openai"],
@@ -47816,7 +48004,7 @@ function buildDemoDataset(options) {
     1
   );
   openai.costs = [...costByDay.values()].map((c) => ({
-    at: c.at + int(0, DAY - 1),
+    at: c.at + int(0, DAY2 - 1),
     api_key_id: c.key,
     project_id: c.project,
     line_item: `${c.model}, input`,
@@ -47828,7 +48016,7 @@ function buildDemoDataset(options) {
       id: ids["avatar-video-openai"],
       name: "avatar-video",
       redacted_value: redactedHint("openai", secrets["avatar-video-openai"]),
-      created_at: today - 80 * DAY,
+      created_at: today - 80 * DAY2,
       last_used_at: lastAvatar || null,
       owner_project_access: "active",
       owner: { type: "user", user: { id: "user_demo_jeff", email: "jeff@example.com" } }
@@ -47838,7 +48026,7 @@ function buildDemoDataset(options) {
       id: ids["honeypot-openai"],
       name: "website-example-env",
       redacted_value: redactedHint("openai", secrets["honeypot-openai"]),
-      created_at: today - 120 * DAY,
+      created_at: today - 120 * DAY2,
       last_used_at: canaryHour + 1234,
       owner_project_access: "active",
       owner: { type: "user", user: { id: "user_demo_jeff", email: "jeff@example.com" } }
@@ -47848,7 +48036,7 @@ function buildDemoDataset(options) {
       id: unmanaged,
       name: "old-laptop",
       redacted_value: `sk-pro...${randomChars(random, B64URL, 3)}`,
-      created_at: today - 200 * DAY,
+      created_at: today - 200 * DAY2,
       last_used_at: endHour - HOUR,
       owner_project_access: "active",
       owner: {
@@ -47857,7 +48045,7 @@ function buildDemoDataset(options) {
       }
     }
   ];
-  for (let d = startHour; d < today; d += DAY) {
+  for (let d = startHour; d < today; d += DAY2) {
     openai.auditLogs.push({
       id: `audit_log-demo-login-${isoDay(d)}`,
       type: "login.succeeded",
@@ -47876,7 +48064,7 @@ function buildDemoDataset(options) {
   openai.auditLogs.push({
     id: "audit_log-demo-honeypot-created",
     type: "api_key.created",
-    effective_at: today - 120 * DAY + 600,
+    effective_at: today - 120 * DAY2 + 600,
     actor: {
       type: "session",
       session: {
@@ -47919,7 +48107,7 @@ function buildDemoDataset(options) {
       {
         id: ids["blog-writer-anthropic"],
         name: "blog-writer",
-        created_at: iso(today - 45 * DAY),
+        created_at: iso(today - 45 * DAY2),
         created_by: { id: "user_demo_maria", type: "user" },
         partial_key_hint: redactedHint("anthropic", secrets["blog-writer-anthropic"]),
         status: "active",
@@ -47946,12 +48134,12 @@ function buildDemoDataset(options) {
       output_tokens: output
     });
     const usd2 = estimateCostUsd(model, { uncachedInput: input - read2, output, cacheRead: read2 }) ?? 0;
-    const day = Math.floor(at / DAY) * DAY;
+    const day = Math.floor(at / DAY2) * DAY2;
     centsByDay.set(day, (centsByDay.get(day) ?? 0) + usd2 * 100);
   };
   for (let h = startHour; h < endHour; h += HOUR) {
     const local = localHour(h, "Europe/Berlin");
-    const day = Math.floor(h / DAY) * DAY;
+    const day = Math.floor(h / DAY2) * DAY2;
     if (inHours(local, 9, 19) && random() < 0.4) {
       const model = random() < 0.6 ? "claude-sonnet-4-5-20250929" : "claude-haiku-4-5-20251001";
       addAnthropic(h + int(0, 3599), model, int(8e3, 25e3), int(1500, 4e3));
@@ -47979,7 +48167,7 @@ function buildDemoDataset(options) {
     description: "Claude Usage - Tokens",
     cents: Math.round(cents * 1e5) / 1e5
   }));
-  for (let d = startHour; d < today; d += DAY) {
+  for (let d = startHour; d < today; d += DAY2) {
     anthropic2.activities.push({
       id: `activity_demo_${isoDay(d)}`,
       created_at: iso(d + 10 * HOUR + int(0, 3e3)),
@@ -48044,7 +48232,7 @@ function buildDemoDataset(options) {
         disabled: false,
         limit: 20,
         limit_reset: "monthly",
-        created_at: iso(today - 60 * DAY),
+        created_at: iso(today - 60 * DAY2),
         updated_at: null,
         creator_user_id: "user_demo_jeff",
         workspace_id: "0df9e665-d932-5740-b2c7-b52af166bc11"
@@ -48052,7 +48240,7 @@ function buildDemoDataset(options) {
     ],
     activity: []
   };
-  for (let d = startHour; d < idleSince; d += DAY) {
+  for (let d = startHour; d < idleSince; d += DAY2) {
     openrouter.activity.push({
       date: isoDay(d),
       key_hash: ids["night-batch-openrouter"],

@@ -227,7 +227,7 @@ describe('run: bad inputs', () => {
     )
   })
 
-  it.each(['audit', 'report'])(
+  it.each(['report'])(
     'fails with command: %s, which is not available yet',
     async (command) => {
       core.setInputs(defaultInputs({ command }))

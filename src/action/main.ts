@@ -15,13 +15,20 @@ import { UsageError, errorMessage } from '../errors.js'
 import type { Clock } from '../ports/clock.js'
 import { coreLog } from './core-log.js'
 import { getInputs, type ActionInputs } from './inputs.js'
-import { validateSummary } from './summary.js'
+import { auditSummary, validateSummary } from './summary.js'
+import { audit } from '../commands/audit.js'
+import { githubForge } from '../adapters/forge/github.js'
+import { buildProvider, type BuildProviderDeps } from '../adapters/providers/registry.js'
 
 /** What the action needs from its environment; tests pass loopback servers and temp folders. */
 export interface ActionDeps {
   inputs: () => ActionInputs
   env: NodeJS.ProcessEnv
   clock: Clock
+  /** Tests turn Octokit's write spacing off (STYLE §6.5). */
+  throttle?: boolean
+  /** Tests make provider retries instant. */
+  providerHttp?: BuildProviderDeps['http']
 }
 
 const toPosix = (path: string) => (sep === '/' ? path : path.split(sep).join('/'))
@@ -60,12 +67,7 @@ async function runValidate(inputs: ActionInputs, deps: ActionDeps): Promise<void
   const pr = await pullRequestOf(deps.env)
   const changedFiles = pr
     ? async (): Promise<ChangedFile[]> => {
-        const octokit = createOctokit({
-          token: inputs.githubToken,
-          log: coreLog,
-          ...(deps.env.GITHUB_API_URL ? { baseUrl: deps.env.GITHUB_API_URL } : {}),
-        })
-        const files = await pullRequestFiles(octokit, pr)
+        const files = await pullRequestFiles(octokitFor(inputs, deps), pr)
         coreLog.info(`Pull request #${pr.number} changes ${files.length} files with a text diff`)
         return files.map((f) => ({
           file: posix.normalize(toPosix(relative(root, resolve(workspace, f.filename)))),
@@ -74,13 +76,7 @@ async function runValidate(inputs: ActionInputs, deps: ActionDeps): Promise<void
       }
     : undefined
 
-  const vault = new SopsAgeVault({
-    root,
-    identities: createIdentityLoader({ env: deps.env, ageKey: inputs.ageKey }),
-    mask: (value) => core.setSecret(value),
-    now: () => deps.clock.now(),
-    actor: `${deps.env.GITHUB_ACTOR ?? 'github-actions'} (run ${deps.env.GITHUB_RUN_ID ?? '?'})`,
-  })
+  const vault = vaultFor(root, inputs, deps)
   const result = await validate(
     { configFile: toPosix(relative(root, configPath)), configLabel: inputs.config },
     {
@@ -125,6 +121,102 @@ async function runValidate(inputs: ActionInputs, deps: ActionDeps): Promise<void
   }
 }
 
+function octokitFor(inputs: ActionInputs, deps: ActionDeps) {
+  return createOctokit({
+    token: inputs.githubToken,
+    log: coreLog,
+    ...(deps.env.GITHUB_API_URL ? { baseUrl: deps.env.GITHUB_API_URL } : {}),
+    ...(deps.throttle === false ? { throttle: false } : {}),
+  })
+}
+
+/** The vault of the governance folder; every decrypted value is masked the moment it exists. */
+function vaultFor(root: string, inputs: ActionInputs, deps: ActionDeps): SopsAgeVault {
+  return new SopsAgeVault({
+    root,
+    identities: createIdentityLoader({ env: deps.env, ageKey: inputs.ageKey }),
+    mask: (value) => core.setSecret(value),
+    now: () => deps.clock.now(),
+    actor: `${deps.env.GITHUB_ACTOR ?? 'github-actions'} (run ${deps.env.GITHUB_RUN_ID ?? '?'})`,
+  })
+}
+
+async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
+  const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd()
+  const configPath = resolve(workspace, inputs.config)
+  const root = dirname(configPath)
+  const [owner, repo] = (deps.env.GITHUB_REPOSITORY ?? '').split('/')
+  if (!owner || !repo)
+    throw new UsageError(
+      'GITHUB_REPOSITORY is not set (expected owner/repo); run the audit inside GitHub Actions',
+    )
+  const octokit = octokitFor(inputs, deps)
+  let githubCalls = 0
+  octokit.hook.before('request', () => void githubCalls++)
+  // KEYWARD_BRANCH lets a protected default branch keep its rules: audit commits elsewhere.
+  const branch =
+    deps.env.KEYWARD_BRANCH || (await octokit.rest.repos.get({ owner, repo })).data.default_branch
+  const forge = githubForge(octokit, {
+    owner,
+    repo,
+    branch,
+    root: toPosix(relative(workspace, root)),
+    log: coreLog,
+  })
+  const report = await audit(
+    {
+      configFile: toPosix(relative(root, configPath)),
+      dryRun: inputs.dryRun,
+      maxIssuesPerRun: inputs.maxIssuesPerRun,
+    },
+    {
+      readFile: repoFileReader(root),
+      vault: vaultFor(root, inputs, deps),
+      forge,
+      scanner: gitLeakScanner(root, { log: coreLog }),
+      clock: deps.clock,
+      log: coreLog,
+      openProvider: (id, settings, adminKey) => {
+        const built = buildProvider(id, settings, adminKey, {
+          log: coreLog,
+          clock: deps.clock,
+          ...(deps.providerHttp ? { http: deps.providerHttp } : {}),
+        })
+        return built && { provider: built.provider, close: () => built.http.close() }
+      },
+    },
+  )
+  for (const note of report.notes) core.info(note)
+  core.setOutput(
+    'findings',
+    JSON.stringify(
+      report.findings.map((f) => ({
+        rule: f.rule,
+        key: f.key ?? f.subject,
+        severity: f.severity,
+        fingerprint: f.fingerprint,
+        message: f.message,
+      })),
+    ),
+  )
+  core.setOutput('issues-created', JSON.stringify(report.issues.created))
+  core.setOutput('issues-updated', JSON.stringify(report.issues.updated))
+  core.setOutput('issues-closed', JSON.stringify(report.issues.closed))
+  core.setOutput('pull-requests-opened', '[]')
+  core.setOutput('snapshot', report.snapshot ?? '')
+  core.setOutput('ledger-head', report.ledgerHead ?? '')
+
+  const summary = auditSummary(report, { dryRun: inputs.dryRun, githubCalls, branch })
+  core.summary.addHeading(summary.heading, 2)
+  for (const line of summary.lines) core.summary.addRaw(line, true)
+  if (summary.table) core.summary.addTable(summary.table)
+  try {
+    await core.summary.write()
+  } catch (error) {
+    core.warning(`could not write the job summary: ${errorMessage(error)}`)
+  }
+}
+
 /** The action's entry (STYLE §4.2): inputs → adapters → command → outputs; one setFailed. */
 export async function run(overrides: Partial<ActionDeps> = {}): Promise<void> {
   const deps: ActionDeps = { inputs: getInputs, env: process.env, clock: systemClock, ...overrides }
@@ -133,6 +225,9 @@ export async function run(overrides: Partial<ActionDeps> = {}): Promise<void> {
     switch (inputs.command) {
       case 'validate':
         await runValidate(inputs, deps)
+        return
+      case 'audit':
+        await runAudit(inputs, deps)
         return
       default:
         throw new UsageError(

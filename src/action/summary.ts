@@ -1,5 +1,6 @@
 import type { Finding } from '../analysis/findings.js'
 import type { ValidateResult } from '../commands/validate.js'
+import type { AuditReport } from '../commands/audit.js'
 import { summaryLine } from '../report/findings-text.js'
 
 export interface SummaryCell {
@@ -43,4 +44,38 @@ const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** The job summary of an audit run: what was read, written and found, and the calls it cost. */
+export function auditSummary(
+  report: AuditReport,
+  run: { dryRun: boolean; githubCalls: number; branch: string },
+): { heading: string; lines: string[]; table?: SummaryCell[][] } {
+  const { created, updated, closed, deferred } = report.issues
+  const lines = [
+    `${run.dryRun ? 'Dry run: nothing was written. ' : ''}${report.snapshot ? `Snapshot <code>${escapeHtml(report.snapshot)}</code> on <code>${escapeHtml(run.branch)}</code>${report.committed ? '' : ' (unchanged)'}` : 'No snapshot'}; ledger head <code>${report.ledgerHead ?? 'none'}</code>.`,
+    `Providers: ${report.providers.map((p) => `${escapeHtml(p.id)} ${count(p.keys, 'key')}, ${count(p.usage, 'usage record')}${p.gaps ? `, ${count(p.gaps, 'gap')}` : ''}`).join('; ') || 'none read'}.`,
+    `Issues: ${created.length} created, ${updated.length} updated, ${closed.length} closed${deferred.length ? `, ${deferred.length} left for the next run (max-issues-per-run)` : ''}; dashboard ${report.dashboard.action}${report.dashboard.number ? ` (#${report.dashboard.number})` : ''}.`,
+    `API calls: ${count(report.requests, 'provider request')}, ${count(run.githubCalls, 'GitHub request')}.`,
+    ...report.gaps.map(
+      (g) => `Gap: ${escapeHtml(g.provider)} ${escapeHtml(g.endpoint)}: ${escapeHtml(g.reason)}`,
+    ),
+  ]
+  if (report.findings.length === 0) return { heading: 'keyward audit: no findings', lines }
+  return {
+    heading: `keyward audit: ${count(report.findings.length, 'finding')}`,
+    lines,
+    table: [
+      [
+        { data: 'severity', header: true },
+        { data: 'rule', header: true },
+        { data: 'finding', header: true },
+      ],
+      ...report.findings.map((f) => [
+        { data: f.severity },
+        { data: `<code>${f.rule}</code>` },
+        { data: escapeHtml(f.title) },
+      ]),
+    ],
+  }
 }

@@ -16,12 +16,18 @@ import {
   type LedgerEntry,
 } from '../ledger/chain.js'
 import type { Clock } from '../ports/clock.js'
-import type { Forge, ForgeFile } from '../ports/forge.js'
+import type { Forge, ForgeFile, ForgeIssue } from '../ports/forge.js'
 import type { LeakScanner } from '../ports/leak-scanner.js'
 import type { Log } from '../ports/log.js'
 import type { Provider } from '../ports/provider.js'
 import type { Vault } from '../ports/vault.js'
 import type { AuditEvent, Gap, ProviderKey, UsageRecord, VaultAccess } from '../records.js'
+import {
+  DASHBOARD_MARKER,
+  DASHBOARD_TITLE,
+  renderDashboard,
+  type DashboardInput,
+} from '../report/dashboard.js'
 import { dailyChart, renderIssueBody } from '../report/issue-body.js'
 import { reconcileIssues, type IssuePlanItem, type ReconcileResult } from './reconcile-issues.js'
 import { SECRET_FIELD } from './vault.js'
@@ -31,6 +37,8 @@ export const STATE_FILE = 'audit/state.json'
 export const DEFAULT_BACKFILL_DAYS = 35
 /** Re-read this much before the watermark: providers finalise recent buckets late. */
 const OVERLAP_MS = 2 * 3_600_000
+/** Commits re-planned after the branch moved, before the run gives up (the next run retries). */
+const COMMIT_ATTEMPTS = 3
 /** History read back from snapshots for baselines. */
 const HISTORY_DAYS = 40
 
@@ -64,6 +72,8 @@ export interface AuditReport {
   gaps: Gap[]
   findings: AuditFinding[]
   issues: ReconcileResult
+  /** The dashboard issue's number, and what this run did to it. */
+  dashboard: { number: number | undefined; action: 'created' | 'updated' | 'unchanged' }
   requests: number
   providers: { id: string; keys: number; usage: number; events: number; gaps: number }[]
   notes: string[]
@@ -203,9 +213,10 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   })
 
   // 2. Ledger, state and history from the branch.
+  const firstHead = await forge.head()
   const [ledgerText, stateText] = await Promise.all([
-    forge.readFile(LEDGER_FILE),
-    forge.readFile(STATE_FILE),
+    forge.readFile(LEDGER_FILE, firstHead),
+    forge.readFile(STATE_FILE, firstHead),
   ])
   const ledger = parseLedger(ledgerText ?? '')
   const state = readState(stateText)
@@ -428,47 +439,88 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
       numbers: f.numbers,
     })),
   }
-  const snapshot = nextSnapshot(
-    snapshotBody,
-    prev,
-    now,
-    (bytes) => `sha256:${sha256Hex(bytes)}`,
-    canonicalJson,
-  )
-  const nextState: AuditState = {
-    version: 1,
-    providers: Object.fromEntries(
-      providerIds.map((id) => {
-        const read = reads.find((r) => r.id === id)
-        const watermark = read?.usageComplete ? read.window.until : state.providers[id]?.watermark
-        return [id, { ...(watermark ? { watermark } : {}), failed_runs: failedRuns.get(id) ?? 0 }]
-      }),
-    ),
+  /** Snapshot, ledger and state built on what the branch holds at `head`. */
+  const planCommit = async (head: string | undefined) => {
+    const [ledgerNow, stateNow] =
+      head === firstHead
+        ? [ledgerText, stateText]
+        : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)])
+    const previous = readState(stateNow).providers
+    const entries = parseLedger(ledgerNow ?? '').entries
+    const snapshot = nextSnapshot(
+      snapshotBody,
+      entries.at(-1)?.sha256 ?? null,
+      now,
+      (bytes) => `sha256:${sha256Hex(bytes)}`,
+      canonicalJson,
+    )
+    const nextState: AuditState = {
+      version: 1,
+      providers: Object.fromEntries(
+        providerIds.map((id) => {
+          const read = reads.find((r) => r.id === id)
+          // Another run may have moved a watermark further meanwhile: never move it back.
+          const candidates = [
+            read?.usageComplete ? read.window.until : undefined,
+            previous[id]?.watermark,
+          ]
+            .filter((w): w is string => w !== undefined)
+            .sort()
+          const watermark = candidates.at(-1)
+          return [id, { ...(watermark ? { watermark } : {}), failed_runs: failedRuns.get(id) ?? 0 }]
+        }),
+      ),
+    }
+    const files: ForgeFile[] = [
+      { path: snapshot.path, content: new TextDecoder().decode(snapshot.bytes) },
+      {
+        path: LEDGER_FILE,
+        content:
+          (ledgerNow ?? '') +
+          (ledgerNow && !ledgerNow.endsWith('\n') ? '\n' : '') +
+          ledgerLine(snapshot.entry),
+      },
+      { path: STATE_FILE, content: JSON.stringify(nextState, null, 2) + '\n' },
+    ]
+    // SPEC §7 paths have whole seconds: a second run within the same second must not overwrite.
+    const taken = entries.some((e) => e.path === snapshot.path)
+    return { snapshot, files, taken }
   }
-  const files: ForgeFile[] = [
-    { path: snapshot.path, content: new TextDecoder().decode(snapshot.bytes) },
-    {
-      path: LEDGER_FILE,
-      content:
-        (ledgerText ?? '') +
-        (ledgerText && !ledgerText.endsWith('\n') ? '\n' : '') +
-        ledgerLine(snapshot.entry),
-    },
-    { path: STATE_FILE, content: JSON.stringify(nextState, null, 2) + '\n' },
-  ]
+  let planned = await planCommit(firstHead)
   let committed = false
   await log.group('Snapshot', async () => {
     if (input.dryRun) {
-      log.info(`dry run: would commit ${snapshot.path}`)
+      log.info(`dry run: would commit ${planned.snapshot.path}`)
       return
     }
-    const outcome = await forge.commitFiles(
-      files,
-      `keyward audit ${now.toISOString()}\n\nSnapshot ${snapshot.path}\nLedger head ${snapshot.entry.sha256}\n${findings.length} finding(s), ${gaps.length} gap(s)`,
-    )
-    committed = outcome.status === 'committed'
-    log.info(committed ? `committed ${snapshot.path}` : 'nothing to commit')
+    let head = firstHead
+    for (let attempt = 1; ; attempt++) {
+      if (planned.taken) {
+        log.warning(
+          `${planned.snapshot.path} already exists (another run in the same second); nothing committed, the next run continues`,
+        )
+        return
+      }
+      const message = `keyward audit ${now.toISOString()}\n\nSnapshot ${planned.snapshot.path}\nLedger head ${planned.snapshot.entry.sha256}\n${findings.length} finding(s), ${gaps.length} gap(s)`
+      const outcome = await forge.commitFiles(planned.files, message, head)
+      if (outcome.status !== 'conflict') {
+        committed = outcome.status === 'committed'
+        log.info(committed ? `committed ${planned.snapshot.path}` : 'nothing to commit')
+        return
+      }
+      // Someone pushed meanwhile: snapshots are new files, so rebuilding on the new head loses nothing.
+      if (attempt >= COMMIT_ATTEMPTS)
+        throw new Error(
+          `the branch kept moving during ${COMMIT_ATTEMPTS} commit attempts; nothing was committed, the next run will retry`,
+        )
+      head = await forge.head()
+      log.info(
+        `the branch moved; rebuilding the ledger and state on ${head?.slice(0, 7) ?? 'the new head'} (attempt ${attempt + 1})`,
+      )
+      planned = await planCommit(head)
+    }
   })
+  const { snapshot } = planned
 
   // 9. Issues.
   const usageFor = (keyId: string) => {
@@ -497,6 +549,8 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
       },
     }
   })
+  // One listing of keyward issues serves the findings and the dashboard.
+  const existing = await forge.listIssues()
   const issues = await log.group('Issues', () =>
     reconcileIssues(
       forge,
@@ -505,14 +559,37 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         maxWrites: input.maxIssuesPerRun,
         dryRun: input.dryRun,
         unreadProviders: new Set(providerIds.filter((id) => (failedRuns.get(id) ?? 0) > 0)),
+        existing,
       },
       log,
+    ),
+  )
+  const ledgerHead = input.dryRun ? prev : snapshot.entry.sha256
+  const dashboard = await log.group('Dashboard', () =>
+    ensureDashboard(
+      forge,
+      existing,
+      {
+        inventory,
+        now,
+        findings: findings.map((f) => ({
+          ...f,
+          ...(issues.issueOf.has(f.fingerprint)
+            ? { issue: issues.issueOf.get(f.fingerprint) }
+            : {}),
+        })),
+        gaps,
+        ledgerHead,
+        snapshot: input.dryRun ? undefined : snapshot.path,
+      },
+      input.dryRun,
     ),
   )
 
   return {
     snapshot: input.dryRun ? undefined : snapshot.path,
-    ledgerHead: input.dryRun ? prev : snapshot.entry.sha256,
+    ledgerHead,
+    dashboard,
     committed,
     gaps,
     findings,
@@ -550,4 +627,31 @@ function chartFor(records: readonly UsageRecord[], now: Date, keyId: string): st
     days,
     useCost ? 'USD' : 'tokens',
   )
+}
+
+/** The one dashboard issue (SPEC §5): found by its marker, created once, updated on change. */
+async function ensureDashboard(
+  forge: Forge,
+  existing: readonly ForgeIssue[],
+  input: DashboardInput,
+  dryRun: boolean,
+): Promise<AuditReport['dashboard']> {
+  const body = renderDashboard(input)
+  const found = existing
+    .filter((i) => i.body.includes(DASHBOARD_MARKER))
+    .sort((a, b) => a.number - b.number)[0]
+  if (found && found.body === body && found.state === 'open')
+    return { number: found.number, action: 'unchanged' }
+  if (dryRun) return { number: found?.number, action: found ? 'updated' : 'created' }
+  if (found) {
+    await forge.updateIssue(found.number, { body, title: DASHBOARD_TITLE, state: 'open' })
+    return { number: found.number, action: 'updated' }
+  }
+  const created = await forge.createIssue({
+    title: DASHBOARD_TITLE,
+    body,
+    labels: ['keyward', 'keyward:dashboard'],
+    assignees: [],
+  })
+  return { number: created.number, action: 'created' }
 }

@@ -14,6 +14,8 @@ export interface ReconcileOptions {
   dryRun: boolean
   /** Providers that could not be read this run: their findings are unknown, not resolved. */
   unreadProviders: ReadonlySet<string>
+  /** The run's one listing of keyward issues, when the caller already has it. */
+  existing?: readonly ForgeIssue[]
 }
 
 export interface ReconcileResult {
@@ -26,6 +28,8 @@ export interface ReconcileResult {
   respected: string[]
   /** Writes made (or, in a dry run, that would have been made). */
   writes: number
+  /** The issue of each finding, where there is one. */
+  issueOf: Map<string, number>
 }
 
 const sameLabels = (a: readonly string[], b: readonly string[]) =>
@@ -50,8 +54,9 @@ export async function reconcileIssues(
     deferred: [],
     respected: [],
     writes: 0,
+    issueOf: new Map(),
   }
-  const existing = await forge.listIssues()
+  const existing = options.existing ?? (await forge.listIssues())
   const byFingerprint = new Map<string, ForgeIssue>()
   const duplicates: ForgeIssue[] = []
   for (const issue of [...existing].sort((a, b) => a.number - b.number)) {
@@ -86,18 +91,35 @@ export async function reconcileIssues(
 
   const current = new Set<string>()
   for (const { finding, draft } of plan) {
+    // One issue per fingerprint, even if a detector repeats itself.
+    if (current.has(finding.fingerprint)) {
+      log.warning(
+        `finding ${finding.fingerprint} (${finding.rule}) appears twice in one run; keeping the first`,
+      )
+      continue
+    }
     current.add(finding.fingerprint)
     const issue = byFingerprint.get(finding.fingerprint)
+    if (issue) result.issueOf.set(finding.fingerprint, issue.number)
     if (!issue) {
-      let number = 0
+      let created: ForgeIssue | undefined
       if (
         await write(
           finding.fingerprint,
-          async () => void (number = (await forge.createIssue(draft)).number),
+          async () => void (created = await forge.createIssue(draft)),
         )
       ) {
-        result.created.push(number)
-        log.info(`created issue${number ? ` #${number}` : ''}: ${draft.title}`)
+        // A dry run creates nothing, so it has no number to report.
+        if (created) {
+          result.created.push(created.number)
+          result.issueOf.set(finding.fingerprint, created.number)
+          byFingerprint.set(finding.fingerprint, created)
+        }
+        log.info(
+          created
+            ? `created issue #${created.number}: ${draft.title}`
+            : `would create an issue: ${draft.title}`,
+        )
       }
       continue
     }

@@ -10,7 +10,9 @@ export interface ForgeFile {
   content: string
 }
 
-export type CommitOutcome = { status: 'committed'; sha: string } | { status: 'unchanged' }
+/** `conflict`: the branch moved past `parent` (another run, or a person, pushed): re-plan and retry. */
+export type CommitOutcome =
+  { status: 'committed'; sha: string } | { status: 'unchanged' } | { status: 'conflict' }
 
 export type IssueState = 'open' | 'closed'
 /** GitHub's `state_reason`: a close as `not_planned` is a person's "won't fix". */
@@ -35,12 +37,21 @@ export interface IssueDraft {
 }
 
 export interface Forge {
-  /** A file on the branch the audit commits to, or undefined. */
-  readFile(path: string): Promise<string | undefined>
+  /** The commit the branch the audit commits to points at (undefined: no commit yet). */
+  head(): Promise<string | undefined>
+  /** A file on that branch (at `ref` when given), or undefined. */
+  readFile(path: string, ref?: string): Promise<string | undefined>
   /** Every file under a folder of that branch, relative to the repository. */
   listFiles(folder: string): Promise<string[]>
-  /** One commit with all files (STYLE §4.4: no partial audit commits). */
-  commitFiles(files: readonly ForgeFile[], message: string): Promise<CommitOutcome>
+  /**
+   * One commit with all files on top of `parent` (STYLE §4.4: no partial audit commits, no
+   * force): `conflict` when the branch is no longer at `parent`.
+   */
+  commitFiles(
+    files: readonly ForgeFile[],
+    message: string,
+    parent: string | undefined,
+  ): Promise<CommitOutcome>
   /** Every issue labelled `keyward`, open and closed, in one listing. */
   listIssues(): Promise<ForgeIssue[]>
   createIssue(draft: IssueDraft): Promise<ForgeIssue>

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join, posix, relative } from 'node:path'
+import { dirname, isAbsolute, join, posix, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { UsageError } from '../../errors.js'
 import type {
@@ -77,7 +77,24 @@ export function localForge(root: string): Forge {
   }
 
   return {
-    async readFile(path) {
+    async head() {
+      await ensureRepository()
+      try {
+        return (await git('rev-parse', '--verify', '--quiet', 'HEAD')).trim() || undefined
+      } catch {
+        return undefined // a repository without commits
+      }
+    },
+
+    async readFile(path, ref) {
+      if (ref !== undefined) {
+        try {
+          // `./` makes the path relative to root, which may be a subfolder of the repository.
+          return await git('show', `${ref}:./${path}`)
+        } catch {
+          return undefined
+        }
+      }
       try {
         return await readFile(join(root, path), 'utf8')
       } catch {
@@ -104,12 +121,21 @@ export function localForge(root: string): Forge {
       return out.sort()
     },
 
-    async commitFiles(files: readonly ForgeFile[], message: string): Promise<CommitOutcome> {
+    async commitFiles(
+      files: readonly ForgeFile[],
+      message: string,
+      parent: string | undefined,
+    ): Promise<CommitOutcome> {
       await ensureRepository()
+      if ((await this.head()) !== parent) return { status: 'conflict' }
+      // Check every path before writing any, so a bad one leaves the work tree untouched.
+      for (const file of files) {
+        const inside = relative(root, join(root, file.path))
+        if (inside.startsWith('..') || isAbsolute(inside))
+          throw new Error(`refusing to write ${file.path} outside the repository`)
+      }
       for (const file of files) {
         const full = join(root, file.path)
-        if (relative(root, full).startsWith('..'))
-          throw new Error(`refusing to write ${file.path} outside the repository`)
         await mkdir(dirname(full), { recursive: true })
         await writeFile(full, file.content)
       }

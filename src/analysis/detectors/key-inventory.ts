@@ -118,7 +118,20 @@ export function detectSharedKeys(ctx: DetectorContext): AuditFinding[] {
     for (const [id, value] of pairs) by.set(value, [...(by.get(value) ?? []), id])
     return [...by.values()].filter((ids) => ids.length > 1)
   }
-  const report = (ids: string[], what: string) =>
+  // One finding per group of entries, whatever the reasons: one fingerprint, one issue.
+  const reasons = new Map<string, { ids: string[]; what: string[] }>()
+  const add = (ids: string[], what: string) => {
+    const slot = ids.join('+')
+    const entry = reasons.get(slot) ?? { ids, what: [] }
+    entry.what.push(what)
+    reasons.set(slot, entry)
+  }
+  for (const ids of group([...ctx.secretFingerprints])) add(ids, 'the same secret')
+  for (const ids of group(
+    [...ctx.matches].map(([id, k]) => [id, `${k.provider}\u0000${k.providerKeyId}`]),
+  ))
+    add(ids, 'matched to the same provider key')
+  for (const { ids, what } of reasons.values()) {
     out.push(
       finding({
         rule: 'shared-key',
@@ -128,14 +141,10 @@ export function detectSharedKeys(ctx: DetectorContext): AuditFinding[] {
         subject: ids.join('+'),
         period: '-',
         title: `One key behind ${ids.length} entries: ${ids.join(', ')}`,
-        message: `${ids.map((id) => `"${id}"`).join(' and ')} are ${what}. Usage cannot be told apart and one leak exposes every workflow that uses it: give each entry its own key.`,
+        message: `${ids.map((id) => `"${id}"`).join(' and ')} are ${what.join(' and ')}. Usage cannot be told apart and one leak exposes every workflow that uses it: give each entry its own key.`,
         numbers: { keys: ids.join(', ') },
       }),
     )
-  for (const ids of group([...ctx.secretFingerprints])) report(ids, 'the same secret')
-  for (const ids of group(
-    [...ctx.matches].map(([id, k]) => [id, `${k.provider}\u0000${k.providerKeyId}`]),
-  ))
-    report(ids, 'matched to the same provider key')
+  }
   return out
 }
