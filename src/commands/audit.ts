@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { AuditFinding } from '../analysis/audit-findings.js'
 import type { DetectorContext } from '../analysis/detectors/context.js'
 import { runDetectors } from '../analysis/detectors/index.js'
+import { changedUsage, fetchWindow, mergeEvents, mergeUsage } from '../analysis/fetch-window.js'
 import { matchKeys, type KeyMatch } from '../analysis/key-matching.js'
 import { DAY_MS } from '../analysis/time.js'
 import { UsageError, VaultError, errorMessage } from '../errors.js'
@@ -33,10 +34,6 @@ import { reconcileIssues, type IssuePlanItem, type ReconcileResult } from './rec
 import { SECRET_FIELD } from './vault.js'
 
 export const STATE_FILE = 'audit/state.json'
-/** How far back a provider's first read goes: enough for 28-day baselines. */
-export const DEFAULT_BACKFILL_DAYS = 35
-/** Re-read this much before the watermark: providers finalise recent buckets late. */
-const OVERLAP_MS = 2 * 3_600_000
 /** Commits re-planned after the branch moved, before the run gives up (the next run retries). */
 const COMMIT_ATTEMPTS = 3
 /** History read back from snapshots for baselines. */
@@ -108,18 +105,6 @@ function readState(text: string | undefined): AuditState {
 }
 
 const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
-const usageId = (u: UsageRecord) =>
-  [u.provider, u.providerKeyId ?? '', u.start, u.model ?? '', u.operation, u.project ?? ''].join(
-    '\u0000',
-  )
-const eventId = (e: AuditEvent) => `${e.provider}\u0000${e.eventId}`
-
-/** Later records replace earlier ones with the same identity: re-read windows never double count. */
-function dedupe<T>(records: readonly T[], id: (r: T) => string): T[] {
-  const by = new Map<string, T>()
-  for (const r of records) by.set(id(r), r)
-  return [...by.values()]
-}
 
 interface SnapshotData {
   providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[] }>
@@ -271,15 +256,17 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   })
 
   // 4. Providers, a few at a time; each failure is a gap, never the end of the run.
-  const until = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000)
-  const backfill = (input.backfillDays ?? DEFAULT_BACKFILL_DAYS) * DAY_MS
+  // The window starts an overlap before the watermark (providers finalise buckets late);
+  // re-read buckets replace what history holds (mergeUsage), so nothing counts twice.
+  const until = fetchWindow(undefined, now).until
   let reads: ProviderRead[]
   try {
     reads = await mapLimited(opened, 3, ({ id, opened: { provider } }) =>
       log.group(`Provider ${id}`, async (): Promise<ProviderRead> => {
-        const watermark = state.providers[id]?.watermark
-        const since = new Date(
-          Math.max(watermark ? Date.parse(watermark) - OVERLAP_MS : 0, until.getTime() - backfill),
+        const { since } = fetchWindow(
+          state.providers[id]?.watermark,
+          now,
+          input.backfillDays !== undefined ? { backfillDays: input.backfillDays } : {},
         )
         const read: ProviderRead = {
           id,
@@ -387,10 +374,8 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
     ),
     matches,
     adminProviderKeyIds: new Set(),
-    usage: dedupe([...history.usage, ...newUsage], usageId).sort((a, b) =>
-      a.start.localeCompare(b.start),
-    ),
-    events: dedupe([...history.events, ...newEvents], eventId),
+    usage: mergeUsage(history.usage, newUsage).sort((a, b) => a.start.localeCompare(b.start)),
+    events: mergeEvents(history.events, newEvents),
     windowStart,
     failedRuns,
     secretFingerprints,
@@ -402,6 +387,8 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   const findings = detected.findings
 
   // 8. The snapshot, the ledger line and the state, in one commit.
+  // A snapshot holds what is new or changed since history: the re-read overlap is not stored twice.
+  const knownEvents = new Set(history.events.map((e) => `${e.provider}\u0000${e.eventId}`))
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -411,8 +398,8 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         {
           window: r.window,
           keys: r.keys ?? null,
-          usage: r.usage,
-          events: r.events,
+          usage: changedUsage(history.usage, r.usage),
+          events: r.events.filter((e) => !knownEvents.has(`${e.provider}\u0000${e.eventId}`)),
           requests: r.requests,
           notes: r.notes,
         },
