@@ -24,16 +24,19 @@ import type { Provider } from '../ports/provider.js'
 import type { Vault } from '../ports/vault.js'
 import type { AuditEvent, Gap, ProviderKey, UsageRecord, VaultAccess } from '../records.js'
 import {
+  type DashboardEntry,
   DASHBOARD_MARKER,
   DASHBOARD_TITLE,
   renderDashboard,
   type DashboardInput,
 } from '../report/dashboard.js'
-import { dailyChart, renderIssueBody } from '../report/issue-body.js'
+import { dailyChart, markerOf, renderIssueBody } from '../report/issue-body.js'
 import { reconcileIssues, type IssuePlanItem, type ReconcileResult } from './reconcile-issues.js'
 import { SECRET_FIELD } from './vault.js'
 
 export const STATE_FILE = 'audit/state.json'
+/** How far back event detectors look on every run. */
+const EVENT_LOOKBACK_DAYS = 7
 /** Commits re-planned after the branch moved, before the run gives up (the next run retries). */
 const COMMIT_ATTEMPTS = 3
 /** History read back from snapshots for baselines. */
@@ -113,6 +116,7 @@ interface SnapshotData {
 /** Usage and events of the snapshots of the last HISTORY_DAYS, oldest first. */
 async function readHistory(
   forge: Forge,
+  readLocal: AuditDeps['readFile'],
   entries: readonly LedgerEntry[],
   now: Date,
   log: Log,
@@ -122,7 +126,11 @@ async function readHistory(
   const events: AuditEvent[] = []
   for (const entry of entries) {
     if (Date.parse(entry.at) < cutoff) continue
-    const text = await forge.readFile(entry.path)
+    // Snapshots never change once written, so the checkout's copy is as good as the branch's and
+    // costs no API call; only one written after the checkout is fetched from the forge.
+    const local = await readLocal(entry.path).catch(() => undefined)
+    const text =
+      local !== undefined ? new TextDecoder().decode(local) : await forge.readFile(entry.path)
     if (text === undefined) {
       log.warning(
         `${entry.path} is listed in the ledger but missing; run \`keyward ledger verify\``,
@@ -206,7 +214,7 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   const ledger = parseLedger(ledgerText ?? '')
   const state = readState(stateText)
   const prev = ledger.entries.at(-1)?.sha256 ?? null
-  const history = await readHistory(forge, ledger.entries, now, log)
+  const history = await readHistory(forge, deps.readFile, ledger.entries, now, log)
 
   // 3. Vault: admin keys open providers; key secrets give fingerprints and hint matching.
   const access: VaultAccess[] = []
@@ -363,8 +371,13 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   }
   const newUsage = reads.flatMap((r) => r.usage)
   const newEvents = reads.flatMap((r) => r.events)
+  // Event detectors look back at least a week: a finding whose issue waited for a write budget
+  // (max-issues-per-run) is found again, with the same fingerprint, on the next runs.
   const windowStart = new Date(
-    Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime()),
+    Math.min(
+      ...reads.map((r) => Date.parse(r.window.since)),
+      until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS,
+    ),
   )
   const ctx: DetectorContext = {
     inventory,
@@ -434,10 +447,19 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)])
     const previous = readState(stateNow).providers
     const entries = parseLedger(ledgerNow ?? '').entries
+    // Ledger times never go back: a run re-planned after a later-clocked run's commit stamps
+    // its entry one second after that one (its data window is unchanged).
+    const last = entries.at(-1)
+    const stamp = new Date(
+      Math.max(
+        Math.floor(now.getTime() / 1000) * 1000,
+        last ? Math.floor(Date.parse(last.at) / 1000) * 1000 + 1000 : 0,
+      ),
+    )
     const snapshot = nextSnapshot(
       snapshotBody,
-      entries.at(-1)?.sha256 ?? null,
-      now,
+      last?.sha256 ?? null,
+      stamp,
       (bytes) => `sha256:${sha256Hex(bytes)}`,
       canonicalJson,
     )
@@ -559,12 +581,7 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
       {
         inventory,
         now,
-        findings: findings.map((f) => ({
-          ...f,
-          ...(issues.issueOf.has(f.fingerprint)
-            ? { issue: issues.issueOf.get(f.fingerprint) }
-            : {}),
-        })),
+        open: openEntries(existing, plan, issues),
         gaps,
         ledgerHead,
         snapshot: input.dryRun ? undefined : snapshot.path,
@@ -624,14 +641,22 @@ async function ensureDashboard(
   dryRun: boolean,
 ): Promise<AuditReport['dashboard']> {
   const body = renderDashboard(input)
-  const found = existing
-    .filter((i) => i.body.includes(DASHBOARD_MARKER))
-    .sort((a, b) => a.number - b.number)[0]
+  const boards = (issues: readonly ForgeIssue[]) =>
+    issues.filter((i) => i.body.includes(DASHBOARD_MARKER)).sort((a, b) => a.number - b.number)
+  /** One dashboard: the lowest number wins, so runs that raced agree which copy stays. */
+  const closeCopies = async (all: readonly ForgeIssue[], keep: number) => {
+    for (const copy of all.filter((i) => i.number !== keep && i.state === 'open')) {
+      await forge.comment(copy.number, `Duplicate of #${keep}: keyward keeps one dashboard.`)
+      await forge.updateIssue(copy.number, { state: 'closed', stateReason: 'not_planned' })
+    }
+  }
+  const [found] = boards(existing)
   if (found && found.body === body && found.state === 'open')
     return { number: found.number, action: 'unchanged' }
   if (dryRun) return { number: found?.number, action: found ? 'updated' : 'created' }
   if (found) {
     await forge.updateIssue(found.number, { body, title: DASHBOARD_TITLE, state: 'open' })
+    await closeCopies(boards(existing), found.number)
     return { number: found.number, action: 'updated' }
   }
   const created = await forge.createIssue({
@@ -640,5 +665,49 @@ async function ensureDashboard(
     labels: ['keyward', 'keyward:dashboard'],
     assignees: [],
   })
-  return { number: created.number, action: 'created' }
+  // Another run may have created one at the same time.
+  const now = boards(await forge.listIssues())
+  const keep = now[0]?.number ?? created.number
+  await closeCopies(now, keep)
+  return { number: keep, action: keep === created.number ? 'created' : 'updated' }
+}
+
+/**
+ * What the dashboard lists: every finding issue still open after this run (earlier runs'
+ * too, by their labels), and this run's findings that wait for the write budget.
+ */
+function openEntries(
+  existing: readonly ForgeIssue[],
+  plan: readonly IssuePlanItem[],
+  issues: ReconcileResult,
+): DashboardEntry[] {
+  const entries = new Map<number, DashboardEntry>()
+  const label = (labels: readonly string[], prefix: string) =>
+    labels.find((l) => l.startsWith(prefix))?.slice(prefix.length)
+  for (const issue of existing) {
+    if (issue.state !== 'open' || !markerOf(issue.body) || issues.closed.includes(issue.number))
+      continue
+    const severity = label(issue.labels, 'severity:')
+    entries.set(issue.number, {
+      issue: issue.number,
+      title: issue.title,
+      severity: severity === 'error' || severity === 'warning' ? severity : 'note',
+      rule: label(issue.labels, 'keyward:') ?? 'finding',
+    })
+  }
+  const waiting: DashboardEntry[] = []
+  const stillOpen = new Set([...entries.keys(), ...issues.created, ...issues.updated])
+  for (const { finding, draft } of plan) {
+    const number = issues.issueOf.get(finding.fingerprint)
+    const entry = {
+      issue: number,
+      title: draft.title,
+      severity: finding.severity,
+      rule: finding.rule,
+    }
+    if (number === undefined) {
+      if (issues.deferred.includes(finding.fingerprint)) waiting.push(entry)
+    } else if (stillOpen.has(number)) entries.set(number, entry)
+  }
+  return [...[...entries.values()].sort((a, b) => (a.issue ?? 0) - (b.issue ?? 0)), ...waiting]
 }

@@ -184,6 +184,37 @@ export async function reconcileIssues(
       log.info(`closed #${issue.number}: resolved`)
     }
   }
+  // Two runs at once may both have created an issue for one finding: list again and keep the
+  // lowest number, so racing runs agree on which copy stays. Counts against the budget like
+  // any write; the next run's duplicate check catches whatever is left.
+  if (result.created.length > 0 && !options.dryRun) {
+    const mine = new Set(
+      [...result.issueOf].filter(([, n]) => result.created.includes(n)).map(([fp]) => fp),
+    )
+    const copies = new Map<string, ForgeIssue[]>()
+    for (const issue of await forge.listIssues()) {
+      const fingerprint = markerOf(issue.body)
+      if (fingerprint && mine.has(fingerprint) && issue.state === 'open')
+        copies.set(fingerprint, [...(copies.get(fingerprint) ?? []), issue])
+    }
+    for (const [fingerprint, list] of copies) {
+      const [keep, ...extra] = list.sort((a, b) => a.number - b.number)
+      if (!keep) continue
+      result.issueOf.set(fingerprint, keep.number)
+      for (const issue of extra) {
+        if (
+          await write(`#${issue.number}`, async () => {
+            await forge.comment(
+              issue.number,
+              `Duplicate of #${keep.number}: another keyward run created the same finding at the same time.`,
+            )
+            await forge.updateIssue(issue.number, { state: 'closed', stateReason: 'not_planned' })
+          })
+        )
+          result.closed.push(issue.number)
+      }
+    }
+  }
   if (result.deferred.length > 0)
     log.warning(
       `${result.deferred.length} issue write(s) wait for the next run: max-issues-per-run (${options.maxWrites}) was reached`,

@@ -1,4 +1,4 @@
-import type { AuditFinding } from '../analysis/audit-findings.js'
+import type { Severity } from '../analysis/findings.js'
 import type { Inventory } from '../inventory/types.js'
 import { parseDuration } from '../inventory/duration.js'
 import type { Gap } from '../records.js'
@@ -12,10 +12,19 @@ export function ledgerHeadOf(body: string): string | undefined {
   return /<!-- keyward:ledger-head (sha256:[0-9a-f]{64}) -->/.exec(body)?.[1]
 }
 
+export interface DashboardEntry {
+  /** The issue, or undefined while the finding waits for the write budget. */
+  issue: number | undefined
+  title: string
+  severity: Severity
+  rule: string
+}
+
 export interface DashboardInput {
   inventory: Inventory
   now: Date
-  findings: readonly (AuditFinding & { issue?: number })[]
+  /** Every open finding issue (earlier runs' included), and findings still waiting for one. */
+  open: readonly DashboardEntry[]
   gaps: readonly Gap[]
   ledgerHead: string | null
   snapshot: string | undefined
@@ -45,12 +54,14 @@ export function renderDashboard(input: DashboardInput): string {
       '`.',
   ]
   const findingRows = (['error', 'warning', 'note'] as const).flatMap((severity) => {
-    const rows = input.findings.filter((f) => f.severity === severity)
+    const rows = input.open.filter((f) => f.severity === severity)
     if (rows.length === 0) return []
     return [
       `### ${severity === 'error' ? 'Errors' : severity === 'warning' ? 'Warnings' : 'Notes'} (${rows.length})`,
       '',
-      ...rows.map((f) => `- ${f.issue ? `#${f.issue} ` : ''}\`${f.rule}\` ${f.title}`),
+      ...rows.map(
+        (f) => `- ${f.issue ? `#${f.issue}` : '(issue on the next run)'} \`${f.rule}\` ${f.title}`,
+      ),
       '',
     ]
   })

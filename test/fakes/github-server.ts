@@ -255,6 +255,8 @@ const DOC = {
 interface Reply {
   status: number
   body?: unknown
+  /** Sent as is instead of JSON (the raw media type of the contents API). */
+  raw?: Buffer
   headers?: Record<string, string>
 }
 
@@ -601,6 +603,8 @@ interface Ctx {
   body: Body
   /** The request URL as the client sent it, absolute (for `Link`). */
   href: string
+  /** The Accept header: `application/vnd.github.raw` asks for a file's bytes. */
+  accept: string
 }
 
 function optionalString(body: Body, field: string, doc: string): string | undefined {
@@ -1620,7 +1624,7 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     return { status: 200, body: page.map((i) => pullJson(i, false)), headers }
   }
 
-  const handleGetContent: Handler = ({ params, query }) => {
+  const handleGetContent: Handler = ({ params, query, accept }) => {
     const doc = DOC.contents
     const ref = query.get('ref') ?? state.defaultBranch
     const commitSha = resolveCommitish(ref)
@@ -1667,6 +1671,10 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       }
     }
     const content = state.blobs.get(entry.sha) ?? Buffer.alloc(0)
+    // The raw media type answers with the file's bytes, as GitHub does.
+    if (/vnd\.github(\.v3)?\.raw/.test(accept)) {
+      return { status: 200, raw: content, headers: { 'content-type': 'text/plain; charset=utf-8' } }
+    }
     return {
       status: 200,
       body: { ...item(path, entry), content: base64Lines(content), encoding: 'base64' },
@@ -1996,6 +2004,7 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
         query: url.searchParams,
         body,
         href: url.toString(),
+        accept: String(req.headers.accept ?? ''),
       })
     } catch (error) {
       if (!(error instanceof FakeHttpError)) throw error
@@ -2004,13 +2013,13 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
 
     calls.push({ method, path, query, status: reply.status })
     Object.assign(headers, reply.headers ?? {})
-    if (reply.status === 204 || reply.body === undefined) {
+    if (reply.status === 204 || (reply.body === undefined && reply.raw === undefined)) {
       delete headers['content-type']
       res.writeHead(reply.status, headers)
       res.end()
       return
     }
-    const payload = Buffer.from(JSON.stringify(reply.body))
+    const payload = reply.raw ?? Buffer.from(JSON.stringify(reply.body))
     headers['content-length'] = String(payload.length)
     res.writeHead(reply.status, headers)
     res.end(payload)
