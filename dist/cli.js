@@ -609,8 +609,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count3, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count3);
+          for (const { count: count4, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count4);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -718,13 +718,13 @@ var require_Alias = __commonJS({
         const anchor = anchors2 && source && anchors2.get(source);
         return anchor ? anchor.count * anchor.aliasCount : 0;
       } else if (identity.isCollection(node)) {
-        let count3 = 0;
+        let count4 = 0;
         for (const item of node.items) {
           const c = getAliasCount(doc, item, anchors2);
-          if (c > count3)
-            count3 = c;
+          if (c > count4)
+            count4 = c;
         }
-        return count3;
+        return count4;
       } else if (identity.isPair(node)) {
         const kc = getAliasCount(doc, node.key, anchors2);
         const vc = getAliasCount(doc, node.value, anchors2);
@@ -3677,8 +3677,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count3, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count3);
+          for (const { count: count4, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count4);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -3755,12 +3755,12 @@ var require_errors = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count3 = 1;
+        let count4 = 1;
         const end = error.linePos[1];
         if (end?.line === line && end.col > col) {
-          count3 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count4 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count3);
+        const pointer = " ".repeat(ci) + "^".repeat(count4);
         error.message += `:
 
 ${lineStr}
@@ -4004,10 +4004,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep3, value: value2 } = collItem;
+        const { start, key, sep: sep4, value: value2 } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4021,7 +4021,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep3) {
+          if (!keyProps.anchor && !keyProps.tag && !sep4) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -4045,7 +4045,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep4 ?? [], {
           indicator: "map-value-ind",
           next: value2,
           offset: keyNode.range[2],
@@ -4061,7 +4061,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : composeEmptyNode(ctx, offset, sep3, null, valueProps, onError);
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : composeEmptyNode(ctx, offset, sep4, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value2, onError);
           offset = valueNode.range[2];
@@ -4152,7 +4152,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep3 = "";
+        let sep4 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4166,13 +4166,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep3 + cb;
-              sep3 = "";
+                comment += sep4 + cb;
+              sep4 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep3 += source;
+                sep4 += source;
               hasSpace = true;
               break;
             default:
@@ -4215,18 +4215,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep3, value: value2 } = collItem;
+        const { start, key, sep: sep4, value: value2 } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep3 && !value2) {
+          if (!props.anchor && !props.tag && !sep4 && !value2) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4280,8 +4280,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep3 && !props.found) {
-          const valueNode = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
+        if (!isMap3 && !sep4 && !props.found) {
+          const valueNode = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, sep4, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value2))
@@ -4293,7 +4293,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep4 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value2,
@@ -4304,8 +4304,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep3)
-                for (const st of sep3) {
+              if (sep4)
+                for (const st of sep4) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4322,7 +4322,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep3, null, valueProps, onError) : null;
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep4, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value2))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4502,7 +4502,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value2 = "";
-      let sep3 = "";
+      let sep4 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value2 += lines[i][0].slice(trimIndent) + "\n";
@@ -4519,24 +4519,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar2.Scalar.BLOCK_LITERAL) {
-          value2 += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          value2 += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep3 === " ")
-            sep3 = "\n";
-          else if (!prevMoreIndented && sep3 === "\n")
-            sep3 = "\n\n";
-          value2 += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          if (sep4 === " ")
+            sep4 = "\n";
+          else if (!prevMoreIndented && sep4 === "\n")
+            sep4 = "\n\n";
+          value2 += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep3 === "\n")
+          if (sep4 === "\n")
             value2 += "\n";
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          value2 += sep3 + content;
-          sep3 = " ";
+          value2 += sep4 + content;
+          sep4 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4719,25 +4719,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep3 = " ";
+      let sep4 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep3 === "\n")
-            res += sep3;
+          if (sep4 === "\n")
+            res += sep4;
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          res += sep3 + lm;
-          sep3 = " ";
+          res += sep4 + lm;
+          sep4 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep3 + (match?.[1] ?? "");
+      return res + sep4 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5547,14 +5547,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep3, value: value2 }) {
+    function stringifyItem({ start, key, sep: sep4, value: value2 }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep3)
-        for (const st of sep3)
+      if (sep4)
+        for (const st of sep4)
           res += st.source;
       if (value2)
         res += stringifyToken(value2);
@@ -6721,18 +6721,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep3;
+          let sep4;
           if (scalar2.end) {
-            sep3 = scalar2.end;
-            sep3.push(this.sourceToken);
+            sep4 = scalar2.end;
+            sep4.push(this.sourceToken);
             delete scalar2.end;
           } else
-            sep3 = [this.sourceToken];
+            sep4 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar2.offset,
             indent: scalar2.indent,
-            items: [{ start, key: scalar2, sep: sep3 }]
+            items: [{ start, key: scalar2, sep: sep4 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -6885,15 +6885,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep3 = it.sep;
-                  sep3.push(this.sourceToken);
+                  const sep4 = it.sep;
+                  sep4.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep3 }]
+                    items: [{ start: start2, key, sep: sep4 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7087,13 +7087,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep3 = fc.end.splice(1, fc.end.length);
-            sep3.push(this.sourceToken);
+            const sep4 = fc.end.splice(1, fc.end.length);
+            sep4.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep3 }]
+              items: [{ start, key: fc, sep: sep4 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -7271,7 +7271,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse2(src, reviver, options) {
+    function parse3(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -7312,7 +7312,7 @@ var require_public_api = __commonJS({
         return value2.toString(options);
       return new Document2.Document(value2, _replacer, options).toString(options);
     }
-    exports.parse = parse2;
+    exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments2;
     exports.parseDocument = parseDocument4;
     exports.stringify = stringify;
@@ -9558,20 +9558,20 @@ var require_resolve = __commonJS({
       return false;
     }
     function countKeys(schema) {
-      let count3 = 0;
+      let count4 = 0;
       for (const key in schema) {
         if (key === "$ref")
           return Infinity;
-        count3++;
+        count4++;
         if (SIMPLE_INLINED.has(key))
           continue;
         if (typeof schema[key] == "object") {
-          (0, util_1.eachItem)(schema[key], (sch) => count3 += countKeys(sch));
+          (0, util_1.eachItem)(schema[key], (sch) => count4 += countKeys(sch));
         }
-        if (count3 === Infinity)
+        if (count4 === Infinity)
           return Infinity;
       }
-      return count3;
+      return count4;
     }
     function getFullPath(resolver, id = "", normalize) {
       if (normalize !== false)
@@ -10322,7 +10322,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve7.call(this, root, ref);
+      let _sch = resolve8.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
         const { schemaId } = this.opts;
@@ -10349,7 +10349,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve7(root, ref) {
+    function resolve8(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -11209,11 +11209,11 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse2(serialize(uri, options), options);
+        parse3(serialize(uri, options), options);
       }
       return uri;
     }
-    function resolve7(baseURI, relativeURI, options) {
+    function resolve8(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -11249,50 +11249,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative7, options, skipNormalization) {
+    function resolveComponent(base, relative8, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse2(serialize(base, options), options);
-        relative7 = parse2(serialize(relative7, options), options);
+        base = parse3(serialize(base, options), options);
+        relative8 = parse3(serialize(relative8, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative7.scheme) {
-        target.scheme = relative7.scheme;
-        target.userinfo = relative7.userinfo;
-        target.host = relative7.host;
-        target.port = relative7.port;
-        target.path = removeDotSegments(relative7.path || "");
-        target.query = relative7.query;
+      if (!options.tolerant && relative8.scheme) {
+        target.scheme = relative8.scheme;
+        target.userinfo = relative8.userinfo;
+        target.host = relative8.host;
+        target.port = relative8.port;
+        target.path = removeDotSegments(relative8.path || "");
+        target.query = relative8.query;
       } else {
-        if (relative7.userinfo !== void 0 || relative7.host !== void 0 || relative7.port !== void 0) {
-          target.userinfo = relative7.userinfo;
-          target.host = relative7.host;
-          target.port = relative7.port;
-          target.path = removeDotSegments(relative7.path || "");
-          target.query = relative7.query;
+        if (relative8.userinfo !== void 0 || relative8.host !== void 0 || relative8.port !== void 0) {
+          target.userinfo = relative8.userinfo;
+          target.host = relative8.host;
+          target.port = relative8.port;
+          target.path = removeDotSegments(relative8.path || "");
+          target.query = relative8.query;
         } else {
-          if (!relative7.path) {
+          if (!relative8.path) {
             target.path = base.path;
-            if (relative7.query !== void 0) {
-              target.query = relative7.query;
+            if (relative8.query !== void 0) {
+              target.query = relative8.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative7.path[0] === "/") {
-              target.path = removeDotSegments(relative7.path);
+            if (relative8.path[0] === "/") {
+              target.path = removeDotSegments(relative8.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative7.path;
+                target.path = "/" + relative8.path;
               } else if (!base.path) {
-                target.path = relative7.path;
+                target.path = relative8.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative7.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative8.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative7.query;
+            target.query = relative8.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -11300,7 +11300,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative7.fragment;
+      target.fragment = relative8.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -11571,7 +11571,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse2(uri, opts2) {
+    function parse3(uri, opts2) {
       return parseWithStatus(uri, opts2).parsed;
     }
     function normalizeString(uri, opts2) {
@@ -11604,11 +11604,11 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve7,
+      resolve: resolve8,
       resolveComponent,
       equal,
       serialize,
-      parse: parse2
+      parse: parse3
     };
     module.exports = fastUri;
     module.exports.default = fastUri;
@@ -13109,8 +13109,8 @@ var require_contains = __commonJS({
         cxt.result(valid, () => cxt.reset());
         function validateItemsWithCount() {
           const schValid = gen.name("_valid");
-          const count3 = gen.let("count", 0);
-          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count3)));
+          const count4 = gen.let("count", 0);
+          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count4)));
         }
         function validateItems(_valid, block) {
           gen.forRange("i", 0, len, (i) => {
@@ -13123,16 +13123,16 @@ var require_contains = __commonJS({
             block();
           });
         }
-        function checkLimits(count3) {
-          gen.code((0, codegen_1._)`${count3}++`);
+        function checkLimits(count4) {
+          gen.code((0, codegen_1._)`${count4}++`);
           if (max === void 0) {
-            gen.if((0, codegen_1._)`${count3} >= ${min}`, () => gen.assign(valid, true).break());
+            gen.if((0, codegen_1._)`${count4} >= ${min}`, () => gen.assign(valid, true).break());
           } else {
-            gen.if((0, codegen_1._)`${count3} > ${max}`, () => gen.assign(valid, false).break());
+            gen.if((0, codegen_1._)`${count4} > ${max}`, () => gen.assign(valid, false).break());
             if (min === 1)
               gen.assign(valid, true);
             else
-              gen.if((0, codegen_1._)`${count3} >= ${min}`, () => gen.assign(valid, true));
+              gen.if((0, codegen_1._)`${count4} >= ${min}`, () => gen.assign(valid, true));
           }
         }
       }
@@ -18163,9 +18163,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve8, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve7(data);
+              return err ? reject(err) : resolve8(data);
             });
           });
         }
@@ -18203,9 +18203,9 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve8, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve7(data);
+              return err2 ? reject(err2) : resolve8(data);
             });
           });
         }
@@ -19869,8 +19869,8 @@ var require_webidl = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(opts2) {
-      const plural2 = opts2.types.length === 1 ? "" : " one of";
-      const message = `${opts2.argument} could not be converted to${plural2}: ${opts2.types.join(", ")}.`;
+      const plural3 = opts2.types.length === 1 ? "" : " one of";
+      const message = `${opts2.argument} could not be converted to${plural3}: ${opts2.types.join(", ")}.`;
       return webidl.errors.exception({
         header: opts2.prefix,
         message
@@ -21711,8 +21711,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve7, reject) => {
-        res = resolve7;
+      const promise = new Promise((resolve8, reject) => {
+        res = resolve8;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -23138,12 +23138,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve7, reject) => {
+      const waitForDrain = () => new Promise((resolve8, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve7;
+          callback = resolve8;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -24027,12 +24027,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve7, reject) => {
+      const waitForDrain = () => new Promise((resolve8, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve7;
+          callback = resolve8;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -24349,16 +24349,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve7) => {
+        return new Promise((resolve8) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve7;
+            this[kClosedResolve] = resolve8;
           } else {
-            resolve7(null);
+            resolve8(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve7) => {
+        return new Promise((resolve8) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -24371,7 +24371,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve7(null);
+            resolve8(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -24778,8 +24778,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve7) => {
-            this[kClosedResolve] = resolve7;
+          return new Promise((resolve8) => {
+            this[kClosedResolve] = resolve8;
           });
         }
       }
@@ -25901,7 +25901,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve7, reject) => {
+        const socket = await new Promise((resolve8, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -25911,7 +25911,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve7(socket2);
+              resolve8(socket2);
             }
           });
         });
@@ -25921,14 +25921,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve7, reject) => {
+        await new Promise((resolve8, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve7();
+            resolve8();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -25937,14 +25937,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve7();
+            resolve8();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve7, reject) => {
+        await new Promise((resolve8, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -25952,7 +25952,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug("SOCKS5 tunnel established to", targetHost, targetPort, "via", info);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve7();
+            resolve8();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -25995,8 +25995,8 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve7, reject) => {
-                      finalSocket.once("secureConnect", resolve7);
+                    await new Promise((resolve8, reject) => {
+                      finalSocket.once("secureConnect", resolve8);
                       finalSocket.once("error", reject);
                     });
                   }
@@ -27129,7 +27129,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -27143,11 +27143,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve7(null);
+                resolve8(null);
               }
             });
           } else {
-            this.on("close", resolve7);
+            this.on("close", resolve8);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -27175,7 +27175,7 @@ var require_readable = __commonJS({
     }
     function consume(stream2, type) {
       assert(!stream2[kConsume]);
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         if (isUnusable(stream2)) {
           const rState = stream2._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -27190,7 +27190,7 @@ var require_readable = __commonJS({
             stream2[kConsume] = {
               type,
               stream: stream2,
-              resolve: resolve7,
+              resolve: resolve8,
               reject,
               length: 0,
               body: []
@@ -27264,18 +27264,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve7, stream: stream2, length } = consume2;
+      const { type, body, resolve: resolve8, stream: stream2, length } = consume2;
       try {
         if (type === "text") {
-          resolve7(chunksDecode(body, length, encoding));
+          resolve8(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve7(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve8(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve7(chunksConcat(body, length).buffer);
+          resolve8(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve7(new Blob(body, { type: stream2[kContentType] }));
+          resolve8(new Blob(body, { type: stream2[kContentType] }));
         } else if (type === "bytes") {
-          resolve7(chunksConcat(body, length));
+          resolve8(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -27465,9 +27465,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           request2.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -27679,9 +27679,9 @@ var require_api_stream = __commonJS({
     };
     function stream2(opts2, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           stream2.call(this, opts2, factory, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -27969,9 +27969,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           upgrade.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -28064,9 +28064,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           connect.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -28706,7 +28706,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
-    var { promisify: promisify4 } = __require("node:util");
+    var { promisify: promisify5 } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -28754,7 +28754,7 @@ var require_mock_client = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify4(this[kOriginalClose])();
+        await promisify5(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -28967,7 +28967,7 @@ var require_mock_call_history = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
-    var { promisify: promisify4 } = __require("node:util");
+    var { promisify: promisify5 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -29015,7 +29015,7 @@ var require_mock_pool = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify4(this[kOriginalClose])();
+        await promisify5(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -29340,7 +29340,7 @@ var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
     var { writeFile: writeFile3, readFile: readFile8, mkdir: mkdir3 } = __require("node:fs/promises");
-    var { dirname: dirname7, resolve: resolve7 } = __require("node:path");
+    var { dirname: dirname8, resolve: resolve8 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors3();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -29541,7 +29541,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile8(resolve7(path), "utf8");
+          const data = await readFile8(resolve8(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -29570,8 +29570,8 @@ var require_snapshot_recorder = __commonJS({
         if (!path) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve7(path);
-        await mkdir3(dirname7(resolvedPath), { recursive: true });
+        const resolvedPath = resolve8(path);
+        await mkdir3(dirname8(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
@@ -37550,7 +37550,7 @@ var require_fetch = __commonJS({
         const agent = fetchParams.controller.dispatcher;
         const path = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
-        return new Promise((resolve7, reject) => agent.dispatch(
+        return new Promise((resolve8, reject) => agent.dispatch(
           {
             path: hasTrailingQuestionMark ? `${path}?` : path,
             origin: url.origin,
@@ -37638,7 +37638,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve7({
+              resolve8({
                 status,
                 statusText,
                 headersList,
@@ -37691,7 +37691,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value2), true);
                 }
               }
-              resolve7({
+              resolve8({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -37715,7 +37715,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value2.toString("latin1"), true);
                 }
               }
-              resolve7({
+              resolve8({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -41487,15 +41487,15 @@ ${value2}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count3) {
-        while (count3 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count4) {
+        while (count4 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count3 < remaining) {
-            this.linePos += count3;
-            count3 = 0;
+          if (count4 < remaining) {
+            this.linePos += count4;
+            count4 = 0;
           } else {
-            count3 -= remaining;
+            count4 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -42051,7 +42051,7 @@ ${captureLines}` : capture.stack;
 });
 
 // src/cli/main.ts
-import { dirname as dirname5, relative as relative6, resolve as resolve6, sep as sep2 } from "node:path";
+import { dirname as dirname6, relative as relative7, resolve as resolve7, sep as sep3 } from "node:path";
 
 // src/analysis/findings.ts
 function sortFindings(findings) {
@@ -42391,6 +42391,9 @@ var POLICY_DEFAULTS = {
   gap_runs: 3,
   caps: "report"
 };
+function resolvedDefaults(inventory) {
+  return { ...POLICY_DEFAULTS, ...inventory.defaults };
+}
 function providerType(id, settings) {
   return settings.type ?? id;
 }
@@ -42442,7 +42445,7 @@ function pastedKeyMessage(where, value2) {
 function checkPolicy(parsed, context) {
   const findings = [];
   const root = asRecord(parsed.value);
-  const report = (rule, path, message, options = {}) => {
+  const report2 = (rule, path, message, options = {}) => {
     const { line, column } = locate(parsed, path, options.on ?? "value");
     findings.push({
       rule,
@@ -42463,7 +42466,7 @@ function checkPolicy(parsed, context) {
   const checkTimezone = (path, value2) => {
     const zone = asString(value2);
     if (zone === void 0 || zone === "" || isValidTimezone(zone)) return;
-    report(
+    report2(
       "invalid-timezone",
       path,
       `"${zone}" is not an IANA timezone; ${didYouMean(zone, timezones())}expected a name such as UTC, Europe/Berlin or America/New_York`
@@ -42473,7 +42476,7 @@ function checkPolicy(parsed, context) {
   for (const [id, raw] of Object.entries(providers)) {
     const provider = asRecord(raw);
     if (provider.type === void 0 && !PROVIDER_TYPES.includes(id)) {
-      report(
+      report2(
         "schema",
         ["providers", id],
         `provider "${id}" has no type, and "${id}" is not a provider keyward knows; ${didYouMean(id, PROVIDER_TYPES)}add type: ${PROVIDER_TYPES.join(" | ")}`,
@@ -42490,7 +42493,7 @@ function checkPolicy(parsed, context) {
     if (hours !== void 0 && hours !== "") {
       const parsedHours = parseActiveHours(hours);
       if ("error" in parsedHours)
-        report(
+        report2(
           "invalid-hours",
           ["workflows", id, "active_hours"],
           `workflow "${id}": active_hours is "${hours}"; ${parsedHours.error}`
@@ -42501,7 +42504,7 @@ function checkPolicy(parsed, context) {
   for (const [id, raw] of Object.entries(providers)) {
     const adminKey = asString(asRecord(raw).admin_key);
     if (adminKey && looksLikeSecret(adminKey))
-      report(
+      report2(
         "exposed-key",
         ["providers", id, "admin_key"],
         pastedKeyMessage(`provider "${id}": admin_key`, adminKey)
@@ -42521,7 +42524,7 @@ function checkPolicy(parsed, context) {
       if (keysPerWorkflow.has(workflow))
         keysPerWorkflow.set(workflow, (keysPerWorkflow.get(workflow) ?? 0) + 1);
       else
-        report(
+        report2(
           "unknown-workflow",
           ["keys", id, "workflow"],
           `key "${id}" names workflow "${workflow}", which is not declared; ${didYouMean(workflow, workflowIds)}declared: ${listNames(workflowIds)}`,
@@ -42530,7 +42533,7 @@ function checkPolicy(parsed, context) {
     }
     const provider = asString(key.provider);
     if (provider !== void 0 && !(provider in providers)) {
-      report(
+      report2(
         "unknown-provider",
         ["keys", id, "provider"],
         `key "${id}" names provider "${provider}", which is not declared under providers; ${didYouMean(provider, providerIds)}declared: ${listNames(providerIds)}`,
@@ -42539,7 +42542,7 @@ function checkPolicy(parsed, context) {
     }
     const secret = asString(key.secret);
     if (secret && looksLikeSecret(secret)) {
-      report(
+      report2(
         "exposed-key",
         ["keys", id, "secret"],
         pastedKeyMessage(`key "${id}": secret`, secret),
@@ -42549,7 +42552,7 @@ function checkPolicy(parsed, context) {
       const normal = samePath(secret);
       const first = secretOwner.get(normal);
       if (first) {
-        report(
+        report2(
           "shared-key",
           ["keys", id, "secret"],
           `key "${id}" uses the secret file ${secret}, which ${first.keyId.startsWith("admin") ? first.keyId : `key "${first.keyId}"`} already uses; each key needs its own file, so that rotating or revoking one does not break another`,
@@ -42562,7 +42565,7 @@ function checkPolicy(parsed, context) {
       const slot = `${provider}\0${providerKeyId}`;
       const first = providerKeyOwner.get(slot);
       if (first)
-        report(
+        report2(
           "shared-key",
           ["keys", id, "provider_key_id"],
           `key "${id}" and key "${first}" both name provider key ${providerKeyId} at "${provider}"; one provider key must belong to exactly one inventory entry`,
@@ -42572,7 +42575,7 @@ function checkPolicy(parsed, context) {
     }
     for (const [index, cidr] of (Array.isArray(key.allowed_ips) ? key.allowed_ips : []).entries()) {
       if (typeof cidr === "string" && !isValidCidr(cidr))
-        report(
+        report2(
           "schema",
           ["keys", id, "allowed_ips", String(index)],
           `key "${id}": allowed_ips[${index}] is "${cidr}"; expected a CIDR range such as 203.0.113.0/24 or 2001:db8::/32`,
@@ -42583,7 +42586,7 @@ function checkPolicy(parsed, context) {
     const createdAt = created && /^\d{4}-\d{2}-\d{2}$/.test(created) ? /* @__PURE__ */ new Date(`${created}T00:00:00Z`) : void 0;
     if (createdAt && !Number.isNaN(createdAt.getTime()) && createdAt.toISOString().startsWith(created ?? "")) {
       if (createdAt.getTime() > context.now.getTime()) {
-        report(
+        report2(
           "schema",
           ["keys", id, "created"],
           `key "${id}": created is ${created}, which is in the future; expected the date the key was minted`,
@@ -42607,9 +42610,9 @@ function checkPolicy(parsed, context) {
       }
     }
   }
-  for (const [id, count3] of keysPerWorkflow) {
-    if (count3 === 0)
-      report(
+  for (const [id, count4] of keysPerWorkflow) {
+    if (count4 === 0)
+      report2(
         "idle-workflow",
         ["workflows", id],
         `workflow "${id}" has no keys; add a key with workflow: ${id}, or remove the workflow`,
@@ -43031,14 +43034,14 @@ function checkSchema(parsed) {
 
 // src/inventory/check.ts
 function checkInventory(file, bytes, context) {
-  const parse2 = parseYamlFile(file, bytes);
-  if (!parse2.ok) return { parsed: void 0, findings: parse2.findings };
+  const parse3 = parseYamlFile(file, bytes);
+  if (!parse3.ok) return { parsed: void 0, findings: parse3.findings };
   const findings = [
-    ...parse2.findings,
-    ...checkSchema(parse2.parsed),
-    ...checkPolicy(parse2.parsed, context)
+    ...parse3.findings,
+    ...checkSchema(parse3.parsed),
+    ...checkPolicy(parse3.parsed, context)
   ];
-  return { parsed: parse2.parsed, findings: sortFindings(findings) };
+  return { parsed: parse3.parsed, findings: sortFindings(findings) };
 }
 
 // src/errors.ts
@@ -43866,9 +43869,9 @@ async function runVaultCommand(command, ctx) {
       return EXIT.ok;
     }
     case "vault-check": {
-      const report = await vaultCheck(vault, targetsFor(view, []));
+      const report2 = await vaultCheck(vault, targetsFor(view, []));
       const findings = [];
-      for (const result of report.results) {
+      for (const result of report2.results) {
         if (result.status === "ok") continue;
         if (result.status === "unreadable") {
           ctx.note(result.message);
@@ -43884,20 +43887,20 @@ async function runVaultCommand(command, ctx) {
           ...result.keyId.startsWith("admin:") ? {} : { key: result.keyId }
         });
       }
-      const unreadable = report.results.some((r) => r.status === "unreadable");
-      ctx.print(ctx.renderFindings(findings, command.format, report.ok, view.root));
+      const unreadable = report2.results.some((r) => r.status === "unreadable");
+      ctx.print(ctx.renderFindings(findings, command.format, report2.ok, view.root));
       if (command.format === "text" && findings.length === 0 && !unreadable)
         ctx.note(
-          `${report.results.length} secret files: MACs verified, recipients match .sops.yaml`
+          `${report2.results.length} secret files: MACs verified, recipients match .sops.yaml`
         );
-      return report.ok ? EXIT.ok : EXIT.problems;
+      return report2.ok ? EXIT.ok : EXIT.problems;
     }
     case "vault-rekey": {
-      const report = await vaultRekey(vault, targetsFor(view, command.keyIds));
-      for (const result of report.results)
+      const report2 = await vaultRekey(vault, targetsFor(view, command.keyIds));
+      for (const result of report2.results)
         ctx.print(`${result.status === "rekeyed" ? "ok" : result.status}: ${result.message}
 `);
-      return report.ok ? EXIT.ok : EXIT.problems;
+      return report2.ok ? EXIT.ok : EXIT.problems;
     }
   }
 }
@@ -44252,10 +44255,10 @@ function shannonEntropy(text) {
   if (text.length === 0) return 0;
   const counts = /* @__PURE__ */ new Map();
   for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
-  const length = [...counts.values()].reduce((sum, count3) => sum + count3, 0);
+  const length = [...counts.values()].reduce((sum, count4) => sum + count4, 0);
   let bits = 0;
-  for (const count3 of counts.values()) {
-    const p = count3 / length;
+  for (const count4 of counts.values()) {
+    const p = count4 / length;
     bits -= p * Math.log2(p);
   }
   return bits;
@@ -44668,7 +44671,7 @@ var Semaphore = class {
   waiting = [];
   async acquire() {
     if (this.active >= this.limit) {
-      await new Promise((resolve7) => this.waiting.push(resolve7));
+      await new Promise((resolve8) => this.waiting.push(resolve8));
     } else {
       this.active += 1;
     }
@@ -44721,7 +44724,7 @@ function createHttpClient(options) {
   const ownsDispatcher = options.dispatcher === void 0;
   const dispatcher = options.dispatcher ?? new import_undici.Agent({ headersTimeout, bodyTimeout, connect: { timeout: headersTimeout } });
   const semaphores = /* @__PURE__ */ new Map();
-  let count3 = 0;
+  let count4 = 0;
   let startedAt;
   let slept = 0;
   const spent = () => (startedAt === void 0 ? 0 : elapsed() - startedAt) + slept;
@@ -44773,7 +44776,7 @@ function createHttpClient(options) {
         headersTimeout + bodyTimeout
       );
       try {
-        count3 += 1;
+        count4 += 1;
         const response = await (0, import_undici.request)(spec.url, {
           method,
           headers,
@@ -44833,7 +44836,7 @@ function createHttpClient(options) {
   }
   return {
     json,
-    requestCount: () => count3,
+    requestCount: () => count4,
     close: async () => {
       if (ownsDispatcher) await dispatcher.close();
     }
@@ -46580,7 +46583,7 @@ function detectSpendSpikes(ctx) {
         continue;
       const unit = useCost ? "USD" : "tokens";
       const shown = (n) => useCost ? `$${n.toFixed(2)}` : `${Math.round(n).toLocaleString("en-US")} tokens`;
-      const ratio = base.median > 0 ? `${(value2 / base.median).toFixed(1)}\xD7` : "far above";
+      const ratio2 = base.median > 0 ? `${(value2 / base.median).toFixed(1)}\xD7` : "far above";
       out.push(
         finding({
           rule: "spend-spike",
@@ -46590,7 +46593,7 @@ function detectSpendSpikes(ctx) {
           subject: key.id,
           period: day,
           title: `Spend spike on ${key.id} (${key.entry.label}) on ${day}`,
-          message: `${key.entry.label} spent ${shown(value2)} on ${day}, ${ratio} its usual day (median ${shown(base.median)} over the previous ${BASELINE_DAYS} days). A leaked key or a looping automation looks like this.`,
+          message: `${key.entry.label} spent ${shown(value2)} on ${day}, ${ratio2} its usual day (median ${shown(base.median)} over the previous ${BASELINE_DAYS} days). A leaked key or a looping automation looks like this.`,
           numbers: {
             day,
             value: round2(value2),
@@ -46687,7 +46690,8 @@ function detectCanaryUse(ctx) {
   for (const key of keyViews(ctx, { canaries: true })) {
     if (!key.entry.canary) continue;
     const records = usageOf(ctx, key).filter(used);
-    const lastUsed = ctx.matches.get(key.id)?.lastUsed;
+    const reported = ctx.matches.get(key.id)?.lastUsed;
+    const lastUsed = reported && Date.parse(reported) <= ctx.now.getTime() ? reported : void 0;
     if (records.length === 0 && !lastUsed) continue;
     const first = records.map((u) => u.start).sort()[0] ?? lastUsed ?? "";
     const tokens = records.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
@@ -46777,6 +46781,49 @@ function runDetectors(ctx) {
     }
   }
   return { findings, errors };
+}
+
+// src/analysis/fetch-window.ts
+var DEFAULT_BACKFILL_DAYS = 35;
+var DEFAULT_OVERLAP_HOURS = 24;
+var HOUR_MS3 = 36e5;
+function fetchWindow(watermark, now, options = {}) {
+  const backfillDays = options.backfillDays ?? DEFAULT_BACKFILL_DAYS;
+  const overlap = (options.overlapHours ?? DEFAULT_OVERLAP_HOURS) * HOUR_MS3;
+  const until = new Date(Math.floor(now.getTime() / HOUR_MS3) * HOUR_MS3);
+  const earliest = until.getTime() - backfillDays * 24 * HOUR_MS3;
+  const mark = watermark === void 0 ? Number.NaN : Date.parse(watermark);
+  if (Number.isNaN(mark)) return { since: new Date(earliest), until, backfill: true };
+  const from = Math.floor((Math.min(mark, until.getTime()) - overlap) / HOUR_MS3) * HOUR_MS3;
+  return { since: new Date(Math.max(earliest, from)), until, backfill: false };
+}
+function usageBucketKey(r) {
+  return [
+    r.provider,
+    r.providerKeyId ?? "",
+    r.model ?? "",
+    r.operation,
+    r.project ?? "",
+    r.start,
+    r.end
+  ].join("\0");
+}
+function mergeUsage(known, fresh) {
+  const byKey = /* @__PURE__ */ new Map();
+  for (const r of known) byKey.set(usageBucketKey(r), r);
+  for (const r of fresh) byKey.set(usageBucketKey(r), r);
+  return [...byKey.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, r]) => r);
+}
+function mergeEvents(known, fresh) {
+  const byId = /* @__PURE__ */ new Map();
+  for (const e of [...known, ...fresh]) byId.set(`${e.provider}\0${e.eventId}`, e);
+  return [...byId.values()].sort(
+    (a, b) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId)
+  );
+}
+function changedUsage(known, fresh) {
+  const old = new Map(known.map((r) => [usageBucketKey(r), JSON.stringify(r)]));
+  return fresh.filter((r) => old.get(usageBucketKey(r)) !== JSON.stringify(r));
 }
 
 // src/analysis/key-matching.ts
@@ -47081,12 +47128,14 @@ function renderDashboard(input) {
     "Verify the audit trail with `keyward ledger verify --anchor " + (input.ledgerHead ?? "<head>") + "`."
   ];
   const findingRows = ["error", "warning", "note"].flatMap((severity) => {
-    const rows = input.findings.filter((f) => f.severity === severity);
+    const rows = input.open.filter((f) => f.severity === severity);
     if (rows.length === 0) return [];
     return [
       `### ${severity === "error" ? "Errors" : severity === "warning" ? "Warnings" : "Notes"} (${rows.length})`,
       "",
-      ...rows.map((f) => `- ${f.issue ? `#${f.issue} ` : ""}\`${f.rule}\` ${f.title}`),
+      ...rows.map(
+        (f) => `- ${f.issue ? `#${f.issue}` : "(issue on the next run)"} \`${f.rule}\` ${f.title}`
+      ),
       ""
     ];
   });
@@ -47100,7 +47149,7 @@ function renderDashboard(input) {
     (k) => `| \`${k.id}\` | ${k.key.label.replace(/\|/g, "\\|")} | ${k.key.workflow} | ${k.age} d | ${k.due}${k.due <= input.now.toISOString().slice(0, 10) ? " \u26A0\uFE0F due" : ""} |`
   );
   const gapRows = input.gaps.map((g) => `- **${g.provider}** ${g.endpoint}: ${g.reason}`);
-  const sections = [
+  const sections2 = [
     head.join("\n"),
     ["## Open findings", "", ...findingRows.length ? findingRows : ["None.", ""]].join("\n"),
     [
@@ -47116,7 +47165,7 @@ function renderDashboard(input) {
       ...gapRows.length ? gapRows : ["None: every provider was read."]
     ].join("\n")
   ];
-  let body = sections.join("\n\n") + "\n";
+  let body = sections2.join("\n\n") + "\n";
   if (body.length > limit) {
     const note = `
 
@@ -47369,6 +47418,32 @@ async function reconcileIssues(forge, plan, options, log) {
       log.info(`closed #${issue.number}: resolved`);
     }
   }
+  if (result.created.length > 0 && !options.dryRun) {
+    const mine = new Set(
+      [...result.issueOf].filter(([, n]) => result.created.includes(n)).map(([fp]) => fp)
+    );
+    const copies = /* @__PURE__ */ new Map();
+    for (const issue of await forge.listIssues()) {
+      const fingerprint = markerOf(issue.body);
+      if (fingerprint && mine.has(fingerprint) && issue.state === "open")
+        copies.set(fingerprint, [...copies.get(fingerprint) ?? [], issue]);
+    }
+    for (const [fingerprint, list2] of copies) {
+      const [keep, ...extra] = list2.sort((a, b) => a.number - b.number);
+      if (!keep) continue;
+      result.issueOf.set(fingerprint, keep.number);
+      for (const issue of extra) {
+        if (await write(`#${issue.number}`, async () => {
+          await forge.comment(
+            issue.number,
+            `Duplicate of #${keep.number}: another keyward run created the same finding at the same time.`
+          );
+          await forge.updateIssue(issue.number, { state: "closed", stateReason: "not_planned" });
+        }))
+          result.closed.push(issue.number);
+      }
+    }
+  }
   if (result.deferred.length > 0)
     log.warning(
       `${result.deferred.length} issue write(s) wait for the next run: max-issues-per-run (${options.maxWrites}) was reached`
@@ -47378,8 +47453,7 @@ async function reconcileIssues(forge, plan, options, log) {
 
 // src/commands/audit.ts
 var STATE_FILE = "audit/state.json";
-var DEFAULT_BACKFILL_DAYS = 35;
-var OVERLAP_MS = 2 * 36e5;
+var EVENT_LOOKBACK_DAYS = 7;
 var COMMIT_ATTEMPTS = 3;
 var HISTORY_DAYS = 40;
 function readState(text) {
@@ -47392,22 +47466,14 @@ function readState(text) {
   return { version: 1, providers: {} };
 }
 var sha256Hex = (data) => createHash4("sha256").update(data).digest("hex");
-var usageId = (u) => [u.provider, u.providerKeyId ?? "", u.start, u.model ?? "", u.operation, u.project ?? ""].join(
-  "\0"
-);
-var eventId = (e) => `${e.provider}\0${e.eventId}`;
-function dedupe(records, id) {
-  const by = /* @__PURE__ */ new Map();
-  for (const r of records) by.set(id(r), r);
-  return [...by.values()];
-}
-async function readHistory(forge, entries, now, log) {
+async function readHistory(forge, readLocal, entries, now, log) {
   const cutoff = now.getTime() - HISTORY_DAYS * DAY_MS3;
   const usage = [];
   const events = [];
   for (const entry of entries) {
     if (Date.parse(entry.at) < cutoff) continue;
-    const text = await forge.readFile(entry.path);
+    const local = await readLocal(entry.path).catch(() => void 0);
+    const text = local !== void 0 ? new TextDecoder().decode(local) : await forge.readFile(entry.path);
     if (text === void 0) {
       log.warning(
         `${entry.path} is listed in the ledger but missing; run \`keyward ledger verify\``
@@ -47464,7 +47530,7 @@ async function audit(input, deps) {
   const ledger = parseLedger(ledgerText ?? "");
   const state = readState(stateText);
   const prev = ledger.entries.at(-1)?.sha256 ?? null;
-  const history = await readHistory(forge, ledger.entries, now, log);
+  const history = await readHistory(forge, deps.readFile, ledger.entries, now, log);
   const access = [];
   const tampered = [];
   const gaps = [];
@@ -47510,17 +47576,17 @@ async function audit(input, deps) {
     }
     log.info(`Decrypted ${access.length} secret file(s)`);
   });
-  const until = new Date(Math.floor(now.getTime() / 36e5) * 36e5);
-  const backfill = (input.backfillDays ?? DEFAULT_BACKFILL_DAYS) * DAY_MS3;
+  const until = fetchWindow(void 0, now).until;
   let reads;
   try {
     reads = await mapLimited(
       opened,
       3,
       ({ id, opened: { provider } }) => log.group(`Provider ${id}`, async () => {
-        const watermark = state.providers[id]?.watermark;
-        const since = new Date(
-          Math.max(watermark ? Date.parse(watermark) - OVERLAP_MS : 0, until.getTime() - backfill)
+        const { since } = fetchWindow(
+          state.providers[id]?.watermark,
+          now,
+          input.backfillDays !== void 0 ? { backfillDays: input.backfillDays } : {}
         );
         const read2 = {
           id,
@@ -47558,7 +47624,7 @@ async function audit(input, deps) {
   for (const read2 of reads) gaps.push(...read2.gaps);
   for (const note of reads.flatMap((r) => r.notes)) if (!notes.includes(note)) notes.push(note);
   const listedKeys = reads.flatMap((r) => r.keys ?? []);
-  const report = matchKeys(
+  const report2 = matchKeys(
     Object.entries(inventory.keys).map(([keyId, key]) => ({
       keyId,
       provider: key.provider,
@@ -47572,14 +47638,14 @@ async function audit(input, deps) {
   );
   secrets.clear();
   const matches = /* @__PURE__ */ new Map();
-  for (const m of report.matches) {
+  for (const m of report2.matches) {
     if (m.status !== "matched") continue;
     const key = listedKeys.find(
       (k) => k.provider === inventory.keys[m.keyId]?.provider && k.providerKeyId === m.providerKeyId
     );
     if (key) matches.set(m.keyId, key);
   }
-  for (const m of report.matches.filter(
+  for (const m of report2.matches.filter(
     (x) => x.status === "ambiguous"
   )) {
     notes.push(
@@ -47603,7 +47669,10 @@ async function audit(input, deps) {
   const newUsage = reads.flatMap((r) => r.usage);
   const newEvents = reads.flatMap((r) => r.events);
   const windowStart = new Date(
-    Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime())
+    Math.min(
+      ...reads.map((r) => Date.parse(r.window.since)),
+      until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS3
+    )
   );
   const ctx = {
     inventory,
@@ -47613,10 +47682,8 @@ async function audit(input, deps) {
     ),
     matches,
     adminProviderKeyIds: /* @__PURE__ */ new Set(),
-    usage: dedupe([...history.usage, ...newUsage], usageId).sort(
-      (a, b) => a.start.localeCompare(b.start)
-    ),
-    events: dedupe([...history.events, ...newEvents], eventId),
+    usage: mergeUsage(history.usage, newUsage).sort((a, b) => a.start.localeCompare(b.start)),
+    events: mergeEvents(history.events, newEvents),
     windowStart,
     failedRuns,
     secretFingerprints,
@@ -47626,6 +47693,7 @@ async function audit(input, deps) {
   const detected = runDetectors(ctx);
   for (const error of detected.errors) log.warning(`a detector failed: ${error}`);
   const findings = detected.findings;
+  const knownEvents = new Set(history.events.map((e) => `${e.provider}\0${e.eventId}`));
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -47635,8 +47703,8 @@ async function audit(input, deps) {
         {
           window: r.window,
           keys: r.keys ?? null,
-          usage: r.usage,
-          events: r.events,
+          usage: changedUsage(history.usage, r.usage),
+          events: r.events.filter((e) => !knownEvents.has(`${e.provider}\0${e.eventId}`)),
           requests: r.requests,
           notes: r.notes
         }
@@ -47644,7 +47712,7 @@ async function audit(input, deps) {
     ),
     gaps,
     matches: Object.fromEntries(
-      report.matches.map((m) => [
+      report2.matches.map((m) => [
         m.keyId,
         m.status === "matched" ? { provider_key_id: m.providerKeyId, by: m.by } : { status: m.status }
       ])
@@ -47665,10 +47733,17 @@ async function audit(input, deps) {
     const [ledgerNow, stateNow] = head === firstHead ? [ledgerText, stateText] : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)]);
     const previous = readState(stateNow).providers;
     const entries = parseLedger(ledgerNow ?? "").entries;
+    const last = entries.at(-1);
+    const stamp = new Date(
+      Math.max(
+        Math.floor(now.getTime() / 1e3) * 1e3,
+        last ? Math.floor(Date.parse(last.at) / 1e3) * 1e3 + 1e3 : 0
+      )
+    );
     const snapshot2 = nextSnapshot(
       snapshotBody,
-      entries.at(-1)?.sha256 ?? null,
-      now,
+      last?.sha256 ?? null,
+      stamp,
       (bytes) => `sha256:${sha256Hex(bytes)}`,
       canonicalJson
     );
@@ -47782,10 +47857,7 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
       {
         inventory,
         now,
-        findings: findings.map((f) => ({
-          ...f,
-          ...issues.issueOf.has(f.fingerprint) ? { issue: issues.issueOf.get(f.fingerprint) } : {}
-        })),
+        open: openEntries(existing, plan, issues),
         gaps,
         ledgerHead,
         snapshot: input.dryRun ? void 0 : snapshot.path
@@ -47834,12 +47906,20 @@ function chartFor(records, now, keyId) {
 }
 async function ensureDashboard(forge, existing, input, dryRun) {
   const body = renderDashboard(input);
-  const found = existing.filter((i) => i.body.includes(DASHBOARD_MARKER)).sort((a, b) => a.number - b.number)[0];
+  const boards = (issues) => issues.filter((i) => i.body.includes(DASHBOARD_MARKER)).sort((a, b) => a.number - b.number);
+  const closeCopies = async (all, keep2) => {
+    for (const copy of all.filter((i) => i.number !== keep2 && i.state === "open")) {
+      await forge.comment(copy.number, `Duplicate of #${keep2}: keyward keeps one dashboard.`);
+      await forge.updateIssue(copy.number, { state: "closed", stateReason: "not_planned" });
+    }
+  };
+  const [found] = boards(existing);
   if (found && found.body === body && found.state === "open")
     return { number: found.number, action: "unchanged" };
   if (dryRun) return { number: found?.number, action: found ? "updated" : "created" };
   if (found) {
     await forge.updateIssue(found.number, { body, title: DASHBOARD_TITLE, state: "open" });
+    await closeCopies(boards(existing), found.number);
     return { number: found.number, action: "updated" };
   }
   const created = await forge.createIssue({
@@ -47848,7 +47928,40 @@ async function ensureDashboard(forge, existing, input, dryRun) {
     labels: ["keyward", "keyward:dashboard"],
     assignees: []
   });
-  return { number: created.number, action: "created" };
+  const now = boards(await forge.listIssues());
+  const keep = now[0]?.number ?? created.number;
+  await closeCopies(now, keep);
+  return { number: keep, action: keep === created.number ? "created" : "updated" };
+}
+function openEntries(existing, plan, issues) {
+  const entries = /* @__PURE__ */ new Map();
+  const label = (labels, prefix) => labels.find((l) => l.startsWith(prefix))?.slice(prefix.length);
+  for (const issue of existing) {
+    if (issue.state !== "open" || !markerOf(issue.body) || issues.closed.includes(issue.number))
+      continue;
+    const severity = label(issue.labels, "severity:");
+    entries.set(issue.number, {
+      issue: issue.number,
+      title: issue.title,
+      severity: severity === "error" || severity === "warning" ? severity : "note",
+      rule: label(issue.labels, "keyward:") ?? "finding"
+    });
+  }
+  const waiting = [];
+  const stillOpen = /* @__PURE__ */ new Set([...entries.keys(), ...issues.created, ...issues.updated]);
+  for (const { finding: finding2, draft } of plan) {
+    const number = issues.issueOf.get(finding2.fingerprint);
+    const entry = {
+      issue: number,
+      title: draft.title,
+      severity: finding2.severity,
+      rule: finding2.rule
+    };
+    if (number === void 0) {
+      if (issues.deferred.includes(finding2.fingerprint)) waiting.push(entry);
+    } else if (stillOpen.has(number)) entries.set(number, entry);
+  }
+  return [...[...entries.values()].sort((a, b) => (a.issue ?? 0) - (b.issue ?? 0)), ...waiting];
 }
 
 // src/demo/dataset.ts
@@ -47959,11 +48072,11 @@ function buildDemoDataset(options) {
       input_cached_tokens: cached,
       num_model_requests: requests
     });
-    const usd2 = estimateCostUsd(model, { uncachedInput: input - cached, output, cacheRead: cached }) ?? 0;
+    const usd3 = estimateCostUsd(model, { uncachedInput: input - cached, output, cacheRead: cached }) ?? 0;
     const day = Math.floor(at / DAY2) * DAY2;
     const id = `${day}|${key}|${model}`;
     const entry = costByDay.get(id) ?? { at: day, key, project, model, usd: 0 };
-    entry.usd += usd2;
+    entry.usd += usd3;
     costByDay.set(id, entry);
   };
   let lastAvatar = 0;
@@ -48133,9 +48246,9 @@ function buildDemoDataset(options) {
       cache_creation_1h: 0,
       output_tokens: output
     });
-    const usd2 = estimateCostUsd(model, { uncachedInput: input - read2, output, cacheRead: read2 }) ?? 0;
+    const usd3 = estimateCostUsd(model, { uncachedInput: input - read2, output, cacheRead: read2 }) ?? 0;
     const day = Math.floor(at / DAY2) * DAY2;
-    centsByDay.set(day, (centsByDay.get(day) ?? 0) + usd2 * 100);
+    centsByDay.set(day, (centsByDay.get(day) ?? 0) + usd3 * 100);
   };
   for (let h = startHour; h < endHour; h += HOUR) {
     const local = localHour(h, "Europe/Berlin");
@@ -48388,10 +48501,10 @@ async function startFakeServer(spec) {
         return;
       case "slow": {
         const response = spec.route(request2);
-        await new Promise((resolve7) => {
+        await new Promise((resolve8) => {
           const timer = setTimeout(() => {
             timers.delete(timer);
-            resolve7();
+            resolve8();
           }, fault.delayMs ?? 1e3);
           timers.add(timer);
         });
@@ -48421,7 +48534,7 @@ async function startFakeServer(spec) {
       }
     });
   });
-  await new Promise((resolve7) => server.listen(0, "127.0.0.1", resolve7));
+  await new Promise((resolve8) => server.listen(0, "127.0.0.1", resolve8));
   const { port } = server.address();
   return {
     origin: `http://127.0.0.1:${port}`,
@@ -48434,15 +48547,15 @@ async function startFakeServer(spec) {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       server.closeAllConnections();
-      await new Promise((resolve7) => server.close(() => resolve7()));
+      await new Promise((resolve8) => server.close(() => resolve8()));
     }
   };
 }
 function readBody(req) {
-  return new Promise((resolve7, reject) => {
+  return new Promise((resolve8, reject) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve7(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve8(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
 }
@@ -48551,7 +48664,7 @@ async function startAnthropicFake(data, options = {}) {
     }))
   );
   const fail = (status) => ({ status, body: anthropicErrorBody(status) });
-  function report(q, index, groupNames, widths, shape) {
+  function report2(q, index, groupNames, widths, shape) {
     const start = seconds(q.get("starting_at"));
     if (start === void 0 || Number.isNaN(start)) return fail(400);
     const width = q.get("bucket_width") ?? "1d";
@@ -48607,7 +48720,7 @@ async function startAnthropicFake(data, options = {}) {
       return list2(keys, q, 1e3, 20);
     }
     if (path === "/v1/organizations/usage_report/messages") {
-      return report(
+      return report2(
         q,
         usageIndex2,
         ["api_key_id", "workspace_id", "model", "service_tier", "context_window"],
@@ -48626,7 +48739,7 @@ async function startAnthropicFake(data, options = {}) {
       );
     }
     if (path === "/v1/organizations/cost_report") {
-      return report(q, costIndex, ["workspace_id", "description"], ["1d"], (c, g) => ({
+      return report2(q, costIndex, ["workspace_id", "description"], ["1d"], (c, g) => ({
         currency: "USD",
         amount: (c.cents ?? 0).toFixed(5),
         workspace_id: g.workspace_id ?? null,
@@ -48741,7 +48854,7 @@ async function startOpenAiFake(data, options = {}) {
       }
     };
   }
-  function report(q, index, groupNames, object, shape, widths, defaultLimit) {
+  function report2(q, index, groupNames, object, shape, widths, defaultLimit) {
     const start = queryInt(q, "start_time");
     if (start === void 0 || Number.isNaN(start)) return fail(400);
     const width = q.get("bucket_width") ?? "1d";
@@ -48812,7 +48925,7 @@ async function startOpenAiFake(data, options = {}) {
     const usageMatch = /^\/v1\/organization\/usage\/([a-z_]+)$/.exec(path);
     if (usageMatch) {
       const type = usageMatch[1] ?? "";
-      return report(
+      return report2(
         q,
         usageIndex2.get(type),
         USAGE_GROUPS,
@@ -48832,7 +48945,7 @@ async function startOpenAiFake(data, options = {}) {
     if (path === "/v1/organization/costs") {
       if (data.costsByKey === false && queryAll(q, "group_by").includes("api_key_id"))
         return fail(400);
-      return report(
+      return report2(
         q,
         costIndex,
         COST_GROUPS,
@@ -49085,42 +49198,42 @@ async function startDemo(vault, inventory, now) {
   return startDemoProviders(buildDemoDataset({ now, secrets }), admin);
 }
 var pad = (text, width) => text.length >= width ? text : text + " ".repeat(width - text.length);
-function renderAuditText(report, where) {
+function renderAuditText(report2, where) {
   const lines = [];
   lines.push(`keyward audit${where.demo ? " (demo)" : ""} in ${where.root}`);
-  for (const p of report.providers)
+  for (const p of report2.providers)
     lines.push(
       `  ${pad(p.id, 11)} ${p.keys} keys, ${p.usage} usage records, ${p.events} events${p.gaps ? `, ${p.gaps} gap(s)` : ""}`
     );
-  for (const gap of report.gaps) lines.push(`  gap: ${gap.provider} ${gap.endpoint}: ${gap.reason}`);
+  for (const gap of report2.gaps) lines.push(`  gap: ${gap.provider} ${gap.endpoint}: ${gap.reason}`);
   lines.push(
-    report.snapshot ? `  snapshot    ${report.snapshot}${report.committed ? " (committed)" : ""}` : "  snapshot    none (dry run)"
+    report2.snapshot ? `  snapshot    ${report2.snapshot}${report2.committed ? " (committed)" : ""}` : "  snapshot    none (dry run)"
   );
-  lines.push(`  ledger head ${report.ledgerHead ?? "none"}`);
+  lines.push(`  ledger head ${report2.ledgerHead ?? "none"}`);
   lines.push("");
-  if (report.findings.length === 0) lines.push("No findings.");
+  if (report2.findings.length === 0) lines.push("No findings.");
   else {
-    lines.push(`${report.findings.length} finding(s):`);
-    for (const f of report.findings)
+    lines.push(`${report2.findings.length} finding(s):`);
+    for (const f of report2.findings)
       lines.push(`  ${pad(f.severity, 8)}${pad(f.rule, 17)}${f.title}`);
   }
-  const { created, updated, closed, deferred } = report.issues;
+  const { created, updated, closed, deferred } = report2.issues;
   lines.push("");
   lines.push(
     `Issues: ${created.length} created, ${updated.length} updated, ${closed.length} closed${deferred.length ? `, ${deferred.length} deferred to the next run` : ""} \u2192 ${join3(where.root, OUTBOX, "issues")}`
   );
   return lines.join("\n") + "\n";
 }
-function renderAuditJson(report) {
+function renderAuditJson(report2) {
   return JSON.stringify(
     {
-      snapshot: report.snapshot ?? null,
-      ledger_head: report.ledgerHead,
-      gaps: report.gaps.map((g) => ({
+      snapshot: report2.snapshot ?? null,
+      ledger_head: report2.ledgerHead,
+      gaps: report2.gaps.map((g) => ({
         provider: g.provider,
         reason: `${g.endpoint}: ${g.reason}`
       })),
-      findings: report.findings.map((f) => ({
+      findings: report2.findings.map((f) => ({
         rule: f.rule,
         key: f.key ?? f.subject,
         severity: f.severity,
@@ -49128,9 +49241,9 @@ function renderAuditJson(report) {
         message: f.message
       })),
       issues: {
-        created: report.issues.created,
-        updated: report.issues.updated,
-        closed: report.issues.closed
+        created: report2.issues.created,
+        updated: report2.issues.updated,
+        closed: report2.issues.closed
       },
       pull_requests: { opened: [], updated: [] }
     },
@@ -49150,8 +49263,8 @@ async function runAuditCommand(command, ctx) {
   if (command.demo) {
     const bytes = await readFile8(configFile);
     if (!bytes) throw new UsageError(`cannot read ${configPath}: no such file`);
-    const { parse: parse2 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
-    demo = await startDemo(vault, parse2(new TextDecoder().decode(bytes)), deps.clock.now());
+    const { parse: parse3 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
+    demo = await startDemo(vault, parse3(new TextDecoder().decode(bytes)), deps.clock.now());
   }
   try {
     const urls = demo?.baseUrls;
@@ -49161,7 +49274,7 @@ async function runAuditCommand(command, ctx) {
       const built = buildProvider(id, effective, adminKey, { log: ctx.log, clock: deps.clock });
       return built && { provider: built.provider, close: () => built.http.close() };
     };
-    const report = await audit(
+    const report2 = await audit(
       { configFile, dryRun: command.dryRun, maxIssuesPerRun: 20 },
       {
         readFile: readFile8,
@@ -49173,11 +49286,11 @@ async function runAuditCommand(command, ctx) {
         openProvider
       }
     );
-    for (const note of report.notes) ctx.log.info(note);
+    for (const note of report2.notes) ctx.log.info(note);
     ctx.print(
-      command.json ? renderAuditJson(report) : renderAuditText(report, { root, demo: command.demo, forge: "local" })
+      command.json ? renderAuditJson(report2) : renderAuditText(report2, { root, demo: command.demo, forge: "local" })
     );
-    if (command.failOnFindings && report.findings.some((f) => f.severity === "error"))
+    if (command.failOnFindings && report2.findings.some((f) => f.severity === "error"))
       return EXIT.problems;
     return EXIT.ok;
   } finally {
@@ -49211,7 +49324,7 @@ async function runLedgerVerify(command, ctx) {
   const snapshots = new Map(
     await Promise.all(snapshotFiles.map(async (f) => [f, await readFile5(join4(root, f))]))
   );
-  const report = verifyChain(
+  const report2 = verifyChain(
     {
       ledgerText,
       snapshotFiles,
@@ -49220,27 +49333,1138 @@ async function runLedgerVerify(command, ctx) {
     },
     command.anchor
   );
-  if (report.ok) {
+  if (report2.ok) {
     ctx.print(
-      `ledger ok: ${report.snapshots} snapshot(s), head ${report.head ?? "none"}${report.note ? ` (${report.note})` : ""}
+      `ledger ok: ${report2.snapshots} snapshot(s), head ${report2.head ?? "none"}${report2.note ? ` (${report2.note})` : ""}
 `
     );
     return EXIT.ok;
   }
-  const broken = report.broken;
+  const broken = report2.broken;
   ctx.print(
     `${broken?.file}:${broken?.line}:1: error [ledger] ${broken?.message}
-ledger broken after ${report.snapshots} intact snapshot(s)
+ledger broken after ${report2.snapshots} intact snapshot(s)
 `
   );
   return EXIT.problems;
 }
 
+// src/cli/report-command.ts
+import { dirname as dirname5, join as join5, relative as relative6, resolve as resolve6, sep as sep2 } from "node:path";
+
+// src/adapters/git/change-log.ts
+import { execFile as execFile4 } from "node:child_process";
+import { promisify as promisify4 } from "node:util";
+var run3 = promisify4(execFile4);
+var RECORD = "";
+var FIELD = "";
+var FORMAT = `${RECORD}%H${FIELD}%P${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%cI${FIELD}%s`;
+function parseGitLog(stdout) {
+  const commits = [];
+  for (const chunk of stdout.split(RECORD)) {
+    if (chunk.trim() === "") continue;
+    const [header = "", ...rest] = chunk.split("\n");
+    const [
+      sha = "",
+      parents = "",
+      author = "",
+      email = "",
+      authoredAt = "",
+      committedAt = "",
+      subject = ""
+    ] = header.split(FIELD);
+    const files = rest.map((line) => line.trim()).filter((line) => line !== "");
+    if (!sha || files.length === 0) continue;
+    commits.push({
+      sha,
+      parents: parents.split(" ").filter(Boolean),
+      author,
+      email,
+      authoredAt: new Date(authoredAt).toISOString(),
+      committedAt: new Date(committedAt).toISOString(),
+      subject,
+      files
+    });
+  }
+  return commits;
+}
+function gitChangeLog(root) {
+  const git = async (...args) => (await run3("git", ["-c", "core.quotepath=false", ...args], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024
+  })).stdout;
+  return {
+    async commits(paths, since, until) {
+      const out = await git(
+        "log",
+        `--format=${FORMAT}`,
+        "--name-only",
+        "--relative",
+        "--",
+        ...paths
+      );
+      return parseGitLog(out).filter((c) => {
+        const at = Date.parse(c.committedAt);
+        return at >= since.getTime() && at < until.getTime();
+      });
+    },
+    async readAt(path, sha) {
+      try {
+        return await git("show", `${sha}:./${path}`);
+      } catch {
+        return void 0;
+      }
+    }
+  };
+}
+
+// src/report/review.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+var BASELINE_PERIODS = 4;
+var CHART_DAYS = 30;
+var ROTATION_HORIZON_DAYS = 30;
+var EVENT_RULES = /* @__PURE__ */ new Set([
+  "spend-spike",
+  "off-hours",
+  "unfamiliar-ip",
+  "unexpected-model",
+  "canary-used"
+]);
+function reviewHistoryMs(periodMs) {
+  return Math.max((BASELINE_PERIODS + 2) * periodMs, (CHART_DAYS + 1) * DAY_MS3);
+}
+function isoWeek(at) {
+  const day = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
+  const weekday = (new Date(day).getUTCDay() + 6) % 7;
+  const thursday = new Date(day + (3 - weekday) * DAY_MS3);
+  const year = thursday.getUTCFullYear();
+  const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * DAY_MS3)) + 1;
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+function periodLabel(now) {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return isoWeek(new Date(today - DAY_MS3));
+}
+var round4 = (n, digits = 6) => Number(n.toFixed(digits));
+var pk = (provider, id) => `${provider}\0${id}`;
+var usageId = (u) => [u.provider, u.providerKeyId ?? "", u.start, u.model ?? "", u.operation, u.project ?? ""].join(
+  "\0"
+);
+function addDays(date, days) {
+  const [y, m, d] = date.split("-").map(Number);
+  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + days)).toISOString().slice(0, 10);
+}
+function localClock() {
+  const cache = /* @__PURE__ */ new Map();
+  return (ms, zone) => {
+    let byZone = cache.get(zone);
+    if (!byZone) cache.set(zone, byZone = /* @__PURE__ */ new Map());
+    const minute = Math.floor(ms / 6e4);
+    let local = byZone.get(minute);
+    if (!local) byZone.set(minute, local = localTime(new Date(minute * 6e4), zone));
+    return local;
+  };
+}
+var emptySums = () => ({
+  spend: new Array(BASELINE_PERIODS + 1).fill(0),
+  tokens: new Array(BASELINE_PERIODS + 1).fill(0),
+  requests: new Array(BASELINE_PERIODS + 1).fill(0)
+});
+function measure(sums, eligible) {
+  const base = (values) => eligible.length === 0 ? null : median(eligible.map((i) => values[i] ?? 0));
+  const ratio2 = (value2, baseline) => baseline === null || baseline === 0 ? null : round4(value2 / baseline, 3);
+  const baselineSpendUsd = base(sums.spend);
+  const baselineTokens = base(sums.tokens);
+  const spendUsd = sums.spend[0] ?? 0;
+  const tokens = sums.tokens[0] ?? 0;
+  return {
+    spendUsd: round4(spendUsd),
+    tokens,
+    requests: sums.requests[0] ?? 0,
+    baselineSpendUsd: baselineSpendUsd === null ? null : round4(baselineSpendUsd),
+    baselineTokens,
+    spendRatio: ratio2(spendUsd, baselineSpendUsd),
+    tokensRatio: ratio2(tokens, baselineTokens)
+  };
+}
+function computeReview(input) {
+  const { inventory, now, periodMs } = input;
+  const defaults = resolvedDefaults(inventory);
+  const end = now.getTime();
+  const start = end - periodMs;
+  const snapshots = input.snapshots.filter((s) => Date.parse(s.at) <= end);
+  const clock = localClock();
+  const usage = /* @__PURE__ */ new Map();
+  for (const snap of snapshots)
+    for (const provider of Object.values(snap.body.providers ?? {}))
+      for (const u of provider.usage ?? []) usage.set(usageId(u), u);
+  const owner = /* @__PURE__ */ new Map();
+  for (const snap of snapshots)
+    for (const [keyId, m] of Object.entries(snap.body.matches ?? {})) {
+      const key = inventory.keys[keyId];
+      if (key && m.provider_key_id) owner.set(pk(key.provider, m.provider_key_id), keyId);
+    }
+  for (const [keyId, key] of Object.entries(inventory.keys))
+    if (key.provider_key_id) owner.set(pk(key.provider, key.provider_key_id), keyId);
+  const coverage = Math.min(
+    end,
+    ...snapshots.flatMap(
+      (s) => Object.values(s.body.providers ?? {}).map(
+        (p) => p.window ? Date.parse(p.window.since) : Date.parse(s.at)
+      )
+    )
+  );
+  const eligible = Array.from({ length: BASELINE_PERIODS }, (_, i) => i + 1).filter(
+    (i) => end - (i + 1) * periodMs >= coverage
+  );
+  const zoneOf = (workflow) => inventory.workflows[workflow]?.timezone ?? defaults.timezone;
+  const keySums = /* @__PURE__ */ new Map();
+  const lastUsed = /* @__PURE__ */ new Map();
+  const totals = emptySums();
+  const unattributed = /* @__PURE__ */ new Map();
+  const daily = /* @__PURE__ */ new Map();
+  const hours = /* @__PURE__ */ new Map();
+  const windows = new Map(
+    Object.entries(inventory.workflows).map(([id, w]) => {
+      const parsed = w.active_hours ? parseActiveHours(w.active_hours) : void 0;
+      return [id, parsed && !("error" in parsed) ? parsed : void 0];
+    })
+  );
+  const chartFrom = end - (CHART_DAYS + 1) * DAY_MS3;
+  for (const u of usage.values()) {
+    const from = Date.parse(u.start);
+    const to = Date.parse(u.end);
+    const mid = (from + to) / 2;
+    if (!(mid < end)) continue;
+    const index = Math.ceil((end - mid) / periodMs) - 1;
+    const tokens = u.inputTokens + u.outputTokens;
+    const spend = u.costUsd ?? 0;
+    const requests = u.requests ?? 0;
+    const keyId = u.providerKeyId === void 0 ? void 0 : owner.get(pk(u.provider, u.providerKeyId));
+    const organizationLine = u.providerKeyId === void 0;
+    if (index <= BASELINE_PERIODS && !organizationLine) {
+      totals.spend[index] = (totals.spend[index] ?? 0) + spend;
+      totals.tokens[index] = (totals.tokens[index] ?? 0) + tokens;
+      totals.requests[index] = (totals.requests[index] ?? 0) + requests;
+    }
+    if (keyId === void 0) {
+      if (index !== 0) continue;
+      const slot = unattributed.get(u.provider) ?? {
+        spendUsd: 0,
+        tokens: 0,
+        providerKeyIds: /* @__PURE__ */ new Set(),
+        organizationCostUsd: 0
+      };
+      if (organizationLine) slot.organizationCostUsd += spend;
+      else {
+        slot.spendUsd += spend;
+        slot.tokens += tokens;
+        slot.providerKeyIds.add(u.providerKeyId ?? "");
+      }
+      unattributed.set(u.provider, slot);
+      continue;
+    }
+    if (tokens + requests + spend > 0) lastUsed.set(keyId, Math.max(lastUsed.get(keyId) ?? 0, to));
+    if (index <= BASELINE_PERIODS) {
+      const sums = keySums.get(keyId) ?? emptySums();
+      sums.spend[index] = (sums.spend[index] ?? 0) + spend;
+      sums.tokens[index] = (sums.tokens[index] ?? 0) + tokens;
+      sums.requests[index] = (sums.requests[index] ?? 0) + requests;
+      keySums.set(keyId, sums);
+    }
+    const workflow = inventory.keys[keyId]?.workflow ?? "";
+    const zone = zoneOf(workflow);
+    if (mid >= chartFrom) {
+      const day = clock(mid, zone).date;
+      const days = daily.get(workflow) ?? /* @__PURE__ */ new Map();
+      const slot = days.get(day) ?? { spendUsd: 0, tokens: 0 };
+      slot.spendUsd += spend;
+      slot.tokens += tokens;
+      days.set(day, slot);
+      daily.set(workflow, days);
+    }
+    if (index === 0 && to - from <= 36e5) {
+      const local = clock(from, zone);
+      const hour = Math.floor(local.minutes / 60);
+      const slot = hours.get(workflow) ?? {
+        tokens: new Array(24).fill(0),
+        requests: new Array(24).fill(0),
+        off: 0
+      };
+      slot.tokens[hour] = (slot.tokens[hour] ?? 0) + tokens;
+      slot.requests[hour] = (slot.requests[hour] ?? 0) + requests;
+      const window2 = windows.get(workflow);
+      if (window2 && !withinHours(local.minutes, window2.start, window2.end)) slot.off += tokens;
+      hours.set(workflow, slot);
+    }
+  }
+  const providerKeyIdsOf = /* @__PURE__ */ new Map();
+  for (const [slot, keyId] of owner)
+    providerKeyIdsOf.set(keyId, [
+      ...providerKeyIdsOf.get(keyId) ?? [],
+      slot.split("\0")[1] ?? ""
+    ]);
+  const keys = Object.entries(inventory.keys).map(([id, key]) => {
+    const used2 = lastUsed.get(id);
+    return {
+      id,
+      label: key.label,
+      workflow: key.workflow,
+      provider: key.provider,
+      providerKeyIds: [...new Set(providerKeyIdsOf.get(id) ?? [])].sort(),
+      canary: key.canary === true,
+      lastUsed: used2 === void 0 ? null : new Date(used2).toISOString(),
+      ...measure(keySums.get(id) ?? emptySums(), eligible)
+    };
+  }).sort((a, b) => b.spendUsd - a.spendUsd || b.tokens - a.tokens || a.id.localeCompare(b.id));
+  const lastDay = (zone) => clock(end - 1, zone).date;
+  const workflows = Object.entries(inventory.workflows).map(([id, w]) => {
+    const ids = Object.entries(inventory.keys).filter(([, k]) => k.workflow === id).map(([keyId]) => keyId);
+    const sums = emptySums();
+    for (const keyId of ids) {
+      const s = keySums.get(keyId);
+      if (!s) continue;
+      for (let i = 0; i <= BASELINE_PERIODS; i++) {
+        sums.spend[i] = (sums.spend[i] ?? 0) + (s.spend[i] ?? 0);
+        sums.tokens[i] = (sums.tokens[i] ?? 0) + (s.tokens[i] ?? 0);
+        sums.requests[i] = (sums.requests[i] ?? 0) + (s.requests[i] ?? 0);
+      }
+    }
+    const zone = w.timezone ?? defaults.timezone;
+    const last = lastDay(zone);
+    const days = daily.get(id);
+    const hourly = hours.get(id);
+    const window2 = windows.get(id);
+    const hourlyTokens = hourly ? hourly.tokens.reduce((a, b) => a + b, 0) : 0;
+    return {
+      id,
+      label: w.label,
+      owner: w.owner,
+      timezone: zone,
+      activeHours: w.active_hours ?? null,
+      keys: ids,
+      ...measure(sums, eligible),
+      daily: Array.from({ length: CHART_DAYS }, (_, i) => {
+        const day = addDays(last, i - (CHART_DAYS - 1));
+        const slot = days?.get(day);
+        return { day, spendUsd: round4(slot?.spendUsd ?? 0), tokens: slot?.tokens ?? 0 };
+      }),
+      hours: Array.from({ length: 24 }, (_, hour) => ({
+        hour,
+        tokens: hourly?.tokens[hour] ?? 0,
+        requests: hourly?.requests[hour] ?? 0,
+        active: window2 ? withinHours(hour * 60, window2.start, window2.end) : true
+      })),
+      offHoursTokens: hourly?.off ?? 0,
+      offHoursShare: window2 && hourlyTokens > 0 ? round4((hourly?.off ?? 0) / hourlyTokens, 4) : null
+    };
+  }).sort((a, b) => b.spendUsd - a.spendUsd || b.tokens - a.tokens || a.id.localeCompare(b.id));
+  const inPeriod = (iso3) => {
+    const t = Date.parse(iso3);
+    return t > start && t <= end;
+  };
+  const periodSnapshots = snapshots.filter((s) => inPeriod(s.at));
+  const review = {
+    period: {
+      label: periodLabel(now),
+      start: new Date(start).toISOString(),
+      end: now.toISOString(),
+      days: round4(periodMs / DAY_MS3, 3)
+    },
+    actions: [],
+    totals: measure(totals, eligible),
+    baselinePeriods: eligible.length,
+    workflows,
+    keys,
+    unattributed: [...unattributed].map(([provider, u]) => ({
+      provider,
+      spendUsd: round4(u.spendUsd),
+      tokens: u.tokens,
+      providerKeyIds: [...u.providerKeyIds].sort(),
+      organizationCostUsd: round4(u.organizationCostUsd)
+    })).filter((u) => u.spendUsd > 0 || u.tokens > 0 || u.organizationCostUsd > 0).sort((a, b) => a.provider.localeCompare(b.provider)),
+    providerKeys: providerKeyChanges(snapshots, start, end, owner),
+    findings: findingChanges(snapshots, start, end, inventory),
+    changes: [...input.changes].sort((a, b) => b.at.localeCompare(a.at)),
+    rotation: rotationDue(inventory, now),
+    ingestion: {
+      runs: periodSnapshots.length,
+      longestSilenceHours: longestSilence(periodSnapshots, start, end),
+      providers: Object.keys(inventory.providers).map((provider) => {
+        const failed = periodSnapshots.filter(
+          (s) => !s.body.providers?.[provider] || (s.body.gaps ?? []).some((g) => g.provider === provider)
+        );
+        const reasons = /* @__PURE__ */ new Map();
+        for (const s of failed)
+          for (const g of s.body.gaps ?? [])
+            if (g.provider === provider) {
+              const reason = `${g.endpoint}: ${g.reason}`;
+              reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+            }
+        return {
+          provider,
+          runs: periodSnapshots.length,
+          runsWithGaps: failed.length,
+          reasons: [...reasons].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([reason, n]) => `${reason} (${n}\xD7)`)
+        };
+      })
+    },
+    ledger: {
+      head: input.ledger.head,
+      snapshots: input.ledger.snapshots,
+      latest: snapshots.length ? {
+        path: snapshots[snapshots.length - 1]?.path ?? "",
+        at: snapshots[snapshots.length - 1]?.at ?? ""
+      } : null
+    },
+    notes: [...input.notes ?? []]
+  };
+  review.actions = actionsFor(review);
+  return review;
+}
+function longestSilence(snapshots, start, end) {
+  const times = [start, ...snapshots.map((s) => Date.parse(s.at)).sort((a, b) => a - b), end];
+  let longest = 0;
+  for (let i = 1; i < times.length; i++)
+    longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
+  return round4(longest / 36e5, 2);
+}
+function providerKeyChanges(snapshots, start, end, owner) {
+  const providers = new Set(snapshots.flatMap((s) => Object.keys(s.body.providers ?? {})));
+  const out = { new: [], gone: [] };
+  for (const provider of [...providers].sort()) {
+    const listings = snapshots.map((s) => ({ at: Date.parse(s.at), keys: s.body.providers?.[provider]?.keys })).filter((l) => Array.isArray(l.keys));
+    const before = listings.filter((l) => l.at <= start).at(-1) ?? listings.find((l) => l.at <= end);
+    const after = listings.at(-1);
+    if (!before || !after || before === after) continue;
+    const active = (keys) => new Map(keys.filter((k) => k.status === "active").map((k) => [k.providerKeyId, k]));
+    const was = active(before.keys);
+    const is = active(after.keys);
+    const all = new Map(after.keys.map((k) => [k.providerKeyId, k]));
+    const row = (k, status) => ({
+      provider,
+      providerKeyId: k.providerKeyId,
+      name: k.name ?? null,
+      hint: k.hint ?? null,
+      owner: k.owner ?? null,
+      created: k.created ?? null,
+      status,
+      key: owner.get(pk(provider, k.providerKeyId)) ?? null
+    });
+    for (const [id, k] of is) if (!was.has(id)) out.new.push(row(k, "listed"));
+    for (const [id, k] of was)
+      if (!is.has(id)) out.gone.push(row(k, all.get(id)?.status ?? "removed"));
+  }
+  return out;
+}
+function findingChanges(snapshots, start, end, inventory) {
+  const seen = /* @__PURE__ */ new Map();
+  snapshots.forEach((s, index) => {
+    for (const f of s.body.findings ?? []) {
+      const entry = seen.get(f.fingerprint);
+      if (entry) {
+        entry.last = index;
+        entry.finding = f;
+      } else seen.set(f.fingerprint, { first: index, last: index, finding: f });
+    }
+  });
+  const inPeriod = (t) => t > start && t <= end;
+  const providerOf2 = (f) => (f.key ? inventory.keys[f.key]?.provider : void 0) ?? (f.subject in inventory.providers ? f.subject : void 0);
+  const row = (f, firstSeen, closedAt) => ({
+    rule: f.rule,
+    severity: f.severity,
+    kind: EVENT_RULES.has(f.rule) ? "event" : "condition",
+    key: f.key,
+    subject: f.subject,
+    period: f.period,
+    fingerprint: f.fingerprint,
+    firstSeen,
+    closedAt,
+    numbers: f.numbers
+  });
+  const opened = [];
+  const closed = [];
+  for (const { first, last, finding: finding2 } of seen.values()) {
+    const firstSeen = snapshots[first]?.at ?? "";
+    let closedAt = null;
+    if (!EVENT_RULES.has(finding2.rule)) {
+      const provider = providerOf2(finding2);
+      const next = snapshots.slice(last + 1).find(
+        (s) => provider === void 0 || s.body.providers?.[provider] !== void 0 && !(s.body.gaps ?? []).some((g) => g.provider === provider)
+      );
+      closedAt = next?.at ?? null;
+    }
+    if (inPeriod(Date.parse(firstSeen))) opened.push(row(finding2, firstSeen, closedAt));
+    if (closedAt && inPeriod(Date.parse(closedAt))) closed.push(row(finding2, firstSeen, closedAt));
+  }
+  const order = { error: 0, warning: 1, note: 2 };
+  const sort = (rows) => rows.sort(
+    (a, b) => (order[a.severity] ?? 3) - (order[b.severity] ?? 3) || a.firstSeen.localeCompare(b.firstSeen) || a.fingerprint.localeCompare(b.fingerprint)
+  );
+  return { opened: sort(opened), closed: sort(closed) };
+}
+function rotationDue(inventory, now) {
+  const defaults = resolvedDefaults(inventory);
+  const horizon = now.getTime() + ROTATION_HORIZON_DAYS * DAY_MS3;
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Object.entries(inventory.keys).flatMap(([id, key]) => {
+    const rotateAfter = key.rotate_after ?? defaults.rotate_after;
+    const ms = parseDuration(rotateAfter);
+    const created = Date.parse(`${key.created}T00:00:00Z`);
+    if (ms === void 0 || Number.isNaN(created)) return [];
+    const due = created + ms;
+    if (due > horizon) return [];
+    return [
+      {
+        key: id,
+        label: key.label,
+        workflow: key.workflow,
+        created: key.created,
+        rotateAfter,
+        due: new Date(due).toISOString().slice(0, 10),
+        daysLeft: Math.floor((due - today) / DAY_MS3)
+      }
+    ];
+  }).sort((a, b) => a.due.localeCompare(b.due) || a.key.localeCompare(b.key));
+}
+var usd2 = (n) => `$${n.toFixed(2)}`;
+var listOf2 = (items, max = 3) => items.slice(0, max).join(", ") + (items.length > max ? ` and ${items.length - max} more` : "");
+function actionsFor(review) {
+  const urgent = [];
+  const fine = [];
+  const errors = review.findings.opened.filter((f) => f.severity === "error");
+  if (errors.length)
+    urgent.push(
+      `Look into ${errors.length} error finding(s) opened this period: ${listOf2(errors.map((f) => `\`${f.rule}\` on \`${f.key ?? f.subject}\` (${f.period})`))}; each has an issue with what to do.`
+    );
+  const overdue = review.rotation.filter((r) => r.daysLeft <= 0);
+  if (overdue.length)
+    urgent.push(
+      `Rotate ${listOf2(overdue.map((r) => `\`${r.key}\` (due ${r.due}, ${-r.daysLeft} days ago)`))}: merge the rotation pull request or run \`keyward vault add <key-id>\`.`
+    );
+  const unknown = review.providerKeys.new.filter((k) => k.key === null);
+  if (unknown.length)
+    urgent.push(
+      `Add to keyward.yaml or revoke ${unknown.length} new provider key(s): ${listOf2(unknown.map((k) => `${k.provider} \`${k.providerKeyId}\`${k.name ? ` (${k.name})` : ""}`))}.`
+    );
+  const hot = review.workflows.filter(
+    (w) => w.spendRatio !== null && w.spendRatio >= 2 && w.spendUsd >= 1
+  );
+  if (hot.length)
+    urgent.push(
+      `Ask about spend: ${listOf2(hot.map((w) => `${w.label} (${w.owner}) ${usd2(w.spendUsd)}, ${w.spendRatio?.toFixed(1)}\xD7 its baseline`))}.`
+    );
+  else if (review.baselinePeriods > 0)
+    fine.push("Every workflow spent less than twice its baseline.");
+  const failing = review.ingestion.providers.filter((p) => p.runsWithGaps > 0);
+  if (failing.length)
+    urgent.push(
+      `Check the admin keys of ${listOf2(failing.map((p) => `${p.provider} (${p.runsWithGaps} of ${p.runs} runs incomplete)`))}: \`keyward vault add --admin <provider-id>\` if one was revoked.`
+    );
+  else if (review.ingestion.runs > 0) fine.push("Every audit run this period read every provider.");
+  const offHours = review.workflows.filter(
+    (w) => w.offHoursShare !== null && w.offHoursShare >= 0.1
+  );
+  if (offHours.length)
+    urgent.push(
+      `Confirm off-hours use with the owners: ${listOf2(offHours.map((w) => `${w.label} ${Math.round((w.offHoursShare ?? 0) * 100)}% outside ${w.activeHours} ${w.timezone}`))}.`
+    );
+  const soon = review.rotation.filter((r) => r.daysLeft > 0);
+  if (soon.length)
+    urgent.push(`Plan rotations: ${listOf2(soon.map((r) => `\`${r.key}\` by ${r.due}`))}.`);
+  else if (!overdue.length)
+    fine.push(`No key is due for rotation in the next ${ROTATION_HORIZON_DAYS} days.`);
+  const warnings = review.findings.opened.filter((f) => f.severity !== "error");
+  if (warnings.length)
+    urgent.push(
+      `Review ${warnings.length} warning(s) opened this period: ${listOf2(warnings.map((f) => `\`${f.rule}\` on \`${f.key ?? f.subject}\``))}.`
+    );
+  else if (!errors.length) fine.push("No finding was opened this period.");
+  if (review.ingestion.runs === 0)
+    urgent.unshift(
+      "No audit ran in this period: check that the scheduled `keyward audit` workflow is enabled."
+    );
+  fine.push("Nothing else needs attention.");
+  return [...urgent, ...fine].slice(0, 3);
+}
+function same(a, b) {
+  try {
+    return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  } catch {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+}
+var asRecord2 = (value2) => value2 !== null && typeof value2 === "object" && !Array.isArray(value2) ? value2 : {};
+function describeConfigCommit(commit, context) {
+  const load = (text) => {
+    if (text === void 0) return {};
+    try {
+      return asRecord2((0, import_yaml3.parse)(text));
+    } catch {
+      return {};
+    }
+  };
+  const touchedConfig = commit.files.includes(context.configFile);
+  const before = touchedConfig ? load(context.before) : {};
+  const after = touchedConfig ? load(context.after) : {};
+  const keys = [];
+  const other = [];
+  if (touchedConfig) {
+    const was = asRecord2(before.keys);
+    const is = asRecord2(after.keys);
+    for (const id of [.../* @__PURE__ */ new Set([...Object.keys(was), ...Object.keys(is)])].sort()) {
+      if (!(id in was)) keys.push({ id, change: "added", fields: [] });
+      else if (!(id in is)) keys.push({ id, change: "removed", fields: [] });
+      else {
+        const a = asRecord2(was[id]);
+        const b = asRecord2(is[id]);
+        const fields = [.../* @__PURE__ */ new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => !same(a[f], b[f])).sort();
+        if (fields.length) keys.push({ id, change: "changed", fields });
+      }
+    }
+    for (const section of ["workflows", "providers"]) {
+      const a = asRecord2(before[section]);
+      const b = asRecord2(after[section]);
+      for (const id of [.../* @__PURE__ */ new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+        if (!same(a[id], b[id])) other.push(`${section.slice(0, -1)} ${id}`);
+    }
+    for (const section of ["defaults", "scan", "version"])
+      if (!same(before[section], after[section])) other.push(section);
+  }
+  const owners = /* @__PURE__ */ new Map();
+  for (const inv of [context.inventory, before, after]) {
+    for (const [id, key] of Object.entries(asRecord2(inv.keys))) {
+      const secret = asRecord2(key).secret;
+      if (typeof secret === "string") owners.set(secret, id);
+    }
+    for (const [id, provider] of Object.entries(asRecord2(inv.providers))) {
+      const file = asRecord2(provider).admin_key;
+      if (typeof file === "string") owners.set(file, `admin:${id}`);
+    }
+  }
+  for (const file of commit.files) {
+    if (file === context.configFile) continue;
+    const id = owners.get(file);
+    if (id === void 0) other.push(file);
+    else if (!keys.some((k) => k.id === id)) keys.push({ id, change: "secret", fields: [] });
+  }
+  return {
+    sha: commit.sha,
+    author: commit.author,
+    email: commit.email,
+    at: commit.authoredAt,
+    subject: commit.subject,
+    files: [...commit.files],
+    keys,
+    other
+  };
+}
+
+// src/report/review-markdown.ts
+var reviewMarker = (label) => `<!-- keyward:review ${label} -->`;
+function reviewLabelOf(body) {
+  return /<!-- keyward:review (\d{4}-W\d{2}) -->/.exec(body)?.[1];
+}
+var REVIEW_BODY_LIMIT = 6e4;
+function reviewTitle(review) {
+  const days = review.period.days;
+  return `keyward review ${review.period.label}${days === 7 ? "" : ` (last ${days} days)`}`;
+}
+var ALL = {
+  workflows: Infinity,
+  charts: Infinity,
+  keys: Infinity,
+  rows: Infinity
+};
+var SUMMARIES = [
+  { workflows: 60, charts: 15, keys: 60, rows: 60 },
+  { workflows: 30, charts: 8, keys: 30, rows: 30 },
+  { workflows: 15, charts: 4, keys: 15, rows: 15 },
+  { workflows: 5, charts: 1, keys: 5, rows: 5 }
+];
+var cell = (text) => text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+var money = (n) => n === null ? "\u2013" : n > 0 && n < 5e-3 ? "<$0.01" : `$${n.toFixed(2)}`;
+function count3(n) {
+  if (n === null) return "\u2013";
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  return Math.round(n).toLocaleString("en-US");
+}
+var plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+var ratio = (r) => r === null ? "\u2013" : `${r.toFixed(1)}\xD7`;
+var flag = (r) => r !== null && r >= 2 ? " \u26A0\uFE0F" : "";
+var when = (iso3) => iso3.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+var NUMBER_ORDER = [
+  /^value$/,
+  /^unit$/,
+  /usd|cost|spend/,
+  /tokens/,
+  /^ip$/,
+  /^model$/,
+  /^first$/,
+  /last/
+];
+var BARS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
+function hourBlock(w) {
+  const max = Math.max(...w.hours.map((h) => h.tokens));
+  if (max === 0) return "";
+  const spark = w.hours.map(
+    (h) => h.tokens === 0 ? " " : BARS[Math.min(7, Math.floor(h.tokens / max * 7.999))] ?? "\u2588"
+  ).join("");
+  const active = w.hours.map((h) => h.active ? "\u2588" : "\xB7").join("");
+  const axis = Array.from({ length: 24 }, () => " ");
+  for (const hour of [0, 6, 12, 18]) [...String(hour)].forEach((c, i) => axis[hour + i] = c);
+  const pad2 = (s) => s.padEnd(14);
+  const off = w.offHoursShare === null ? "" : `
+${pad2("off-hours")}${Math.round(w.offHoursShare * 100)}% of hourly tokens (${count3(w.offHoursTokens)})`;
+  return [
+    "```text",
+    `${pad2("local hour")}${axis.join("")}  ${w.timezone}`,
+    `${pad2("tokens")}${spark}`,
+    `${pad2("active_hours")}${active}  ${w.activeHours ?? "all day"}${off}`,
+    "```"
+  ].join("\n");
+}
+function workflowChart(w) {
+  const spend = w.daily.some((d) => d.spendUsd > 0);
+  const tokens = w.daily.some((d) => d.tokens > 0);
+  if (!spend && !tokens) return `_No use in the last ${w.daily.length} days._`;
+  return dailyChart(
+    `${w.label}: daily ${spend ? "spend" : "tokens"}, last ${w.daily.length} days (${w.timezone})`,
+    w.daily.map((d) => ({ day: d.day, value: spend ? d.spendUsd : d.tokens })),
+    spend ? "USD" : "tokens"
+  );
+}
+var measureCells = (m) => `${money(m.spendUsd)} | ${money(m.baselineSpendUsd)} | ${ratio(m.spendRatio)}${flag(m.spendRatio)} | ${count3(m.tokens)} | ${count3(m.baselineTokens)} | ${ratio(m.tokensRatio)}${flag(m.tokensRatio)}`;
+function notableKeys(keys) {
+  const up = (k) => k.spendRatio !== null && k.spendRatio >= 2 || k.tokensRatio !== null && k.tokensRatio >= 2;
+  return [...keys.filter(up), ...keys.filter((k) => !up(k))];
+}
+function sections(review, caps, links) {
+  const full = links.fullReport;
+  const more = (shown, total, what) => total > shown ? [
+    "",
+    `_${total - shown} more ${what} in the ${full ? `[full report](${full.url})` : "full report"}._`
+  ] : [];
+  const p = review.period;
+  const head = [
+    reviewMarker(p.label),
+    `## ${reviewTitle(review)}`,
+    "",
+    `**${when(p.start)} \u2192 ${when(p.end)}** (${p.days} days)` + (links.previous ? ` \xB7 previous review: #${links.previous.number}` : "") + (full ? ` \xB7 full report: [${full.path}](${full.url})` : ""),
+    "",
+    ...review.actions.map((line, i) => `${i + 1}. ${line}`),
+    "",
+    `Spend **${money(review.totals.spendUsd)}** (baseline ${money(review.totals.baselineSpendUsd)}, ${ratio(review.totals.spendRatio)}) \xB7 tokens **${count3(review.totals.tokens)}** (baseline ${count3(review.totals.baselineTokens)}, ${ratio(review.totals.tokensRatio)}) \xB7 ${plural2(review.ingestion.runs, "audit run")}. The baseline is the median of the ${review.baselinePeriods || "no"} trailing period(s) of the same length the ledger covers.`
+  ].join("\n");
+  const workflows = review.workflows.slice(0, caps.workflows);
+  const workflowTable = [
+    "### Workflows",
+    "",
+    "| workflow | owner | spend | baseline | \xD7 | tokens | baseline | \xD7 | off-hours |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ...workflows.map(
+      (w) => `| ${cell(w.label)} (\`${w.id}\`) | ${cell(w.owner)} | ${measureCells(w)} | ${w.offHoursShare === null ? "\u2013" : `${Math.round(w.offHoursShare * 100)}%`} |`
+    ),
+    ...more(workflows.length, review.workflows.length, "workflows")
+  ].join("\n");
+  const charted = review.workflows.slice(0, caps.charts);
+  const charts = charted.length ? [
+    "### Daily spend and hours of use",
+    ...charted.flatMap((w) => [
+      "",
+      `#### ${cell(w.label)} (\`${w.id}\`)`,
+      "",
+      workflowChart(w),
+      ...hourBlock(w) ? ["", hourBlock(w)] : []
+    ]),
+    ...more(charted.length, review.workflows.length, "charts")
+  ].join("\n") : "";
+  const keys = notableKeys(review.keys).slice(0, caps.keys);
+  const keyTable = [
+    "### Keys",
+    "",
+    "| key | workflow | provider | spend | baseline | \xD7 | tokens | baseline | \xD7 | last used |",
+    "|---|---|---|--:|--:|--:|--:|--:|--:|---|",
+    ...keys.map(
+      (k) => `| \`${k.id}\`${k.canary ? " (canary)" : ""} | ${k.workflow} | ${k.provider} | ${measureCells(k)} | ${k.lastUsed ? k.lastUsed.slice(0, 10) : "never"} |`
+    ),
+    ...more(keys.length, review.keys.length, "keys")
+  ].join("\n");
+  const unattributed = review.unattributed.length ? [
+    "### Usage no inventory key accounts for",
+    "",
+    ...review.unattributed.flatMap((u) => [
+      ...u.providerKeyIds.length ? [
+        `- **${u.provider}**: ${money(u.spendUsd)}, ${count3(u.tokens)} tokens, from keys keyward.yaml does not list: ${u.providerKeyIds.slice(0, 5).map((id) => `\`${id.length > 24 ? `${id.slice(0, 12)}\u2026` : id}\``).join(
+          ", "
+        )}${u.providerKeyIds.length > 5 ? ` and ${u.providerKeyIds.length - 5} more` : ""}`
+      ] : [],
+      ...u.organizationCostUsd > 0 ? [
+        `- **${u.provider}**: ${money(u.organizationCostUsd)} reported for the organization, not split by key (left out of the totals; the per-key figures may be estimates of the same spend)`
+      ] : []
+    ])
+  ].join("\n") : "";
+  const keyChange = (k) => `- ${k.provider} \`${k.providerKeyId}\`${k.name ? ` "${cell(k.name)}"` : ""}${k.hint ? ` ${k.hint}` : ""}${k.owner ? ` by ${k.owner}` : ""}${k.status !== "listed" ? ` (${k.status})` : ""} \u2192 ${k.key ? `\`${k.key}\`` : "**not in keyward.yaml**"}`;
+  const providerKeys = [
+    "### Provider keys",
+    "",
+    `New: ${review.providerKeys.new.length || "none"}. Gone or deactivated: ${review.providerKeys.gone.length || "none"}.`,
+    ...review.providerKeys.new.length ? ["", "**New**", "", ...review.providerKeys.new.slice(0, caps.rows).map(keyChange)] : [],
+    ...more(
+      Math.min(caps.rows, review.providerKeys.new.length),
+      review.providerKeys.new.length,
+      "new keys"
+    ),
+    ...review.providerKeys.gone.length ? ["", "**Gone**", "", ...review.providerKeys.gone.slice(0, caps.rows).map(keyChange)] : [],
+    ...more(
+      Math.min(caps.rows, review.providerKeys.gone.length),
+      review.providerKeys.gone.length,
+      "gone keys"
+    )
+  ].join("\n");
+  const findingLine = (f, closed2) => {
+    const rank = (name) => {
+      const at = NUMBER_ORDER.findIndex((re) => re.test(name));
+      return at < 0 ? NUMBER_ORDER.length : at;
+    };
+    const numbers = Object.entries(f.numbers).filter(([, v]) => String(v) !== f.period).sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, 4).map(([k, v]) => `${k.replace(/_/g, " ")} ${String(v)}`).join(", ");
+    return `- **${f.severity}** \`${f.rule}\` \`${f.key ?? f.subject}\` ${f.period === "-" ? "" : `${f.period} `}\u2014 ${cell(numbers)} (${closed2 ? `closed ${when(f.closedAt ?? "")}` : `first seen ${when(f.firstSeen)}`})`;
+  };
+  const { opened, closed } = review.findings;
+  const findings = [
+    "### Findings",
+    "",
+    `Opened: ${opened.length}. Closed: ${closed.length} (events stay open until a person closes their issue).`,
+    ...opened.length ? ["", "**Opened**", "", ...opened.slice(0, caps.rows).map((f) => findingLine(f, false))] : [],
+    ...more(Math.min(caps.rows, opened.length), opened.length, "opened findings"),
+    ...closed.length ? ["", "**Closed**", "", ...closed.slice(0, caps.rows).map((f) => findingLine(f, true))] : [],
+    ...more(Math.min(caps.rows, closed.length), closed.length, "closed findings")
+  ].join("\n");
+  const changes = [
+    "### Changes to keyward.yaml and keys/",
+    "",
+    ...review.changes.length ? [
+      "| when | who | keys | other | commit |",
+      "|---|---|---|---|---|",
+      ...review.changes.slice(0, caps.rows).map(
+        (c) => `| ${when(c.at)} | ${cell(c.author)} | ${c.keys.map((k) => `\`${k.id}\` ${k.change}${k.fields.length ? ` (${k.fields.join(", ")})` : ""}`).join("; ") || "\u2013"} | ${cell(c.other.join(", ")) || "\u2013"} | ${c.sha.slice(0, 7)} ${cell(c.subject)} |`
+      ),
+      ...more(Math.min(caps.rows, review.changes.length), review.changes.length, "changes")
+    ] : ["None in this period."]
+  ].join("\n");
+  const rotation = [
+    "### Due for rotation in the next 30 days",
+    "",
+    ...review.rotation.length ? [
+      "| key | workflow | created | rotate_after | due | |",
+      "|---|---|---|---|---|---|",
+      ...review.rotation.slice(0, caps.rows).map(
+        (r) => `| \`${r.key}\` | ${r.workflow} | ${r.created} | ${r.rotateAfter} | ${r.due} | ${r.daysLeft <= 0 ? `\u26A0\uFE0F overdue ${-r.daysLeft} d` : `in ${r.daysLeft} d`} |`
+      ),
+      ...more(Math.min(caps.rows, review.rotation.length), review.rotation.length, "keys")
+    ] : ["None."]
+  ].join("\n");
+  const ing = review.ingestion;
+  const ingestion = [
+    "### Ingestion",
+    "",
+    `${plural2(ing.runs, "audit run")} in the period; the longest stretch without one was ${ing.longestSilenceHours} h.`,
+    "",
+    ...ing.providers.map(
+      (p2) => `- **${p2.provider}**: ${p2.runsWithGaps ? `${p2.runsWithGaps} of ${p2.runs} runs incomplete \u2014 ${cell(p2.reasons.slice(0, 3).join("; "))}` : `read in every run`}`
+    )
+  ].join("\n");
+  const ledger = [
+    "### Ledger",
+    "",
+    `Head \`${review.ledger.head ?? "none"}\` after ${review.ledger.snapshots} snapshot(s)${review.ledger.latest ? `; newest \`${review.ledger.latest.path}\`` : ""}. Check it with \`keyward ledger verify --anchor ${review.ledger.head ?? "<head>"}\`.`,
+    ...review.notes.length ? ["", ...review.notes.map((n) => `- ${cell(n)}`)] : []
+  ].join("\n");
+  return [
+    head,
+    workflowTable,
+    charts,
+    keyTable,
+    unattributed,
+    providerKeys,
+    findings,
+    changes,
+    rotation,
+    ingestion,
+    ledger
+  ].filter((s) => s !== "");
+}
+function renderReviewMarkdown(review, options) {
+  const links = options.links ?? {};
+  const render = (caps) => sections(review, caps, links).join("\n\n") + "\n";
+  const body = render(ALL);
+  if (options.mode === "full") return body;
+  const limit = options.limit ?? REVIEW_BODY_LIMIT;
+  if (body.length <= limit) return body;
+  for (const caps of SUMMARIES) {
+    const summary = render(caps);
+    if (summary.length <= limit) return summary;
+  }
+  const note = `
+
+_Shortened to fit GitHub's limit; the full report: ${links.fullReport?.url ?? "in the repository"}_
+`;
+  const cut = render(SUMMARIES[SUMMARIES.length - 1] ?? ALL).slice(0, limit - note.length);
+  return cut.slice(0, cut.lastIndexOf("\n")) + note;
+}
+var snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+function snakeKeys(value2, inNumbers = false) {
+  if (Array.isArray(value2)) return value2.map((v) => snakeKeys(v));
+  if (value2 !== null && typeof value2 === "object")
+    return Object.fromEntries(
+      Object.entries(value2).map(([k, v]) => [
+        // Finding numbers are the detector's own names: keep them.
+        inNumbers ? k : snake(k),
+        inNumbers ? v : snakeKeys(v, k === "numbers")
+      ])
+    );
+  return value2;
+}
+function renderReviewJson(review, extra = {}) {
+  return JSON.stringify(
+    snakeKeys({ ...review, file: extra.file ?? null, issue: extra.issue ?? null }),
+    null,
+    2
+  ) + "\n";
+}
+
+// src/commands/report.ts
+var REPORTS_DIR = "reports";
+var COMMIT_ATTEMPTS2 = 3;
+var READ_CONCURRENCY2 = 8;
+async function mapLimited2(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]);
+      }
+    })
+  );
+  return results;
+}
+async function loadInventory(input, deps, now) {
+  const bytes = await deps.readFile(input.configFile);
+  if (bytes === void 0) throw new UsageError(`cannot read ${input.configFile}: no such file`);
+  const { parsed, findings } = checkInventory(input.configFile, bytes, { now });
+  const errors = findings.filter((f) => f.severity === "error");
+  if (!parsed || errors.length > 0) {
+    const first = errors[0];
+    throw new UsageError(
+      `${input.configFile} has ${errors.length} error(s)${first ? `, first ${first.file}:${first.line}:${first.column}: ${first.message}` : ""}; run \`keyward validate\` and fix them first`
+    );
+  }
+  return parsed.value;
+}
+async function configChanges(changeLog, configFile, inventory, since, until) {
+  const commits = await changeLog.commits([configFile, "keys/"], since, until);
+  return Promise.all(
+    commits.map(async (commit) => {
+      const touched = commit.files.includes(configFile);
+      const parent = commit.parents[0];
+      const [before, after] = touched ? await Promise.all([
+        parent ? changeLog.readAt(configFile, parent) : Promise.resolve(void 0),
+        changeLog.readAt(configFile, commit.sha)
+      ]) : [void 0, void 0];
+      return describeConfigCommit(commit, { configFile, before, after, inventory });
+    })
+  );
+}
+async function report(input, deps) {
+  const { forge, log } = deps;
+  const now = deps.clock.now();
+  const periodMs = parseDuration(input.since);
+  if (periodMs === void 0)
+    throw new UsageError(`--since must be a duration such as 7d, 2w or 36h; got "${input.since}"`);
+  const notes = [];
+  const inventory = await log.group("Inventory", () => loadInventory(input, deps, now));
+  const head = await forge.head();
+  const { snapshots, ledger } = await log.group("Ledger", async () => {
+    const parsed = parseLedger(await forge.readFile(LEDGER_FILE, head) ?? "");
+    for (const problem of parsed.problems)
+      notes.push(`${LEDGER_FILE} line ${problem.line}: ${problem.message}`);
+    const entries = parsed.entries.filter((e) => Date.parse(e.at) <= now.getTime());
+    const cutoff = now.getTime() - reviewHistoryMs(periodMs);
+    const wanted = entries.filter((e) => Date.parse(e.at) >= cutoff);
+    const read2 = await mapLimited2(
+      wanted,
+      READ_CONCURRENCY2,
+      async (entry) => {
+        const text = await forge.readFile(entry.path, head);
+        if (text === void 0) {
+          notes.push(`${entry.path} is in the ledger but missing; run \`keyward ledger verify\``);
+          return void 0;
+        }
+        try {
+          const { path, sha256: sha2565, at } = entry;
+          return { path, sha256: sha2565, at, body: JSON.parse(text) };
+        } catch {
+          notes.push(`${entry.path} is not valid JSON; its data is left out`);
+          return void 0;
+        }
+      }
+    );
+    log.info(`Read ${wanted.length} of ${entries.length} snapshot(s)`);
+    return {
+      snapshots: read2.filter((s) => s !== void 0),
+      ledger: { head: entries.at(-1)?.sha256 ?? null, snapshots: entries.length }
+    };
+  });
+  const start = new Date(now.getTime() - periodMs);
+  const changes = await log.group("Changes", async () => {
+    try {
+      return await configChanges(deps.changeLog, input.configFile, inventory, start, now);
+    } catch (error) {
+      notes.push(
+        `the git history of keyward.yaml and keys/ could not be read: ${errorMessage(error)}`
+      );
+      return [];
+    }
+  });
+  const review = computeReview({ inventory, snapshots, ledger, changes, now, periodMs, notes });
+  const label = periodLabel(now);
+  const file = `${REPORTS_DIR}/${label}.md`;
+  const fileUrl = input.fileUrl ?? ((path) => path);
+  const issues = (await forge.listIssues()).map((issue) => ({ issue, label: reviewLabelOf(issue.body) })).filter((r) => r.label !== void 0);
+  const current = issues.filter((r) => r.label === label).map((r) => r.issue).sort((a, b) => a.number - b.number);
+  const previous = issues.filter((r) => r.label < label).sort((a, b) => b.label.localeCompare(a.label) || b.issue.number - a.issue.number)[0]?.issue;
+  const links = previous ? { previous: { number: previous.number, url: previous.url } } : {};
+  const full = renderReviewMarkdown(review, { mode: "full", links });
+  let committed = false;
+  let sha = head;
+  await log.group("Report file", async () => {
+    if (input.dryRun) {
+      log.info(`dry run: would commit ${file}`);
+      return;
+    }
+    let parent = head;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await forge.commitFiles(
+        [{ path: file, content: full }],
+        `keyward report ${label}
+
+The weekly review for ${review.period.start} to ${review.period.end}.
+Ledger head ${review.ledger.head ?? "none"}`,
+        parent
+      );
+      if (outcome.status === "committed") {
+        committed = true;
+        sha = outcome.sha;
+        log.info(`committed ${file}`);
+        return;
+      }
+      if (outcome.status === "unchanged") {
+        log.info(`${file} is up to date`);
+        return;
+      }
+      if (attempt >= COMMIT_ATTEMPTS2)
+        throw new Error(
+          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file}; run the report again`
+        );
+      parent = await forge.head();
+      sha = parent;
+    }
+  });
+  const body = renderReviewMarkdown(review, {
+    mode: "issue",
+    links: { ...links, fullReport: { path: file, url: fileUrl(file, sha) } }
+  });
+  const title = reviewTitle(review);
+  const result = await log.group("Review issue", async () => {
+    const [found, ...extra] = current;
+    let issue;
+    if (found && found.title === title && found.body === body && found.state === "open")
+      issue = { number: found.number, url: found.url, action: "unchanged" };
+    else if (input.dryRun)
+      issue = { number: found?.number, url: found?.url, action: found ? "updated" : "created" };
+    else if (found) {
+      const reopen = found.state === "closed" && found.stateReason !== "not_planned";
+      await forge.updateIssue(found.number, {
+        title,
+        body,
+        ...reopen ? { state: "open" } : {}
+      });
+      issue = { number: found.number, url: found.url, action: "updated" };
+    } else {
+      const created = await forge.createIssue({
+        title,
+        body,
+        labels: ["keyward", "keyward:review"],
+        assignees: []
+      });
+      issue = { number: created.number, url: created.url, action: "created" };
+    }
+    log.info(`review ${label}: issue ${issue.number ?? "(new)"} ${issue.action}`);
+    if (input.dryRun) return { issue, previousClosed: false };
+    for (const copy of extra.filter((i) => i.state === "open")) {
+      await forge.comment(
+        copy.number,
+        `A duplicate of #${issue.number}, which keyward keeps for ${label}.`
+      );
+      await forge.updateIssue(copy.number, { state: "closed", stateReason: "not_planned" });
+    }
+    let previousClosed = false;
+    if (previous && previous.state === "open") {
+      await forge.comment(
+        previous.number,
+        `Superseded by the review for ${label}: #${issue.number}.`
+      );
+      await forge.updateIssue(previous.number, { state: "closed", stateReason: "completed" });
+      previousClosed = true;
+    }
+    return { issue, previousClosed };
+  });
+  return {
+    review,
+    file,
+    full,
+    body,
+    committed,
+    issue: result.issue,
+    previous: previous ? { number: previous.number, closed: result.previousClosed } : void 0,
+    notes
+  };
+}
+
+// src/cli/report-command.ts
+async function runReportCommand(command, ctx) {
+  const { deps } = ctx;
+  const configPath = resolve6(deps.cwd, command.config);
+  const root = dirname5(configPath);
+  const configFile = relative6(root, configPath).split(sep2).join("/");
+  const result = await report(
+    { configFile, since: command.since, dryRun: false },
+    {
+      readFile: repoFileReader(root),
+      forge: localForge(root),
+      changeLog: gitChangeLog(root),
+      clock: deps.clock,
+      log: ctx.log
+    }
+  );
+  for (const note of result.notes) ctx.log.warning(note);
+  ctx.note(
+    `keyward report ${result.review.period.label}: ${result.file}${result.committed ? " (committed)" : ""}; issue ${result.issue.number ?? "-"} ${result.issue.action} \u2192 ${join5(root, OUTBOX, "issues")}`
+  );
+  ctx.print(
+    command.json ? renderReviewJson(result.review, { file: result.file, issue: result.issue.number ?? null }) : result.full
+  );
+  return EXIT.ok;
+}
+
 // src/cli/main.ts
 function displayPathFor(deps, root) {
   return (file) => {
-    const shown = relative6(deps.cwd, resolve6(root, file));
-    return sep2 === "/" ? shown : shown.split(sep2).join("/");
+    const shown = relative7(deps.cwd, resolve7(root, file));
+    return sep3 === "/" ? shown : shown.split(sep3).join("/");
   };
 }
 function renderFindings(findings, format, ok, displayPath) {
@@ -49265,11 +50489,11 @@ function createVault(ctx, root) {
 }
 async function runValidate(command, ctx) {
   const { deps } = ctx;
-  const configPath = resolve6(deps.cwd, command.config);
-  const root = dirname5(configPath);
+  const configPath = resolve7(deps.cwd, command.config);
+  const root = dirname6(configPath);
   const vault = createVault(ctx, root);
   const result = await validate(
-    { configFile: relative6(root, configPath), configLabel: command.config },
+    { configFile: relative7(root, configPath), configLabel: command.config },
     {
       readFile: repoFileReader(root),
       vault,
@@ -49330,6 +50554,13 @@ async function main(argv, deps) {
         });
       case "ledger-verify":
         return await runLedgerVerify(command, ctx);
+      case "report":
+        return await runReportCommand(command, {
+          deps,
+          log: ctx.log,
+          print: ctx.print,
+          note: (text) => deps.stderr.write(redactor.redact(text) + "\n")
+        });
       default:
         throw new UsageError(
           `\`keyward ${command.command.replace("-", " ")}\` is not available in this version yet; see CHANGELOG.md for what is`
@@ -49355,7 +50586,7 @@ var systemClock = { now: () => /* @__PURE__ */ new Date() };
 // src/adapters/vault/identities.ts
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFile as readFile6 } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 
 // src/adapters/vault/bech32.ts
 var CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
@@ -49486,8 +50717,8 @@ function parseAgeIdentities(text, source) {
   return { identities, skipped };
 }
 function defaultKeysFile(env) {
-  if (env.XDG_CONFIG_HOME) return join5(env.XDG_CONFIG_HOME, "sops", "age", "keys.txt");
-  if (env.HOME) return join5(env.HOME, ".config", "sops", "age", "keys.txt");
+  if (env.XDG_CONFIG_HOME) return join6(env.XDG_CONFIG_HOME, "sops", "age", "keys.txt");
+  if (env.HOME) return join6(env.HOME, ".config", "sops", "age", "keys.txt");
   return void 0;
 }
 async function readKeysFile(path) {
@@ -49558,7 +50789,7 @@ function createIdentityLoader(sources) {
 import { randomBytes as randomBytes7 } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir as mkdir2, readFile as readFile7, rename, rm, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname6, join as join6, posix as posix5 } from "node:path";
+import { dirname as dirname7, join as join7, posix as posix5 } from "node:path";
 
 // src/adapters/vault/age-unwrap.ts
 import {
@@ -54294,10 +55525,10 @@ var _0x71n = BigInt(113);
 var SHA3_PI = [];
 var SHA3_ROTL = [];
 var _SHA3_IOTA = [];
-for (let round4 = 0, R = _1n7, x = 1, y = 0; round4 < 24; round4++) {
+for (let round5 = 0, R = _1n7, x = 1, y = 0; round5 < 24; round5++) {
   [x, y] = [y, (2 * x + 3 * y) % 5];
   SHA3_PI.push(2 * (5 * y + x));
-  SHA3_ROTL.push((round4 + 1) * (round4 + 2) / 2 % 64);
+  SHA3_ROTL.push((round5 + 1) * (round5 + 2) / 2 % 64);
   let t = _0n6;
   for (let j = 0; j < 7; j++) {
     R = (R << _1n7 ^ (R >> _7n2) * _0x71n) % _256n;
@@ -54313,7 +55544,7 @@ var rotlH = (h, l, s) => s > 32 ? rotlBH(h, l, s) : rotlSH(h, l, s);
 var rotlL = (h, l, s) => s > 32 ? rotlBL(h, l, s) : rotlSL(h, l, s);
 function keccakP(s, rounds = 24) {
   const B = new Uint32Array(5 * 2);
-  for (let round4 = 24 - rounds; round4 < 24; round4++) {
+  for (let round5 = 24 - rounds; round5 < 24; round5++) {
     for (let x = 0; x < 10; x++)
       B[x] = s[x] ^ s[x + 10] ^ s[x + 20] ^ s[x + 30] ^ s[x + 40];
     for (let x = 0; x < 10; x += 2) {
@@ -54346,8 +55577,8 @@ function keccakP(s, rounds = 24) {
       for (let x = 0; x < 10; x++)
         s[y + x] ^= ~B[(x + 2) % 10] & B[(x + 4) % 10];
     }
-    s[0] ^= SHA3_IOTA_H[round4];
-    s[1] ^= SHA3_IOTA_L[round4];
+    s[0] ^= SHA3_IOTA_H[round5];
+    s[1] ^= SHA3_IOTA_L[round5];
   }
   clean3(B);
 }
@@ -55097,9 +56328,9 @@ function combineKeys(realSeedLen, expandSeed, ...ck) {
       return this.keygen(secretKey).publicKey;
     },
     keygen(seed = randomBytes4(realSeedLen)) {
-      const { publicKey: pk, secretKey } = expandDecapsulationKey(seed);
-      const publicKey = pkCoder.encode(pk);
-      cleanBytes(pk);
+      const { publicKey: pk2, secretKey } = expandDecapsulationKey(seed);
+      const publicKey = pkCoder.encode(pk2);
+      cleanBytes(pk2);
       cleanBytes(secretKey);
       return { secretKey: seed, publicKey };
     },
@@ -55124,8 +56355,8 @@ function combineKEMS(realSeedLen, realMsgLen, expandSeed, combiner, ...kems) {
     },
     getPublicKey: keys.getPublicKey,
     keygen: keys.keygen,
-    encapsulate(pk, randomness = randomBytes4(msgCoder.bytesLen)) {
-      const pks = pkCoder.decode(pk);
+    encapsulate(pk2, randomness = randomBytes4(msgCoder.bytesLen)) {
+      const pks = pkCoder.decode(pk2);
       const rand = msgCoder.decode(randomness);
       const enc = kems.map((i, j) => i.encapsulate(pks[j], rand[j]));
       const sharedSecret = enc.map((i) => i.sharedSecret);
@@ -55148,15 +56379,15 @@ function combineKEMS(realSeedLen, realMsgLen, expandSeed, combiner, ...kems) {
 function QSF(label, pqc, curveKEM, xof, kdf) {
   ahash2(xof);
   ahash2(kdf);
-  return combineKEMS(32, 32, expandSeedXof(xof), (pk, ct, ss) => kdf(concatBytes2(ss[0], ss[1], ct[1], pk[1], asciiToBytes(label))), pqc, curveKEM);
+  return combineKEMS(32, 32, expandSeedXof(xof), (pk2, ct, ss) => kdf(concatBytes2(ss[0], ss[1], ct[1], pk2[1], asciiToBytes(label))), pqc, curveKEM);
 }
 var QSF_ml_kem768_p256 = QSF("QSF-KEM(ML-KEM-768,P-256)-XOF(SHAKE256)-KDF(SHA3-256)", ml_kem768, ecdhKem(p256, true), shake256, sha3_256);
 var QSF_ml_kem1024_p384 = QSF("QSF-KEM(ML-KEM-1024,P-384)-XOF(SHAKE256)-KDF(SHA3-256)", ml_kem1024, ecdhKem(p384, true), shake256, sha3_256);
 function createKitchenSink(label, pqc, curveKEM, xof, hash) {
   ahash2(xof);
   ahash2(hash);
-  return combineKEMS(32, 32, expandSeedXof(xof), (pk, ct, ss) => {
-    const preimage = concatBytes2(ss[0], ss[1], ct[0], pk[0], ct[1], pk[1], asciiToBytes(label));
+  return combineKEMS(32, 32, expandSeedXof(xof), (pk2, ct, ss) => {
+    const preimage = concatBytes2(ss[0], ss[1], ct[0], pk2[0], ct[1], pk2[1], asciiToBytes(label));
     const len = 32;
     const ikm = concatBytes2(asciiToBytes("hybrid_prk"), preimage);
     const prk = extract2(hash, ikm);
@@ -55173,7 +56404,7 @@ var ml_kem768_x25519 = /* @__PURE__ */ (() => combineKEMS(
   32,
   expandSeedXof(shake256),
   // Awesome label, so much escaping hell in a single line.
-  (pk, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk[1], asciiToBytes("\\.//^\\"))),
+  (pk2, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk2[1], asciiToBytes("\\.//^\\"))),
   ml_kem768,
   x25519kem
 ))();
@@ -55236,7 +56467,7 @@ function concreteHybridKem(label, mlkem, curve, nseed) {
     const mlkemSeed = expanded.subarray(0, mlkemSeedLen);
     const curveSeed = expanded.subarray(mlkemSeedLen, totalSeedLen);
     return concatBytes2(mlkemSeed, curveSeed);
-  }, (pk, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk[1], asciiToBytes(label))), mlkem, curveKem);
+  }, (pk2, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk2[1], asciiToBytes(label))), mlkem, curveKem);
 }
 var ml_kem768_p256 = /* @__PURE__ */ (() => concreteHybridKem("MLKEM768-P256", ml_kem768, p256, 128))();
 var MLKEM768X25519 = ml_kem768_x25519;
@@ -58292,7 +59523,7 @@ async function wrapDataKey(dataKey, recipient) {
 }
 
 // src/adapters/vault/creation-rules.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 
 // src/adapters/vault/sops-mac.ts
 import { createHash as createHash6 } from "node:crypto";
@@ -58482,7 +59713,7 @@ function encryptionRuleOf(raw, where, file) {
   return rule ?? DEFAULT_ENCRYPTION_RULE;
 }
 function findCreationRule(configText, relativePath, file = ".sops.yaml") {
-  const doc = (0, import_yaml3.parseDocument)(configText);
+  const doc = (0, import_yaml4.parseDocument)(configText);
   const [first] = doc.errors;
   if (first) throw new VaultError("malformed", file, `is not valid YAML (${first.code})`);
   const config = doc.toJS();
@@ -58523,7 +59754,7 @@ function findCreationRule(configText, relativePath, file = ".sops.yaml") {
 }
 
 // src/adapters/vault/sops-document.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 
 // src/adapters/vault/sops-value.ts
 import { createCipheriv, createDecipheriv as createDecipheriv2, randomBytes as randomBytes6 } from "node:crypto";
@@ -58935,11 +60166,11 @@ function formatForPath(path) {
   return void 0;
 }
 function fromYaml(node, doc) {
-  if ((0, import_yaml4.isAlias)(node)) return fromYaml(node.resolve(doc), doc);
-  if ((0, import_yaml4.isMap)(node)) {
+  if ((0, import_yaml5.isAlias)(node)) return fromYaml(node.resolve(doc), doc);
+  if ((0, import_yaml5.isMap)(node)) {
     const entries = [];
     for (const pair of node.items) {
-      const key = (0, import_yaml4.isScalar)(pair.key) ? pair.key.value : pair.key;
+      const key = (0, import_yaml5.isScalar)(pair.key) ? pair.key.value : pair.key;
       if (typeof key !== "string") {
         throw new DocumentError("a mapping key is not a string (sops requires string keys)");
       }
@@ -58947,9 +60178,9 @@ function fromYaml(node, doc) {
     }
     return { kind: "map", entries };
   }
-  if ((0, import_yaml4.isSeq)(node)) return node.items.map((item) => fromYaml(item, doc));
+  if ((0, import_yaml5.isSeq)(node)) return node.items.map((item) => fromYaml(item, doc));
   if (node === null || node === void 0) return null;
-  if ((0, import_yaml4.isScalar)(node)) {
+  if ((0, import_yaml5.isScalar)(node)) {
     const { value: value2 } = node;
     if (value2 === null || typeof value2 === "string" || typeof value2 === "number" || typeof value2 === "bigint" || typeof value2 === "boolean") {
       return value2;
@@ -58961,9 +60192,9 @@ function parseYamlText(text, format) {
   const simple = format === "yaml" ? parseSimpleYaml(text) : void 0;
   if (simple) return [simple];
   const options = { intAsBigInt: true, uniqueKeys: true };
-  const single2 = (0, import_yaml4.parseDocument)(text, options);
+  const single2 = (0, import_yaml5.parseDocument)(text, options);
   const multiple = format === "yaml" && single2.errors.some((e) => e.code === "MULTIPLE_DOCS");
-  const docs = multiple ? (0, import_yaml4.parseAllDocuments)(text, options) : [single2];
+  const docs = multiple ? (0, import_yaml5.parseAllDocuments)(text, options) : [single2];
   if (!Array.isArray(docs)) throw new DocumentError("not a YAML stream");
   const branches = [];
   for (const doc of docs) {
@@ -59058,30 +60289,30 @@ function parseSopsDocument(text, format) {
 }
 function toYaml(node, literalMultiline) {
   if (Array.isArray(node)) {
-    const seq = new import_yaml4.YAMLSeq();
+    const seq = new import_yaml5.YAMLSeq();
     for (const item of node) seq.items.push(toYaml(item, literalMultiline));
     return seq;
   }
   if (isSopsMap(node)) {
-    const map = new import_yaml4.YAMLMap();
+    const map = new import_yaml5.YAMLMap();
     for (const { key, value: value2 } of node.entries) {
-      map.items.push(new import_yaml4.Pair(new import_yaml4.Scalar(key), toYaml(value2, literalMultiline)));
+      map.items.push(new import_yaml5.Pair(new import_yaml5.Scalar(key), toYaml(value2, literalMultiline)));
     }
     return map;
   }
-  if (node === null) return new import_yaml4.Scalar(null);
-  if (node instanceof Uint8Array) return new import_yaml4.Scalar(Buffer.from(node).toString("base64"));
-  const scalar2 = new import_yaml4.Scalar(node);
+  if (node === null) return new import_yaml5.Scalar(null);
+  if (node instanceof Uint8Array) return new import_yaml5.Scalar(Buffer.from(node).toString("base64"));
+  const scalar2 = new import_yaml5.Scalar(node);
   if (literalMultiline && typeof node === "string" && node.includes("\n")) {
-    scalar2.type = import_yaml4.Scalar.BLOCK_LITERAL;
+    scalar2.type = import_yaml5.Scalar.BLOCK_LITERAL;
   }
   return scalar2;
 }
 function yamlMetadata(metadata) {
   const map = toYaml(metadata, true);
   for (const pair of map.items) {
-    if ((0, import_yaml4.isScalar)(pair.key) && pair.key.value === "lastmodified" && (0, import_yaml4.isScalar)(pair.value)) {
-      pair.value.type = import_yaml4.Scalar.QUOTE_DOUBLE;
+    if ((0, import_yaml5.isScalar)(pair.key) && pair.key.value === "lastmodified" && (0, import_yaml5.isScalar)(pair.value)) {
+      pair.value.type = import_yaml5.Scalar.QUOTE_DOUBLE;
     }
   }
   return map;
@@ -59089,8 +60320,8 @@ function yamlMetadata(metadata) {
 function emitYaml(branches, metadata) {
   return branches.map((branch) => {
     const root = toYaml(branch, false);
-    root.items.push(new import_yaml4.Pair(new import_yaml4.Scalar("sops"), yamlMetadata(metadata)));
-    const doc = new import_yaml4.Document();
+    root.items.push(new import_yaml5.Pair(new import_yaml5.Scalar("sops"), yamlMetadata(metadata)));
+    const doc = new import_yaml5.Document();
     doc.contents = root;
     return doc.toString({ indent: 4, indentSeq: true, lineWidth: 0 });
   }).join("---\n");
@@ -59323,7 +60554,7 @@ var SopsAgeVault = class {
     const file = normalizePath(path);
     let text;
     try {
-      text = readKeyFile(join6(this.options.root, file));
+      text = readKeyFile(join7(this.options.root, file));
     } catch (error) {
       if (isNotFound(error)) return { kind: "missing" };
       throw new VaultError("malformed", file, `${file} cannot be read`, { cause: error });
@@ -59452,7 +60683,7 @@ var SopsAgeVault = class {
   async creationRule(file) {
     let text;
     try {
-      text = await readFile7(join6(this.options.root, this.configFile), "utf8");
+      text = await readFile7(join7(this.options.root, this.configFile), "utf8");
     } catch (error) {
       if (isNotFound(error)) return void 0;
       throw new VaultError("malformed", this.configFile, `${this.configFile} cannot be read`, {
@@ -59475,7 +60706,7 @@ var SopsAgeVault = class {
     const format = this.formatOf(file);
     let text;
     try {
-      text = readKeyFile(join6(this.options.root, file));
+      text = readKeyFile(join7(this.options.root, file));
     } catch (error) {
       if (isNotFound(error)) {
         throw new VaultError(
@@ -59641,8 +60872,8 @@ var SopsAgeVault = class {
       const reason = error instanceof Error ? error.message : "cannot be written";
       throw new VaultError("unsupported", file, `${file} cannot be written as ${format}: ${reason}`);
     }
-    const target = join6(this.options.root, file);
-    await mkdir2(dirname6(target), { recursive: true });
+    const target = join7(this.options.root, file);
+    await mkdir2(dirname7(target), { recursive: true });
     const temp = `${target}.${randomBytes7(6).toString("hex")}.tmp`;
     try {
       await writeFile2(temp, text, { encoding: "utf8", mode: 420 });
@@ -59679,7 +60910,7 @@ function readFromTerminal(prompt, stdin, stderr) {
   stdin.setRawMode(true);
   stdin.resume();
   let text = "";
-  return new Promise((resolve7, reject) => {
+  return new Promise((resolve8, reject) => {
     let done = false;
     const finish = (error) => {
       if (done) return;
@@ -59689,7 +60920,7 @@ function readFromTerminal(prompt, stdin, stderr) {
       stdin.off("data", onData);
       stderr.write("\n");
       if (error) reject(error);
-      else resolve7(text);
+      else resolve8(text);
     };
     const onData = (chunk) => {
       for (const char of chunk.toString("utf8")) {

@@ -3673,8 +3673,8 @@ var require_webidl = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(context) {
-      const plural2 = context.types.length === 1 ? "" : " one of";
-      const message = `${context.argument} could not be converted to${plural2}: ${context.types.join(", ")}.`;
+      const plural3 = context.types.length === 1 ? "" : " one of";
+      const message = `${context.argument} could not be converted to${plural3}: ${context.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context.prefix,
         message
@@ -11118,7 +11118,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/@actions/http-client/node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
-    var { promisify: promisify2 } = __require("node:util");
+    var { promisify: promisify3 } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11158,7 +11158,7 @@ var require_mock_client = __commonJS({
         return new MockInterceptor(opts2, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify2(this[kOriginalClose])();
+        await promisify3(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11171,7 +11171,7 @@ var require_mock_client = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/@actions/http-client/node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
-    var { promisify: promisify2 } = __require("node:util");
+    var { promisify: promisify3 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11211,7 +11211,7 @@ var require_mock_pool = __commonJS({
         return new MockInterceptor(opts2, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify2(this[kOriginalClose])();
+        await promisify3(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11237,15 +11237,15 @@ var require_pluralizer = __commonJS({
       this: "these"
     };
     module.exports = class Pluralizer {
-      constructor(singular, plural2) {
+      constructor(singular, plural3) {
         this.singular = singular;
-        this.plural = plural2;
+        this.plural = plural3;
       }
-      pluralize(count4) {
-        const one = count4 === 1;
+      pluralize(count5) {
+        const one = count5 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count4, noun };
+        return { ...keys, count: count5, noun };
       }
     };
   }
@@ -18664,15 +18664,15 @@ ${value2}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count4) {
-        while (count4 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count5) {
+        while (count5 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count4 < remaining) {
-            this.linePos += count4;
-            count4 = 0;
+          if (count5 < remaining) {
+            this.linePos += count5;
+            count5 = 0;
           } else {
-            count4 -= remaining;
+            count5 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -19494,7 +19494,7 @@ var require_light = __commonJS({
           }
           return this.Events.trigger("scheduled", { args: this.args, options: this.options });
         }
-        async doExecute(chained, clearGlobalState, run2, free) {
+        async doExecute(chained, clearGlobalState, run3, free) {
           var error2, eventInfo, passed;
           if (this.retryCount === 0) {
             this._assertStatus("RUNNING");
@@ -19514,10 +19514,10 @@ var require_light = __commonJS({
             }
           } catch (error1) {
             error2 = error1;
-            return this._onFailure(error2, eventInfo, clearGlobalState, run2, free);
+            return this._onFailure(error2, eventInfo, clearGlobalState, run3, free);
           }
         }
-        doExpire(clearGlobalState, run2, free) {
+        doExpire(clearGlobalState, run3, free) {
           var error2, eventInfo;
           if (this._states.jobStatus(this.options.id === "RUNNING")) {
             this._states.next(this.options.id);
@@ -19525,9 +19525,9 @@ var require_light = __commonJS({
           this._assertStatus("EXECUTING");
           eventInfo = { args: this.args, options: this.options, retryCount: this.retryCount };
           error2 = new BottleneckError$1(`This job timed out after ${this.options.expiration} ms.`);
-          return this._onFailure(error2, eventInfo, clearGlobalState, run2, free);
+          return this._onFailure(error2, eventInfo, clearGlobalState, run3, free);
         }
-        async _onFailure(error2, eventInfo, clearGlobalState, run2, free) {
+        async _onFailure(error2, eventInfo, clearGlobalState, run3, free) {
           var retry2, retryAfter;
           if (clearGlobalState()) {
             retry2 = await this.Events.trigger("failed", error2, eventInfo);
@@ -19535,7 +19535,7 @@ var require_light = __commonJS({
               retryAfter = ~~retry2;
               this.Events.trigger("retry", `Retrying ${this.options.id} after ${retryAfter} ms`, eventInfo);
               this.retryCount++;
-              return run2(retryAfter);
+              return run3(retryAfter);
             } else {
               this.doDone(eventInfo);
               await free(this.options, eventInfo);
@@ -20173,17 +20173,17 @@ var require_light = __commonJS({
             }
           }
           _run(index, job, wait) {
-            var clearGlobalState, free, run2;
+            var clearGlobalState, free, run3;
             job.doRun();
             clearGlobalState = this._clearGlobalState.bind(this, index);
-            run2 = this._run.bind(this, index, job);
+            run3 = this._run.bind(this, index, job);
             free = this._free.bind(this, index, job);
             return this._scheduled[index] = {
               timeout: setTimeout(() => {
-                return job.doExecute(this._limiter, clearGlobalState, run2, free);
+                return job.doExecute(this._limiter, clearGlobalState, run3, free);
               }, wait),
               expiration: job.options.expiration != null ? setTimeout(function() {
-                return job.doExpire(clearGlobalState, run2, free);
+                return job.doExpire(clearGlobalState, run3, free);
               }, wait + job.options.expiration) : void 0,
               job
             };
@@ -21041,8 +21041,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count4, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count4);
+          for (const { count: count5, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count5);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -21150,13 +21150,13 @@ var require_Alias = __commonJS({
         const anchor = anchors2 && source && anchors2.get(source);
         return anchor ? anchor.count * anchor.aliasCount : 0;
       } else if (identity.isCollection(node)) {
-        let count4 = 0;
+        let count5 = 0;
         for (const item of node.items) {
           const c = getAliasCount(doc, item, anchors2);
-          if (c > count4)
-            count4 = c;
+          if (c > count5)
+            count5 = c;
         }
-        return count4;
+        return count5;
       } else if (identity.isPair(node)) {
         const kc = getAliasCount(doc, node.key, anchors2);
         const vc = getAliasCount(doc, node.value, anchors2);
@@ -24109,8 +24109,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count4, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count4);
+          for (const { count: count5, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count5);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -24187,12 +24187,12 @@ var require_errors2 = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count4 = 1;
+        let count5 = 1;
         const end = error2.linePos[1];
         if (end?.line === line && end.col > col) {
-          count4 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count5 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count4);
+        const pointer = " ".repeat(ci) + "^".repeat(count5);
         error2.message += `:
 
 ${lineStr}
@@ -27703,7 +27703,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse3(src, reviver, options) {
+    function parse4(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -27744,7 +27744,7 @@ var require_public_api = __commonJS({
         return value2.toString(options);
       return new Document2.Document(value2, _replacer, options).toString(options);
     }
-    exports.parse = parse3;
+    exports.parse = parse4;
     exports.parseAllDocuments = parseAllDocuments2;
     exports.parseDocument = parseDocument4;
     exports.stringify = stringify;
@@ -29990,20 +29990,20 @@ var require_resolve = __commonJS({
       return false;
     }
     function countKeys(schema) {
-      let count4 = 0;
+      let count5 = 0;
       for (const key in schema) {
         if (key === "$ref")
           return Infinity;
-        count4++;
+        count5++;
         if (SIMPLE_INLINED.has(key))
           continue;
         if (typeof schema[key] == "object") {
-          (0, util_1.eachItem)(schema[key], (sch) => count4 += countKeys(sch));
+          (0, util_1.eachItem)(schema[key], (sch) => count5 += countKeys(sch));
         }
-        if (count4 === Infinity)
+        if (count5 === Infinity)
           return Infinity;
       }
-      return count4;
+      return count5;
     }
     function getFullPath(resolver, id = "", normalize) {
       if (normalize !== false)
@@ -31641,7 +31641,7 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse3(serialize(uri, options), options);
+        parse4(serialize(uri, options), options);
       }
       return uri;
     }
@@ -31684,8 +31684,8 @@ var require_fast_uri = __commonJS({
     function resolveComponent(base, relative4, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse3(serialize(base, options), options);
-        relative4 = parse3(serialize(relative4, options), options);
+        base = parse4(serialize(base, options), options);
+        relative4 = parse4(serialize(relative4, options), options);
       }
       options = options || {};
       if (!options.tolerant && relative4.scheme) {
@@ -32003,7 +32003,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse3(uri, opts2) {
+    function parse4(uri, opts2) {
       return parseWithStatus(uri, opts2).parsed;
     }
     function normalizeString(uri, opts2) {
@@ -32040,7 +32040,7 @@ var require_fast_uri = __commonJS({
       resolveComponent,
       equal,
       serialize,
-      parse: parse3
+      parse: parse4
     };
     module.exports = fastUri;
     module.exports.default = fastUri;
@@ -33541,8 +33541,8 @@ var require_contains = __commonJS({
         cxt.result(valid, () => cxt.reset());
         function validateItemsWithCount() {
           const schValid = gen.name("_valid");
-          const count4 = gen.let("count", 0);
-          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count4)));
+          const count5 = gen.let("count", 0);
+          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count5)));
         }
         function validateItems(_valid, block) {
           gen.forRange("i", 0, len, (i) => {
@@ -33555,16 +33555,16 @@ var require_contains = __commonJS({
             block();
           });
         }
-        function checkLimits(count4) {
-          gen.code((0, codegen_1._)`${count4}++`);
+        function checkLimits(count5) {
+          gen.code((0, codegen_1._)`${count5}++`);
           if (max === void 0) {
-            gen.if((0, codegen_1._)`${count4} >= ${min}`, () => gen.assign(valid, true).break());
+            gen.if((0, codegen_1._)`${count5} >= ${min}`, () => gen.assign(valid, true).break());
           } else {
-            gen.if((0, codegen_1._)`${count4} > ${max}`, () => gen.assign(valid, false).break());
+            gen.if((0, codegen_1._)`${count5} > ${max}`, () => gen.assign(valid, false).break());
             if (min === 1)
               gen.assign(valid, true);
             else
-              gen.if((0, codegen_1._)`${count4} >= ${min}`, () => gen.assign(valid, true));
+              gen.if((0, codegen_1._)`${count5} >= ${min}`, () => gen.assign(valid, true));
           }
         }
       }
@@ -40301,8 +40301,8 @@ var require_webidl2 = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(opts2) {
-      const plural2 = opts2.types.length === 1 ? "" : " one of";
-      const message = `${opts2.argument} could not be converted to${plural2}: ${opts2.types.join(", ")}.`;
+      const plural3 = opts2.types.length === 1 ? "" : " one of";
+      const message = `${opts2.argument} could not be converted to${plural3}: ${opts2.types.join(", ")}.`;
       return webidl.errors.exception({
         header: opts2.prefix,
         message
@@ -49138,7 +49138,7 @@ var require_mock_interceptor2 = __commonJS({
 var require_mock_client2 = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
-    var { promisify: promisify2 } = __require("node:util");
+    var { promisify: promisify3 } = __require("node:util");
     var Client = require_client2();
     var { buildMockDispatch } = require_mock_utils2();
     var {
@@ -49186,7 +49186,7 @@ var require_mock_client2 = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify2(this[kOriginalClose])();
+        await promisify3(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -49399,7 +49399,7 @@ var require_mock_call_history = __commonJS({
 var require_mock_pool2 = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
-    var { promisify: promisify2 } = __require("node:util");
+    var { promisify: promisify3 } = __require("node:util");
     var Pool = require_pool2();
     var { buildMockDispatch } = require_mock_utils2();
     var {
@@ -49447,7 +49447,7 @@ var require_mock_pool2 = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify2(this[kOriginalClose])();
+        await promisify3(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -61919,15 +61919,15 @@ ${value2}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count4) {
-        while (count4 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count5) {
+        while (count5 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count4 < remaining) {
-            this.linePos += count4;
-            count4 = 0;
+          if (count5 < remaining) {
+            this.linePos += count5;
+            count5 = 0;
           } else {
-            count4 -= remaining;
+            count5 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -62825,11 +62825,11 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row) => {
-      const cells = row.map((cell) => {
-        if (typeof cell === "string") {
-          return this.wrap("td", cell);
+      const cells = row.map((cell2) => {
+        if (typeof cell2 === "string") {
+          return this.wrap("td", cell2);
         }
-        const { header, data, colspan, rowspan } = cell;
+        const { header, data, colspan, rowspan } = cell2;
         const tag = header ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
@@ -67677,10 +67677,10 @@ function shannonEntropy(text) {
   if (text.length === 0) return 0;
   const counts = /* @__PURE__ */ new Map();
   for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
-  const length = [...counts.values()].reduce((sum, count4) => sum + count4, 0);
+  const length = [...counts.values()].reduce((sum, count5) => sum + count5, 0);
   let bits = 0;
-  for (const count4 of counts.values()) {
-    const p = count4 / length;
+  for (const count5 of counts.values()) {
+    const p = count5 / length;
     bits -= p * Math.log2(p);
   }
   return bits;
@@ -72999,10 +72999,10 @@ var _0x71n = BigInt(113);
 var SHA3_PI = [];
 var SHA3_ROTL = [];
 var _SHA3_IOTA = [];
-for (let round3 = 0, R = _1n7, x = 1, y = 0; round3 < 24; round3++) {
+for (let round4 = 0, R = _1n7, x = 1, y = 0; round4 < 24; round4++) {
   [x, y] = [y, (2 * x + 3 * y) % 5];
   SHA3_PI.push(2 * (5 * y + x));
-  SHA3_ROTL.push((round3 + 1) * (round3 + 2) / 2 % 64);
+  SHA3_ROTL.push((round4 + 1) * (round4 + 2) / 2 % 64);
   let t = _0n6;
   for (let j = 0; j < 7; j++) {
     R = (R << _1n7 ^ (R >> _7n2) * _0x71n) % _256n;
@@ -73018,7 +73018,7 @@ var rotlH = (h, l, s) => s > 32 ? rotlBH(h, l, s) : rotlSH(h, l, s);
 var rotlL = (h, l, s) => s > 32 ? rotlBL(h, l, s) : rotlSL(h, l, s);
 function keccakP(s, rounds = 24) {
   const B = new Uint32Array(5 * 2);
-  for (let round3 = 24 - rounds; round3 < 24; round3++) {
+  for (let round4 = 24 - rounds; round4 < 24; round4++) {
     for (let x = 0; x < 10; x++)
       B[x] = s[x] ^ s[x + 10] ^ s[x + 20] ^ s[x + 30] ^ s[x + 40];
     for (let x = 0; x < 10; x += 2) {
@@ -73051,8 +73051,8 @@ function keccakP(s, rounds = 24) {
       for (let x = 0; x < 10; x++)
         s[y + x] ^= ~B[(x + 2) % 10] & B[(x + 4) % 10];
     }
-    s[0] ^= SHA3_IOTA_H[round3];
-    s[1] ^= SHA3_IOTA_L[round3];
+    s[0] ^= SHA3_IOTA_H[round4];
+    s[1] ^= SHA3_IOTA_L[round4];
   }
   clean3(B);
 }
@@ -73802,9 +73802,9 @@ function combineKeys(realSeedLen, expandSeed, ...ck) {
       return this.keygen(secretKey).publicKey;
     },
     keygen(seed = randomBytes4(realSeedLen)) {
-      const { publicKey: pk, secretKey } = expandDecapsulationKey(seed);
-      const publicKey = pkCoder.encode(pk);
-      cleanBytes(pk);
+      const { publicKey: pk2, secretKey } = expandDecapsulationKey(seed);
+      const publicKey = pkCoder.encode(pk2);
+      cleanBytes(pk2);
       cleanBytes(secretKey);
       return { secretKey: seed, publicKey };
     },
@@ -73829,8 +73829,8 @@ function combineKEMS(realSeedLen, realMsgLen, expandSeed, combiner, ...kems) {
     },
     getPublicKey: keys.getPublicKey,
     keygen: keys.keygen,
-    encapsulate(pk, randomness = randomBytes4(msgCoder.bytesLen)) {
-      const pks = pkCoder.decode(pk);
+    encapsulate(pk2, randomness = randomBytes4(msgCoder.bytesLen)) {
+      const pks = pkCoder.decode(pk2);
       const rand = msgCoder.decode(randomness);
       const enc = kems.map((i, j) => i.encapsulate(pks[j], rand[j]));
       const sharedSecret = enc.map((i) => i.sharedSecret);
@@ -73853,15 +73853,15 @@ function combineKEMS(realSeedLen, realMsgLen, expandSeed, combiner, ...kems) {
 function QSF(label, pqc, curveKEM, xof, kdf) {
   ahash2(xof);
   ahash2(kdf);
-  return combineKEMS(32, 32, expandSeedXof(xof), (pk, ct, ss) => kdf(concatBytes2(ss[0], ss[1], ct[1], pk[1], asciiToBytes(label))), pqc, curveKEM);
+  return combineKEMS(32, 32, expandSeedXof(xof), (pk2, ct, ss) => kdf(concatBytes2(ss[0], ss[1], ct[1], pk2[1], asciiToBytes(label))), pqc, curveKEM);
 }
 var QSF_ml_kem768_p256 = QSF("QSF-KEM(ML-KEM-768,P-256)-XOF(SHAKE256)-KDF(SHA3-256)", ml_kem768, ecdhKem(p256, true), shake256, sha3_256);
 var QSF_ml_kem1024_p384 = QSF("QSF-KEM(ML-KEM-1024,P-384)-XOF(SHAKE256)-KDF(SHA3-256)", ml_kem1024, ecdhKem(p384, true), shake256, sha3_256);
 function createKitchenSink(label, pqc, curveKEM, xof, hash) {
   ahash2(xof);
   ahash2(hash);
-  return combineKEMS(32, 32, expandSeedXof(xof), (pk, ct, ss) => {
-    const preimage = concatBytes2(ss[0], ss[1], ct[0], pk[0], ct[1], pk[1], asciiToBytes(label));
+  return combineKEMS(32, 32, expandSeedXof(xof), (pk2, ct, ss) => {
+    const preimage = concatBytes2(ss[0], ss[1], ct[0], pk2[0], ct[1], pk2[1], asciiToBytes(label));
     const len = 32;
     const ikm = concatBytes2(asciiToBytes("hybrid_prk"), preimage);
     const prk = extract2(hash, ikm);
@@ -73878,7 +73878,7 @@ var ml_kem768_x25519 = /* @__PURE__ */ (() => combineKEMS(
   32,
   expandSeedXof(shake256),
   // Awesome label, so much escaping hell in a single line.
-  (pk, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk[1], asciiToBytes("\\.//^\\"))),
+  (pk2, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk2[1], asciiToBytes("\\.//^\\"))),
   ml_kem768,
   x25519kem
 ))();
@@ -73941,7 +73941,7 @@ function concreteHybridKem(label, mlkem, curve, nseed) {
     const mlkemSeed = expanded.subarray(0, mlkemSeedLen);
     const curveSeed = expanded.subarray(mlkemSeedLen, totalSeedLen);
     return concatBytes2(mlkemSeed, curveSeed);
-  }, (pk, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk[1], asciiToBytes(label))), mlkem, curveKem);
+  }, (pk2, ct, ss) => sha3_256(concatBytes2(ss[0], ss[1], ct[1], pk2[1], asciiToBytes(label))), mlkem, curveKem);
 }
 var ml_kem768_p256 = /* @__PURE__ */ (() => concreteHybridKem("MLKEM768-P256", ml_kem768, p256, 128))();
 var MLKEM768X25519 = ml_kem768_x25519;
@@ -78706,6 +78706,9 @@ var POLICY_DEFAULTS = {
   gap_runs: 3,
   caps: "report"
 };
+function resolvedDefaults(inventory) {
+  return { ...POLICY_DEFAULTS, ...inventory.defaults };
+}
 function providerType(id, settings) {
   return settings.type ?? id;
 }
@@ -78757,7 +78760,7 @@ function pastedKeyMessage(where, value2) {
 function checkPolicy(parsed, context) {
   const findings = [];
   const root = asRecord(parsed.value);
-  const report = (rule, path, message, options = {}) => {
+  const report2 = (rule, path, message, options = {}) => {
     const { line, column } = locate(parsed, path, options.on ?? "value");
     findings.push({
       rule,
@@ -78778,7 +78781,7 @@ function checkPolicy(parsed, context) {
   const checkTimezone = (path, value2) => {
     const zone = asString(value2);
     if (zone === void 0 || zone === "" || isValidTimezone(zone)) return;
-    report(
+    report2(
       "invalid-timezone",
       path,
       `"${zone}" is not an IANA timezone; ${didYouMean(zone, timezones())}expected a name such as UTC, Europe/Berlin or America/New_York`
@@ -78788,7 +78791,7 @@ function checkPolicy(parsed, context) {
   for (const [id, raw] of Object.entries(providers)) {
     const provider = asRecord(raw);
     if (provider.type === void 0 && !PROVIDER_TYPES.includes(id)) {
-      report(
+      report2(
         "schema",
         ["providers", id],
         `provider "${id}" has no type, and "${id}" is not a provider keyward knows; ${didYouMean(id, PROVIDER_TYPES)}add type: ${PROVIDER_TYPES.join(" | ")}`,
@@ -78805,7 +78808,7 @@ function checkPolicy(parsed, context) {
     if (hours !== void 0 && hours !== "") {
       const parsedHours = parseActiveHours(hours);
       if ("error" in parsedHours)
-        report(
+        report2(
           "invalid-hours",
           ["workflows", id, "active_hours"],
           `workflow "${id}": active_hours is "${hours}"; ${parsedHours.error}`
@@ -78816,7 +78819,7 @@ function checkPolicy(parsed, context) {
   for (const [id, raw] of Object.entries(providers)) {
     const adminKey = asString(asRecord(raw).admin_key);
     if (adminKey && looksLikeSecret(adminKey))
-      report(
+      report2(
         "exposed-key",
         ["providers", id, "admin_key"],
         pastedKeyMessage(`provider "${id}": admin_key`, adminKey)
@@ -78836,7 +78839,7 @@ function checkPolicy(parsed, context) {
       if (keysPerWorkflow.has(workflow))
         keysPerWorkflow.set(workflow, (keysPerWorkflow.get(workflow) ?? 0) + 1);
       else
-        report(
+        report2(
           "unknown-workflow",
           ["keys", id, "workflow"],
           `key "${id}" names workflow "${workflow}", which is not declared; ${didYouMean(workflow, workflowIds)}declared: ${listNames(workflowIds)}`,
@@ -78845,7 +78848,7 @@ function checkPolicy(parsed, context) {
     }
     const provider = asString(key.provider);
     if (provider !== void 0 && !(provider in providers)) {
-      report(
+      report2(
         "unknown-provider",
         ["keys", id, "provider"],
         `key "${id}" names provider "${provider}", which is not declared under providers; ${didYouMean(provider, providerIds)}declared: ${listNames(providerIds)}`,
@@ -78854,7 +78857,7 @@ function checkPolicy(parsed, context) {
     }
     const secret = asString(key.secret);
     if (secret && looksLikeSecret(secret)) {
-      report(
+      report2(
         "exposed-key",
         ["keys", id, "secret"],
         pastedKeyMessage(`key "${id}": secret`, secret),
@@ -78864,7 +78867,7 @@ function checkPolicy(parsed, context) {
       const normal = samePath(secret);
       const first = secretOwner.get(normal);
       if (first) {
-        report(
+        report2(
           "shared-key",
           ["keys", id, "secret"],
           `key "${id}" uses the secret file ${secret}, which ${first.keyId.startsWith("admin") ? first.keyId : `key "${first.keyId}"`} already uses; each key needs its own file, so that rotating or revoking one does not break another`,
@@ -78877,7 +78880,7 @@ function checkPolicy(parsed, context) {
       const slot = `${provider}\0${providerKeyId}`;
       const first = providerKeyOwner.get(slot);
       if (first)
-        report(
+        report2(
           "shared-key",
           ["keys", id, "provider_key_id"],
           `key "${id}" and key "${first}" both name provider key ${providerKeyId} at "${provider}"; one provider key must belong to exactly one inventory entry`,
@@ -78887,7 +78890,7 @@ function checkPolicy(parsed, context) {
     }
     for (const [index, cidr] of (Array.isArray(key.allowed_ips) ? key.allowed_ips : []).entries()) {
       if (typeof cidr === "string" && !isValidCidr(cidr))
-        report(
+        report2(
           "schema",
           ["keys", id, "allowed_ips", String(index)],
           `key "${id}": allowed_ips[${index}] is "${cidr}"; expected a CIDR range such as 203.0.113.0/24 or 2001:db8::/32`,
@@ -78898,7 +78901,7 @@ function checkPolicy(parsed, context) {
     const createdAt = created && /^\d{4}-\d{2}-\d{2}$/.test(created) ? /* @__PURE__ */ new Date(`${created}T00:00:00Z`) : void 0;
     if (createdAt && !Number.isNaN(createdAt.getTime()) && createdAt.toISOString().startsWith(created ?? "")) {
       if (createdAt.getTime() > context.now.getTime()) {
-        report(
+        report2(
           "schema",
           ["keys", id, "created"],
           `key "${id}": created is ${created}, which is in the future; expected the date the key was minted`,
@@ -78922,9 +78925,9 @@ function checkPolicy(parsed, context) {
       }
     }
   }
-  for (const [id, count4] of keysPerWorkflow) {
-    if (count4 === 0)
-      report(
+  for (const [id, count5] of keysPerWorkflow) {
+    if (count5 === 0)
+      report2(
         "idle-workflow",
         ["workflows", id],
         `workflow "${id}" has no keys; add a key with workflow: ${id}, or remove the workflow`,
@@ -79346,14 +79349,14 @@ function checkSchema(parsed) {
 
 // src/inventory/check.ts
 function checkInventory(file, bytes, context) {
-  const parse3 = parseYamlFile(file, bytes);
-  if (!parse3.ok) return { parsed: void 0, findings: parse3.findings };
+  const parse4 = parseYamlFile(file, bytes);
+  if (!parse4.ok) return { parsed: void 0, findings: parse4.findings };
   const findings = [
-    ...parse3.findings,
-    ...checkSchema(parse3.parsed),
-    ...checkPolicy(parse3.parsed, context)
+    ...parse4.findings,
+    ...checkSchema(parse4.parsed),
+    ...checkPolicy(parse4.parsed, context)
   ];
-  return { parsed: parse3.parsed, findings: sortFindings(findings) };
+  return { parsed: parse4.parsed, findings: sortFindings(findings) };
 }
 
 // src/commands/vault.ts
@@ -79650,20 +79653,20 @@ var count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 function escapeHtml(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
-function auditSummary(report, run2) {
-  const { created, updated, closed, deferred } = report.issues;
+function auditSummary(report2, run3) {
+  const { created, updated, closed, deferred } = report2.issues;
   const lines = [
-    `${run2.dryRun ? "Dry run: nothing was written. " : ""}${report.snapshot ? `Snapshot <code>${escapeHtml(report.snapshot)}</code> on <code>${escapeHtml(run2.branch)}</code>${report.committed ? "" : " (unchanged)"}` : "No snapshot"}; ledger head <code>${report.ledgerHead ?? "none"}</code>.`,
-    `Providers: ${report.providers.map((p) => `${escapeHtml(p.id)} ${count(p.keys, "key")}, ${count(p.usage, "usage record")}${p.gaps ? `, ${count(p.gaps, "gap")}` : ""}`).join("; ") || "none read"}.`,
-    `Issues: ${created.length} created, ${updated.length} updated, ${closed.length} closed${deferred.length ? `, ${deferred.length} left for the next run (max-issues-per-run)` : ""}; dashboard ${report.dashboard.action}${report.dashboard.number ? ` (#${report.dashboard.number})` : ""}.`,
-    `API calls: ${count(report.requests, "provider request")}, ${count(run2.githubCalls, "GitHub request")}.`,
-    ...report.gaps.map(
+    `${run3.dryRun ? "Dry run: nothing was written. " : ""}${report2.snapshot ? `Snapshot <code>${escapeHtml(report2.snapshot)}</code> on <code>${escapeHtml(run3.branch)}</code>${report2.committed ? "" : " (unchanged)"}` : "No snapshot"}; ledger head <code>${report2.ledgerHead ?? "none"}</code>.`,
+    `Providers: ${report2.providers.map((p) => `${escapeHtml(p.id)} ${count(p.keys, "key")}, ${count(p.usage, "usage record")}${p.gaps ? `, ${count(p.gaps, "gap")}` : ""}`).join("; ") || "none read"}.`,
+    `Issues: ${created.length} created, ${updated.length} updated, ${closed.length} closed${deferred.length ? `, ${deferred.length} left for the next run (max-issues-per-run)` : ""}; dashboard ${report2.dashboard.action}${report2.dashboard.number ? ` (#${report2.dashboard.number})` : ""}.`,
+    `API calls: ${count(report2.requests, "provider request")}, ${count(run3.githubCalls, "GitHub request")}.`,
+    ...report2.gaps.map(
       (g) => `Gap: ${escapeHtml(g.provider)} ${escapeHtml(g.endpoint)}: ${escapeHtml(g.reason)}`
     )
   ];
-  if (report.findings.length === 0) return { heading: "keyward audit: no findings", lines };
+  if (report2.findings.length === 0) return { heading: "keyward audit: no findings", lines };
   return {
-    heading: `keyward audit: ${count(report.findings.length, "finding")}`,
+    heading: `keyward audit: ${count(report2.findings.length, "finding")}`,
     lines,
     table: [
       [
@@ -79671,7 +79674,7 @@ function auditSummary(report, run2) {
         { data: "rule", header: true },
         { data: "finding", header: true }
       ],
-      ...report.findings.map((f) => [
+      ...report2.findings.map((f) => [
         { data: f.severity },
         { data: `<code>${f.rule}</code>` },
         { data: escapeHtml(f.title) }
@@ -80153,7 +80156,7 @@ function detectSpendSpikes(ctx) {
         continue;
       const unit = useCost ? "USD" : "tokens";
       const shown = (n) => useCost ? `$${n.toFixed(2)}` : `${Math.round(n).toLocaleString("en-US")} tokens`;
-      const ratio = base.median > 0 ? `${(value2 / base.median).toFixed(1)}\xD7` : "far above";
+      const ratio2 = base.median > 0 ? `${(value2 / base.median).toFixed(1)}\xD7` : "far above";
       out.push(
         finding({
           rule: "spend-spike",
@@ -80163,7 +80166,7 @@ function detectSpendSpikes(ctx) {
           subject: key.id,
           period: day,
           title: `Spend spike on ${key.id} (${key.entry.label}) on ${day}`,
-          message: `${key.entry.label} spent ${shown(value2)} on ${day}, ${ratio} its usual day (median ${shown(base.median)} over the previous ${BASELINE_DAYS} days). A leaked key or a looping automation looks like this.`,
+          message: `${key.entry.label} spent ${shown(value2)} on ${day}, ${ratio2} its usual day (median ${shown(base.median)} over the previous ${BASELINE_DAYS} days). A leaked key or a looping automation looks like this.`,
           numbers: {
             day,
             value: round2(value2),
@@ -80260,7 +80263,8 @@ function detectCanaryUse(ctx) {
   for (const key of keyViews(ctx, { canaries: true })) {
     if (!key.entry.canary) continue;
     const records = usageOf(ctx, key).filter(used);
-    const lastUsed = ctx.matches.get(key.id)?.lastUsed;
+    const reported = ctx.matches.get(key.id)?.lastUsed;
+    const lastUsed = reported && Date.parse(reported) <= ctx.now.getTime() ? reported : void 0;
     if (records.length === 0 && !lastUsed) continue;
     const first = records.map((u) => u.start).sort()[0] ?? lastUsed ?? "";
     const tokens = records.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
@@ -80350,6 +80354,49 @@ function runDetectors(ctx) {
     }
   }
   return { findings, errors };
+}
+
+// src/analysis/fetch-window.ts
+var DEFAULT_BACKFILL_DAYS = 35;
+var DEFAULT_OVERLAP_HOURS = 24;
+var HOUR_MS2 = 36e5;
+function fetchWindow(watermark, now, options = {}) {
+  const backfillDays = options.backfillDays ?? DEFAULT_BACKFILL_DAYS;
+  const overlap = (options.overlapHours ?? DEFAULT_OVERLAP_HOURS) * HOUR_MS2;
+  const until = new Date(Math.floor(now.getTime() / HOUR_MS2) * HOUR_MS2);
+  const earliest = until.getTime() - backfillDays * 24 * HOUR_MS2;
+  const mark = watermark === void 0 ? Number.NaN : Date.parse(watermark);
+  if (Number.isNaN(mark)) return { since: new Date(earliest), until, backfill: true };
+  const from = Math.floor((Math.min(mark, until.getTime()) - overlap) / HOUR_MS2) * HOUR_MS2;
+  return { since: new Date(Math.max(earliest, from)), until, backfill: false };
+}
+function usageBucketKey(r) {
+  return [
+    r.provider,
+    r.providerKeyId ?? "",
+    r.model ?? "",
+    r.operation,
+    r.project ?? "",
+    r.start,
+    r.end
+  ].join("\0");
+}
+function mergeUsage(known, fresh) {
+  const byKey = /* @__PURE__ */ new Map();
+  for (const r of known) byKey.set(usageBucketKey(r), r);
+  for (const r of fresh) byKey.set(usageBucketKey(r), r);
+  return [...byKey.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, r]) => r);
+}
+function mergeEvents(known, fresh) {
+  const byId = /* @__PURE__ */ new Map();
+  for (const e of [...known, ...fresh]) byId.set(`${e.provider}\0${e.eventId}`, e);
+  return [...byId.values()].sort(
+    (a, b) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId)
+  );
+}
+function changedUsage(known, fresh) {
+  const old = new Map(known.map((r) => [usageBucketKey(r), JSON.stringify(r)]));
+  return fresh.filter((r) => old.get(usageBucketKey(r)) !== JSON.stringify(r));
 }
 
 // src/analysis/key-matching.ts
@@ -80509,12 +80556,14 @@ function renderDashboard(input) {
     "Verify the audit trail with `keyward ledger verify --anchor " + (input.ledgerHead ?? "<head>") + "`."
   ];
   const findingRows = ["error", "warning", "note"].flatMap((severity) => {
-    const rows = input.findings.filter((f) => f.severity === severity);
+    const rows = input.open.filter((f) => f.severity === severity);
     if (rows.length === 0) return [];
     return [
       `### ${severity === "error" ? "Errors" : severity === "warning" ? "Warnings" : "Notes"} (${rows.length})`,
       "",
-      ...rows.map((f) => `- ${f.issue ? `#${f.issue} ` : ""}\`${f.rule}\` ${f.title}`),
+      ...rows.map(
+        (f) => `- ${f.issue ? `#${f.issue}` : "(issue on the next run)"} \`${f.rule}\` ${f.title}`
+      ),
       ""
     ];
   });
@@ -80528,7 +80577,7 @@ function renderDashboard(input) {
     (k) => `| \`${k.id}\` | ${k.key.label.replace(/\|/g, "\\|")} | ${k.key.workflow} | ${k.age} d | ${k.due}${k.due <= input.now.toISOString().slice(0, 10) ? " \u26A0\uFE0F due" : ""} |`
   );
   const gapRows = input.gaps.map((g) => `- **${g.provider}** ${g.endpoint}: ${g.reason}`);
-  const sections = [
+  const sections2 = [
     head.join("\n"),
     ["## Open findings", "", ...findingRows.length ? findingRows : ["None.", ""]].join("\n"),
     [
@@ -80544,7 +80593,7 @@ function renderDashboard(input) {
       ...gapRows.length ? gapRows : ["None: every provider was read."]
     ].join("\n")
   ];
-  let body = sections.join("\n\n") + "\n";
+  let body = sections2.join("\n\n") + "\n";
   if (body.length > limit) {
     const note = `
 
@@ -80797,6 +80846,32 @@ async function reconcileIssues(forge, plan, options, log) {
       log.info(`closed #${issue2.number}: resolved`);
     }
   }
+  if (result.created.length > 0 && !options.dryRun) {
+    const mine = new Set(
+      [...result.issueOf].filter(([, n]) => result.created.includes(n)).map(([fp]) => fp)
+    );
+    const copies = /* @__PURE__ */ new Map();
+    for (const issue2 of await forge.listIssues()) {
+      const fingerprint = markerOf(issue2.body);
+      if (fingerprint && mine.has(fingerprint) && issue2.state === "open")
+        copies.set(fingerprint, [...copies.get(fingerprint) ?? [], issue2]);
+    }
+    for (const [fingerprint, list2] of copies) {
+      const [keep, ...extra] = list2.sort((a, b) => a.number - b.number);
+      if (!keep) continue;
+      result.issueOf.set(fingerprint, keep.number);
+      for (const issue2 of extra) {
+        if (await write(`#${issue2.number}`, async () => {
+          await forge.comment(
+            issue2.number,
+            `Duplicate of #${keep.number}: another keyward run created the same finding at the same time.`
+          );
+          await forge.updateIssue(issue2.number, { state: "closed", stateReason: "not_planned" });
+        }))
+          result.closed.push(issue2.number);
+      }
+    }
+  }
   if (result.deferred.length > 0)
     log.warning(
       `${result.deferred.length} issue write(s) wait for the next run: max-issues-per-run (${options.maxWrites}) was reached`
@@ -80806,8 +80881,7 @@ async function reconcileIssues(forge, plan, options, log) {
 
 // src/commands/audit.ts
 var STATE_FILE = "audit/state.json";
-var DEFAULT_BACKFILL_DAYS = 35;
-var OVERLAP_MS = 2 * 36e5;
+var EVENT_LOOKBACK_DAYS = 7;
 var COMMIT_ATTEMPTS = 3;
 var HISTORY_DAYS = 40;
 function readState(text) {
@@ -80820,22 +80894,14 @@ function readState(text) {
   return { version: 1, providers: {} };
 }
 var sha256Hex = (data) => createHash5("sha256").update(data).digest("hex");
-var usageId = (u) => [u.provider, u.providerKeyId ?? "", u.start, u.model ?? "", u.operation, u.project ?? ""].join(
-  "\0"
-);
-var eventId = (e) => `${e.provider}\0${e.eventId}`;
-function dedupe(records, id) {
-  const by = /* @__PURE__ */ new Map();
-  for (const r of records) by.set(id(r), r);
-  return [...by.values()];
-}
-async function readHistory(forge, entries, now, log) {
+async function readHistory(forge, readLocal, entries, now, log) {
   const cutoff = now.getTime() - HISTORY_DAYS * DAY_MS;
   const usage = [];
   const events = [];
   for (const entry of entries) {
     if (Date.parse(entry.at) < cutoff) continue;
-    const text = await forge.readFile(entry.path);
+    const local = await readLocal(entry.path).catch(() => void 0);
+    const text = local !== void 0 ? new TextDecoder().decode(local) : await forge.readFile(entry.path);
     if (text === void 0) {
       log.warning(
         `${entry.path} is listed in the ledger but missing; run \`keyward ledger verify\``
@@ -80892,7 +80958,7 @@ async function audit(input, deps) {
   const ledger = parseLedger(ledgerText ?? "");
   const state = readState(stateText);
   const prev = ledger.entries.at(-1)?.sha256 ?? null;
-  const history = await readHistory(forge, ledger.entries, now, log);
+  const history = await readHistory(forge, deps.readFile, ledger.entries, now, log);
   const access2 = [];
   const tampered = [];
   const gaps = [];
@@ -80938,17 +81004,17 @@ async function audit(input, deps) {
     }
     log.info(`Decrypted ${access2.length} secret file(s)`);
   });
-  const until = new Date(Math.floor(now.getTime() / 36e5) * 36e5);
-  const backfill = (input.backfillDays ?? DEFAULT_BACKFILL_DAYS) * DAY_MS;
+  const until = fetchWindow(void 0, now).until;
   let reads;
   try {
     reads = await mapLimited(
       opened,
       3,
       ({ id, opened: { provider } }) => log.group(`Provider ${id}`, async () => {
-        const watermark = state.providers[id]?.watermark;
-        const since = new Date(
-          Math.max(watermark ? Date.parse(watermark) - OVERLAP_MS : 0, until.getTime() - backfill)
+        const { since } = fetchWindow(
+          state.providers[id]?.watermark,
+          now,
+          input.backfillDays !== void 0 ? { backfillDays: input.backfillDays } : {}
         );
         const read2 = {
           id,
@@ -80986,7 +81052,7 @@ async function audit(input, deps) {
   for (const read2 of reads) gaps.push(...read2.gaps);
   for (const note of reads.flatMap((r) => r.notes)) if (!notes.includes(note)) notes.push(note);
   const listedKeys = reads.flatMap((r) => r.keys ?? []);
-  const report = matchKeys(
+  const report2 = matchKeys(
     Object.entries(inventory.keys).map(([keyId, key]) => ({
       keyId,
       provider: key.provider,
@@ -81000,14 +81066,14 @@ async function audit(input, deps) {
   );
   secrets.clear();
   const matches = /* @__PURE__ */ new Map();
-  for (const m of report.matches) {
+  for (const m of report2.matches) {
     if (m.status !== "matched") continue;
     const key = listedKeys.find(
       (k) => k.provider === inventory.keys[m.keyId]?.provider && k.providerKeyId === m.providerKeyId
     );
     if (key) matches.set(m.keyId, key);
   }
-  for (const m of report.matches.filter(
+  for (const m of report2.matches.filter(
     (x) => x.status === "ambiguous"
   )) {
     notes.push(
@@ -81031,7 +81097,10 @@ async function audit(input, deps) {
   const newUsage = reads.flatMap((r) => r.usage);
   const newEvents = reads.flatMap((r) => r.events);
   const windowStart = new Date(
-    Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime())
+    Math.min(
+      ...reads.map((r) => Date.parse(r.window.since)),
+      until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS
+    )
   );
   const ctx = {
     inventory,
@@ -81041,10 +81110,8 @@ async function audit(input, deps) {
     ),
     matches,
     adminProviderKeyIds: /* @__PURE__ */ new Set(),
-    usage: dedupe([...history.usage, ...newUsage], usageId).sort(
-      (a, b) => a.start.localeCompare(b.start)
-    ),
-    events: dedupe([...history.events, ...newEvents], eventId),
+    usage: mergeUsage(history.usage, newUsage).sort((a, b) => a.start.localeCompare(b.start)),
+    events: mergeEvents(history.events, newEvents),
     windowStart,
     failedRuns,
     secretFingerprints,
@@ -81054,6 +81121,7 @@ async function audit(input, deps) {
   const detected = runDetectors(ctx);
   for (const error2 of detected.errors) log.warning(`a detector failed: ${error2}`);
   const findings = detected.findings;
+  const knownEvents = new Set(history.events.map((e) => `${e.provider}\0${e.eventId}`));
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -81063,8 +81131,8 @@ async function audit(input, deps) {
         {
           window: r.window,
           keys: r.keys ?? null,
-          usage: r.usage,
-          events: r.events,
+          usage: changedUsage(history.usage, r.usage),
+          events: r.events.filter((e) => !knownEvents.has(`${e.provider}\0${e.eventId}`)),
           requests: r.requests,
           notes: r.notes
         }
@@ -81072,7 +81140,7 @@ async function audit(input, deps) {
     ),
     gaps,
     matches: Object.fromEntries(
-      report.matches.map((m) => [
+      report2.matches.map((m) => [
         m.keyId,
         m.status === "matched" ? { provider_key_id: m.providerKeyId, by: m.by } : { status: m.status }
       ])
@@ -81093,10 +81161,17 @@ async function audit(input, deps) {
     const [ledgerNow, stateNow] = head === firstHead ? [ledgerText, stateText] : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)]);
     const previous = readState(stateNow).providers;
     const entries = parseLedger(ledgerNow ?? "").entries;
+    const last = entries.at(-1);
+    const stamp = new Date(
+      Math.max(
+        Math.floor(now.getTime() / 1e3) * 1e3,
+        last ? Math.floor(Date.parse(last.at) / 1e3) * 1e3 + 1e3 : 0
+      )
+    );
     const snapshot2 = nextSnapshot(
       snapshotBody,
-      entries.at(-1)?.sha256 ?? null,
-      now,
+      last?.sha256 ?? null,
+      stamp,
       (bytes) => `sha256:${sha256Hex(bytes)}`,
       canonicalJson
     );
@@ -81210,10 +81285,7 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
       {
         inventory,
         now,
-        findings: findings.map((f) => ({
-          ...f,
-          ...issues.issueOf.has(f.fingerprint) ? { issue: issues.issueOf.get(f.fingerprint) } : {}
-        })),
+        open: openEntries(existing, plan, issues),
         gaps,
         ledgerHead,
         snapshot: input.dryRun ? void 0 : snapshot.path
@@ -81262,12 +81334,20 @@ function chartFor(records, now, keyId) {
 }
 async function ensureDashboard(forge, existing, input, dryRun) {
   const body = renderDashboard(input);
-  const found = existing.filter((i) => i.body.includes(DASHBOARD_MARKER)).sort((a, b) => a.number - b.number)[0];
+  const boards = (issues) => issues.filter((i) => i.body.includes(DASHBOARD_MARKER)).sort((a, b) => a.number - b.number);
+  const closeCopies = async (all, keep2) => {
+    for (const copy of all.filter((i) => i.number !== keep2 && i.state === "open")) {
+      await forge.comment(copy.number, `Duplicate of #${keep2}: keyward keeps one dashboard.`);
+      await forge.updateIssue(copy.number, { state: "closed", stateReason: "not_planned" });
+    }
+  };
+  const [found] = boards(existing);
   if (found && found.body === body && found.state === "open")
     return { number: found.number, action: "unchanged" };
   if (dryRun) return { number: found?.number, action: found ? "updated" : "created" };
   if (found) {
     await forge.updateIssue(found.number, { body, title: DASHBOARD_TITLE, state: "open" });
+    await closeCopies(boards(existing), found.number);
     return { number: found.number, action: "updated" };
   }
   const created = await forge.createIssue({
@@ -81276,7 +81356,40 @@ async function ensureDashboard(forge, existing, input, dryRun) {
     labels: ["keyward", "keyward:dashboard"],
     assignees: []
   });
-  return { number: created.number, action: "created" };
+  const now = boards(await forge.listIssues());
+  const keep = now[0]?.number ?? created.number;
+  await closeCopies(now, keep);
+  return { number: keep, action: keep === created.number ? "created" : "updated" };
+}
+function openEntries(existing, plan, issues) {
+  const entries = /* @__PURE__ */ new Map();
+  const label = (labels, prefix) => labels.find((l) => l.startsWith(prefix))?.slice(prefix.length);
+  for (const issue2 of existing) {
+    if (issue2.state !== "open" || !markerOf(issue2.body) || issues.closed.includes(issue2.number))
+      continue;
+    const severity = label(issue2.labels, "severity:");
+    entries.set(issue2.number, {
+      issue: issue2.number,
+      title: issue2.title,
+      severity: severity === "error" || severity === "warning" ? severity : "note",
+      rule: label(issue2.labels, "keyward:") ?? "finding"
+    });
+  }
+  const waiting = [];
+  const stillOpen = /* @__PURE__ */ new Set([...entries.keys(), ...issues.created, ...issues.updated]);
+  for (const { finding: finding2, draft } of plan) {
+    const number = issues.issueOf.get(finding2.fingerprint);
+    const entry = {
+      issue: number,
+      title: draft.title,
+      severity: finding2.severity,
+      rule: finding2.rule
+    };
+    if (number === void 0) {
+      if (issues.deferred.includes(finding2.fingerprint)) waiting.push(entry);
+    } else if (stillOpen.has(number)) entries.set(number, entry);
+  }
+  return [...[...entries.values()].sort((a, b) => (a.issue ?? 0) - (b.issue ?? 0)), ...waiting];
 }
 
 // src/adapters/forge/github.ts
@@ -81544,7 +81657,7 @@ function createHttpClient(options) {
   const ownsDispatcher = options.dispatcher === void 0;
   const dispatcher = options.dispatcher ?? new import_undici2.Agent({ headersTimeout, bodyTimeout, connect: { timeout: headersTimeout } });
   const semaphores = /* @__PURE__ */ new Map();
-  let count4 = 0;
+  let count5 = 0;
   let startedAt;
   let slept = 0;
   const spent = () => (startedAt === void 0 ? 0 : elapsed() - startedAt) + slept;
@@ -81596,7 +81709,7 @@ function createHttpClient(options) {
         headersTimeout + bodyTimeout
       );
       try {
-        count4 += 1;
+        count5 += 1;
         const response = await (0, import_undici2.request)(spec.url, {
           method,
           headers,
@@ -81656,7 +81769,7 @@ function createHttpClient(options) {
   }
   return {
     json,
-    requestCount: () => count4,
+    requestCount: () => count5,
     close: async () => {
       if (ownsDispatcher) await dispatcher.close();
     }
@@ -81817,14 +81930,14 @@ function isoFromUnixSeconds(seconds) {
 function unixSeconds(date) {
   return Math.floor(date.getTime() / 1e3);
 }
-var HOUR_MS2 = 36e5;
+var HOUR_MS3 = 36e5;
 var DAY_MS2 = 864e5;
 function floorTo(date, width) {
-  const step = width === "1h" ? HOUR_MS2 : DAY_MS2;
+  const step = width === "1h" ? HOUR_MS3 : DAY_MS2;
   return new Date(Math.floor(date.getTime() / step) * step);
 }
 function ceilTo(date, width) {
-  const step = width === "1h" ? HOUR_MS2 : DAY_MS2;
+  const step = width === "1h" ? HOUR_MS3 : DAY_MS2;
   return new Date(Math.ceil(date.getTime() / step) * step);
 }
 function rfc3339(date) {
@@ -82930,6 +83043,1068 @@ function buildProvider(id, settings, adminKey, deps) {
   return { provider, http };
 }
 
+// src/adapters/git/change-log.ts
+import { execFile as execFile2 } from "node:child_process";
+import { promisify as promisify2 } from "node:util";
+var run = promisify2(execFile2);
+var RECORD = "";
+var FIELD = "";
+var FORMAT = `${RECORD}%H${FIELD}%P${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%cI${FIELD}%s`;
+function parseGitLog(stdout) {
+  const commits = [];
+  for (const chunk of stdout.split(RECORD)) {
+    if (chunk.trim() === "") continue;
+    const [header = "", ...rest] = chunk.split("\n");
+    const [
+      sha = "",
+      parents = "",
+      author = "",
+      email = "",
+      authoredAt = "",
+      committedAt = "",
+      subject = ""
+    ] = header.split(FIELD);
+    const files = rest.map((line) => line.trim()).filter((line) => line !== "");
+    if (!sha || files.length === 0) continue;
+    commits.push({
+      sha,
+      parents: parents.split(" ").filter(Boolean),
+      author,
+      email,
+      authoredAt: new Date(authoredAt).toISOString(),
+      committedAt: new Date(committedAt).toISOString(),
+      subject,
+      files
+    });
+  }
+  return commits;
+}
+function gitChangeLog(root) {
+  const git = async (...args) => (await run("git", ["-c", "core.quotepath=false", ...args], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024
+  })).stdout;
+  return {
+    async commits(paths, since, until) {
+      const out = await git(
+        "log",
+        `--format=${FORMAT}`,
+        "--name-only",
+        "--relative",
+        "--",
+        ...paths
+      );
+      return parseGitLog(out).filter((c) => {
+        const at = Date.parse(c.committedAt);
+        return at >= since.getTime() && at < until.getTime();
+      });
+    },
+    async readAt(path, sha) {
+      try {
+        return await git("show", `${sha}:./${path}`);
+      } catch {
+        return void 0;
+      }
+    }
+  };
+}
+
+// src/report/review.ts
+var import_yaml5 = __toESM(require_dist(), 1);
+var BASELINE_PERIODS = 4;
+var CHART_DAYS = 30;
+var ROTATION_HORIZON_DAYS = 30;
+var EVENT_RULES = /* @__PURE__ */ new Set([
+  "spend-spike",
+  "off-hours",
+  "unfamiliar-ip",
+  "unexpected-model",
+  "canary-used"
+]);
+function reviewHistoryMs(periodMs) {
+  return Math.max((BASELINE_PERIODS + 2) * periodMs, (CHART_DAYS + 1) * DAY_MS);
+}
+function isoWeek(at) {
+  const day = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
+  const weekday = (new Date(day).getUTCDay() + 6) % 7;
+  const thursday = new Date(day + (3 - weekday) * DAY_MS);
+  const year = thursday.getUTCFullYear();
+  const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * DAY_MS)) + 1;
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+function periodLabel(now) {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return isoWeek(new Date(today - DAY_MS));
+}
+var round3 = (n, digits = 6) => Number(n.toFixed(digits));
+var pk = (provider, id) => `${provider}\0${id}`;
+var usageId = (u) => [u.provider, u.providerKeyId ?? "", u.start, u.model ?? "", u.operation, u.project ?? ""].join(
+  "\0"
+);
+function addDays(date, days) {
+  const [y, m, d] = date.split("-").map(Number);
+  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + days)).toISOString().slice(0, 10);
+}
+function localClock() {
+  const cache = /* @__PURE__ */ new Map();
+  return (ms, zone) => {
+    let byZone = cache.get(zone);
+    if (!byZone) cache.set(zone, byZone = /* @__PURE__ */ new Map());
+    const minute = Math.floor(ms / 6e4);
+    let local = byZone.get(minute);
+    if (!local) byZone.set(minute, local = localTime(new Date(minute * 6e4), zone));
+    return local;
+  };
+}
+var emptySums = () => ({
+  spend: new Array(BASELINE_PERIODS + 1).fill(0),
+  tokens: new Array(BASELINE_PERIODS + 1).fill(0),
+  requests: new Array(BASELINE_PERIODS + 1).fill(0)
+});
+function measure(sums, eligible) {
+  const base = (values) => eligible.length === 0 ? null : median(eligible.map((i) => values[i] ?? 0));
+  const ratio2 = (value2, baseline) => baseline === null || baseline === 0 ? null : round3(value2 / baseline, 3);
+  const baselineSpendUsd = base(sums.spend);
+  const baselineTokens = base(sums.tokens);
+  const spendUsd = sums.spend[0] ?? 0;
+  const tokens = sums.tokens[0] ?? 0;
+  return {
+    spendUsd: round3(spendUsd),
+    tokens,
+    requests: sums.requests[0] ?? 0,
+    baselineSpendUsd: baselineSpendUsd === null ? null : round3(baselineSpendUsd),
+    baselineTokens,
+    spendRatio: ratio2(spendUsd, baselineSpendUsd),
+    tokensRatio: ratio2(tokens, baselineTokens)
+  };
+}
+function computeReview(input) {
+  const { inventory, now, periodMs } = input;
+  const defaults = resolvedDefaults(inventory);
+  const end = now.getTime();
+  const start = end - periodMs;
+  const snapshots = input.snapshots.filter((s) => Date.parse(s.at) <= end);
+  const clock = localClock();
+  const usage = /* @__PURE__ */ new Map();
+  for (const snap of snapshots)
+    for (const provider of Object.values(snap.body.providers ?? {}))
+      for (const u of provider.usage ?? []) usage.set(usageId(u), u);
+  const owner = /* @__PURE__ */ new Map();
+  for (const snap of snapshots)
+    for (const [keyId, m] of Object.entries(snap.body.matches ?? {})) {
+      const key = inventory.keys[keyId];
+      if (key && m.provider_key_id) owner.set(pk(key.provider, m.provider_key_id), keyId);
+    }
+  for (const [keyId, key] of Object.entries(inventory.keys))
+    if (key.provider_key_id) owner.set(pk(key.provider, key.provider_key_id), keyId);
+  const coverage = Math.min(
+    end,
+    ...snapshots.flatMap(
+      (s) => Object.values(s.body.providers ?? {}).map(
+        (p) => p.window ? Date.parse(p.window.since) : Date.parse(s.at)
+      )
+    )
+  );
+  const eligible = Array.from({ length: BASELINE_PERIODS }, (_, i) => i + 1).filter(
+    (i) => end - (i + 1) * periodMs >= coverage
+  );
+  const zoneOf = (workflow) => inventory.workflows[workflow]?.timezone ?? defaults.timezone;
+  const keySums = /* @__PURE__ */ new Map();
+  const lastUsed = /* @__PURE__ */ new Map();
+  const totals = emptySums();
+  const unattributed = /* @__PURE__ */ new Map();
+  const daily = /* @__PURE__ */ new Map();
+  const hours = /* @__PURE__ */ new Map();
+  const windows = new Map(
+    Object.entries(inventory.workflows).map(([id, w]) => {
+      const parsed = w.active_hours ? parseActiveHours(w.active_hours) : void 0;
+      return [id, parsed && !("error" in parsed) ? parsed : void 0];
+    })
+  );
+  const chartFrom = end - (CHART_DAYS + 1) * DAY_MS;
+  for (const u of usage.values()) {
+    const from = Date.parse(u.start);
+    const to = Date.parse(u.end);
+    const mid = (from + to) / 2;
+    if (!(mid < end)) continue;
+    const index = Math.ceil((end - mid) / periodMs) - 1;
+    const tokens = u.inputTokens + u.outputTokens;
+    const spend = u.costUsd ?? 0;
+    const requests = u.requests ?? 0;
+    const keyId = u.providerKeyId === void 0 ? void 0 : owner.get(pk(u.provider, u.providerKeyId));
+    const organizationLine = u.providerKeyId === void 0;
+    if (index <= BASELINE_PERIODS && !organizationLine) {
+      totals.spend[index] = (totals.spend[index] ?? 0) + spend;
+      totals.tokens[index] = (totals.tokens[index] ?? 0) + tokens;
+      totals.requests[index] = (totals.requests[index] ?? 0) + requests;
+    }
+    if (keyId === void 0) {
+      if (index !== 0) continue;
+      const slot = unattributed.get(u.provider) ?? {
+        spendUsd: 0,
+        tokens: 0,
+        providerKeyIds: /* @__PURE__ */ new Set(),
+        organizationCostUsd: 0
+      };
+      if (organizationLine) slot.organizationCostUsd += spend;
+      else {
+        slot.spendUsd += spend;
+        slot.tokens += tokens;
+        slot.providerKeyIds.add(u.providerKeyId ?? "");
+      }
+      unattributed.set(u.provider, slot);
+      continue;
+    }
+    if (tokens + requests + spend > 0) lastUsed.set(keyId, Math.max(lastUsed.get(keyId) ?? 0, to));
+    if (index <= BASELINE_PERIODS) {
+      const sums = keySums.get(keyId) ?? emptySums();
+      sums.spend[index] = (sums.spend[index] ?? 0) + spend;
+      sums.tokens[index] = (sums.tokens[index] ?? 0) + tokens;
+      sums.requests[index] = (sums.requests[index] ?? 0) + requests;
+      keySums.set(keyId, sums);
+    }
+    const workflow = inventory.keys[keyId]?.workflow ?? "";
+    const zone = zoneOf(workflow);
+    if (mid >= chartFrom) {
+      const day = clock(mid, zone).date;
+      const days = daily.get(workflow) ?? /* @__PURE__ */ new Map();
+      const slot = days.get(day) ?? { spendUsd: 0, tokens: 0 };
+      slot.spendUsd += spend;
+      slot.tokens += tokens;
+      days.set(day, slot);
+      daily.set(workflow, days);
+    }
+    if (index === 0 && to - from <= 36e5) {
+      const local = clock(from, zone);
+      const hour = Math.floor(local.minutes / 60);
+      const slot = hours.get(workflow) ?? {
+        tokens: new Array(24).fill(0),
+        requests: new Array(24).fill(0),
+        off: 0
+      };
+      slot.tokens[hour] = (slot.tokens[hour] ?? 0) + tokens;
+      slot.requests[hour] = (slot.requests[hour] ?? 0) + requests;
+      const window2 = windows.get(workflow);
+      if (window2 && !withinHours(local.minutes, window2.start, window2.end)) slot.off += tokens;
+      hours.set(workflow, slot);
+    }
+  }
+  const providerKeyIdsOf = /* @__PURE__ */ new Map();
+  for (const [slot, keyId] of owner)
+    providerKeyIdsOf.set(keyId, [
+      ...providerKeyIdsOf.get(keyId) ?? [],
+      slot.split("\0")[1] ?? ""
+    ]);
+  const keys = Object.entries(inventory.keys).map(([id, key]) => {
+    const used2 = lastUsed.get(id);
+    return {
+      id,
+      label: key.label,
+      workflow: key.workflow,
+      provider: key.provider,
+      providerKeyIds: [...new Set(providerKeyIdsOf.get(id) ?? [])].sort(),
+      canary: key.canary === true,
+      lastUsed: used2 === void 0 ? null : new Date(used2).toISOString(),
+      ...measure(keySums.get(id) ?? emptySums(), eligible)
+    };
+  }).sort((a, b) => b.spendUsd - a.spendUsd || b.tokens - a.tokens || a.id.localeCompare(b.id));
+  const lastDay = (zone) => clock(end - 1, zone).date;
+  const workflows = Object.entries(inventory.workflows).map(([id, w]) => {
+    const ids = Object.entries(inventory.keys).filter(([, k]) => k.workflow === id).map(([keyId]) => keyId);
+    const sums = emptySums();
+    for (const keyId of ids) {
+      const s = keySums.get(keyId);
+      if (!s) continue;
+      for (let i = 0; i <= BASELINE_PERIODS; i++) {
+        sums.spend[i] = (sums.spend[i] ?? 0) + (s.spend[i] ?? 0);
+        sums.tokens[i] = (sums.tokens[i] ?? 0) + (s.tokens[i] ?? 0);
+        sums.requests[i] = (sums.requests[i] ?? 0) + (s.requests[i] ?? 0);
+      }
+    }
+    const zone = w.timezone ?? defaults.timezone;
+    const last = lastDay(zone);
+    const days = daily.get(id);
+    const hourly = hours.get(id);
+    const window2 = windows.get(id);
+    const hourlyTokens = hourly ? hourly.tokens.reduce((a, b) => a + b, 0) : 0;
+    return {
+      id,
+      label: w.label,
+      owner: w.owner,
+      timezone: zone,
+      activeHours: w.active_hours ?? null,
+      keys: ids,
+      ...measure(sums, eligible),
+      daily: Array.from({ length: CHART_DAYS }, (_, i) => {
+        const day = addDays(last, i - (CHART_DAYS - 1));
+        const slot = days?.get(day);
+        return { day, spendUsd: round3(slot?.spendUsd ?? 0), tokens: slot?.tokens ?? 0 };
+      }),
+      hours: Array.from({ length: 24 }, (_, hour) => ({
+        hour,
+        tokens: hourly?.tokens[hour] ?? 0,
+        requests: hourly?.requests[hour] ?? 0,
+        active: window2 ? withinHours(hour * 60, window2.start, window2.end) : true
+      })),
+      offHoursTokens: hourly?.off ?? 0,
+      offHoursShare: window2 && hourlyTokens > 0 ? round3((hourly?.off ?? 0) / hourlyTokens, 4) : null
+    };
+  }).sort((a, b) => b.spendUsd - a.spendUsd || b.tokens - a.tokens || a.id.localeCompare(b.id));
+  const inPeriod = (iso) => {
+    const t = Date.parse(iso);
+    return t > start && t <= end;
+  };
+  const periodSnapshots = snapshots.filter((s) => inPeriod(s.at));
+  const review = {
+    period: {
+      label: periodLabel(now),
+      start: new Date(start).toISOString(),
+      end: now.toISOString(),
+      days: round3(periodMs / DAY_MS, 3)
+    },
+    actions: [],
+    totals: measure(totals, eligible),
+    baselinePeriods: eligible.length,
+    workflows,
+    keys,
+    unattributed: [...unattributed].map(([provider, u]) => ({
+      provider,
+      spendUsd: round3(u.spendUsd),
+      tokens: u.tokens,
+      providerKeyIds: [...u.providerKeyIds].sort(),
+      organizationCostUsd: round3(u.organizationCostUsd)
+    })).filter((u) => u.spendUsd > 0 || u.tokens > 0 || u.organizationCostUsd > 0).sort((a, b) => a.provider.localeCompare(b.provider)),
+    providerKeys: providerKeyChanges(snapshots, start, end, owner),
+    findings: findingChanges(snapshots, start, end, inventory),
+    changes: [...input.changes].sort((a, b) => b.at.localeCompare(a.at)),
+    rotation: rotationDue(inventory, now),
+    ingestion: {
+      runs: periodSnapshots.length,
+      longestSilenceHours: longestSilence(periodSnapshots, start, end),
+      providers: Object.keys(inventory.providers).map((provider) => {
+        const failed = periodSnapshots.filter(
+          (s) => !s.body.providers?.[provider] || (s.body.gaps ?? []).some((g) => g.provider === provider)
+        );
+        const reasons = /* @__PURE__ */ new Map();
+        for (const s of failed)
+          for (const g of s.body.gaps ?? [])
+            if (g.provider === provider) {
+              const reason = `${g.endpoint}: ${g.reason}`;
+              reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+            }
+        return {
+          provider,
+          runs: periodSnapshots.length,
+          runsWithGaps: failed.length,
+          reasons: [...reasons].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([reason, n]) => `${reason} (${n}\xD7)`)
+        };
+      })
+    },
+    ledger: {
+      head: input.ledger.head,
+      snapshots: input.ledger.snapshots,
+      latest: snapshots.length ? {
+        path: snapshots[snapshots.length - 1]?.path ?? "",
+        at: snapshots[snapshots.length - 1]?.at ?? ""
+      } : null
+    },
+    notes: [...input.notes ?? []]
+  };
+  review.actions = actionsFor(review);
+  return review;
+}
+function longestSilence(snapshots, start, end) {
+  const times = [start, ...snapshots.map((s) => Date.parse(s.at)).sort((a, b) => a - b), end];
+  let longest = 0;
+  for (let i = 1; i < times.length; i++)
+    longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
+  return round3(longest / 36e5, 2);
+}
+function providerKeyChanges(snapshots, start, end, owner) {
+  const providers = new Set(snapshots.flatMap((s) => Object.keys(s.body.providers ?? {})));
+  const out = { new: [], gone: [] };
+  for (const provider of [...providers].sort()) {
+    const listings = snapshots.map((s) => ({ at: Date.parse(s.at), keys: s.body.providers?.[provider]?.keys })).filter((l) => Array.isArray(l.keys));
+    const before = listings.filter((l) => l.at <= start).at(-1) ?? listings.find((l) => l.at <= end);
+    const after = listings.at(-1);
+    if (!before || !after || before === after) continue;
+    const active = (keys) => new Map(keys.filter((k) => k.status === "active").map((k) => [k.providerKeyId, k]));
+    const was = active(before.keys);
+    const is = active(after.keys);
+    const all = new Map(after.keys.map((k) => [k.providerKeyId, k]));
+    const row = (k, status) => ({
+      provider,
+      providerKeyId: k.providerKeyId,
+      name: k.name ?? null,
+      hint: k.hint ?? null,
+      owner: k.owner ?? null,
+      created: k.created ?? null,
+      status,
+      key: owner.get(pk(provider, k.providerKeyId)) ?? null
+    });
+    for (const [id, k] of is) if (!was.has(id)) out.new.push(row(k, "listed"));
+    for (const [id, k] of was)
+      if (!is.has(id)) out.gone.push(row(k, all.get(id)?.status ?? "removed"));
+  }
+  return out;
+}
+function findingChanges(snapshots, start, end, inventory) {
+  const seen = /* @__PURE__ */ new Map();
+  snapshots.forEach((s, index) => {
+    for (const f of s.body.findings ?? []) {
+      const entry = seen.get(f.fingerprint);
+      if (entry) {
+        entry.last = index;
+        entry.finding = f;
+      } else seen.set(f.fingerprint, { first: index, last: index, finding: f });
+    }
+  });
+  const inPeriod = (t) => t > start && t <= end;
+  const providerOf2 = (f) => (f.key ? inventory.keys[f.key]?.provider : void 0) ?? (f.subject in inventory.providers ? f.subject : void 0);
+  const row = (f, firstSeen, closedAt) => ({
+    rule: f.rule,
+    severity: f.severity,
+    kind: EVENT_RULES.has(f.rule) ? "event" : "condition",
+    key: f.key,
+    subject: f.subject,
+    period: f.period,
+    fingerprint: f.fingerprint,
+    firstSeen,
+    closedAt,
+    numbers: f.numbers
+  });
+  const opened = [];
+  const closed = [];
+  for (const { first, last, finding: finding2 } of seen.values()) {
+    const firstSeen = snapshots[first]?.at ?? "";
+    let closedAt = null;
+    if (!EVENT_RULES.has(finding2.rule)) {
+      const provider = providerOf2(finding2);
+      const next = snapshots.slice(last + 1).find(
+        (s) => provider === void 0 || s.body.providers?.[provider] !== void 0 && !(s.body.gaps ?? []).some((g) => g.provider === provider)
+      );
+      closedAt = next?.at ?? null;
+    }
+    if (inPeriod(Date.parse(firstSeen))) opened.push(row(finding2, firstSeen, closedAt));
+    if (closedAt && inPeriod(Date.parse(closedAt))) closed.push(row(finding2, firstSeen, closedAt));
+  }
+  const order = { error: 0, warning: 1, note: 2 };
+  const sort = (rows) => rows.sort(
+    (a, b) => (order[a.severity] ?? 3) - (order[b.severity] ?? 3) || a.firstSeen.localeCompare(b.firstSeen) || a.fingerprint.localeCompare(b.fingerprint)
+  );
+  return { opened: sort(opened), closed: sort(closed) };
+}
+function rotationDue(inventory, now) {
+  const defaults = resolvedDefaults(inventory);
+  const horizon = now.getTime() + ROTATION_HORIZON_DAYS * DAY_MS;
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Object.entries(inventory.keys).flatMap(([id, key]) => {
+    const rotateAfter = key.rotate_after ?? defaults.rotate_after;
+    const ms = parseDuration(rotateAfter);
+    const created = Date.parse(`${key.created}T00:00:00Z`);
+    if (ms === void 0 || Number.isNaN(created)) return [];
+    const due = created + ms;
+    if (due > horizon) return [];
+    return [
+      {
+        key: id,
+        label: key.label,
+        workflow: key.workflow,
+        created: key.created,
+        rotateAfter,
+        due: new Date(due).toISOString().slice(0, 10),
+        daysLeft: Math.floor((due - today) / DAY_MS)
+      }
+    ];
+  }).sort((a, b) => a.due.localeCompare(b.due) || a.key.localeCompare(b.key));
+}
+var usd2 = (n) => `$${n.toFixed(2)}`;
+var listOf2 = (items, max = 3) => items.slice(0, max).join(", ") + (items.length > max ? ` and ${items.length - max} more` : "");
+function actionsFor(review) {
+  const urgent = [];
+  const fine = [];
+  const errors = review.findings.opened.filter((f) => f.severity === "error");
+  if (errors.length)
+    urgent.push(
+      `Look into ${errors.length} error finding(s) opened this period: ${listOf2(errors.map((f) => `\`${f.rule}\` on \`${f.key ?? f.subject}\` (${f.period})`))}; each has an issue with what to do.`
+    );
+  const overdue = review.rotation.filter((r) => r.daysLeft <= 0);
+  if (overdue.length)
+    urgent.push(
+      `Rotate ${listOf2(overdue.map((r) => `\`${r.key}\` (due ${r.due}, ${-r.daysLeft} days ago)`))}: merge the rotation pull request or run \`keyward vault add <key-id>\`.`
+    );
+  const unknown = review.providerKeys.new.filter((k) => k.key === null);
+  if (unknown.length)
+    urgent.push(
+      `Add to keyward.yaml or revoke ${unknown.length} new provider key(s): ${listOf2(unknown.map((k) => `${k.provider} \`${k.providerKeyId}\`${k.name ? ` (${k.name})` : ""}`))}.`
+    );
+  const hot = review.workflows.filter(
+    (w) => w.spendRatio !== null && w.spendRatio >= 2 && w.spendUsd >= 1
+  );
+  if (hot.length)
+    urgent.push(
+      `Ask about spend: ${listOf2(hot.map((w) => `${w.label} (${w.owner}) ${usd2(w.spendUsd)}, ${w.spendRatio?.toFixed(1)}\xD7 its baseline`))}.`
+    );
+  else if (review.baselinePeriods > 0)
+    fine.push("Every workflow spent less than twice its baseline.");
+  const failing = review.ingestion.providers.filter((p) => p.runsWithGaps > 0);
+  if (failing.length)
+    urgent.push(
+      `Check the admin keys of ${listOf2(failing.map((p) => `${p.provider} (${p.runsWithGaps} of ${p.runs} runs incomplete)`))}: \`keyward vault add --admin <provider-id>\` if one was revoked.`
+    );
+  else if (review.ingestion.runs > 0) fine.push("Every audit run this period read every provider.");
+  const offHours = review.workflows.filter(
+    (w) => w.offHoursShare !== null && w.offHoursShare >= 0.1
+  );
+  if (offHours.length)
+    urgent.push(
+      `Confirm off-hours use with the owners: ${listOf2(offHours.map((w) => `${w.label} ${Math.round((w.offHoursShare ?? 0) * 100)}% outside ${w.activeHours} ${w.timezone}`))}.`
+    );
+  const soon = review.rotation.filter((r) => r.daysLeft > 0);
+  if (soon.length)
+    urgent.push(`Plan rotations: ${listOf2(soon.map((r) => `\`${r.key}\` by ${r.due}`))}.`);
+  else if (!overdue.length)
+    fine.push(`No key is due for rotation in the next ${ROTATION_HORIZON_DAYS} days.`);
+  const warnings = review.findings.opened.filter((f) => f.severity !== "error");
+  if (warnings.length)
+    urgent.push(
+      `Review ${warnings.length} warning(s) opened this period: ${listOf2(warnings.map((f) => `\`${f.rule}\` on \`${f.key ?? f.subject}\``))}.`
+    );
+  else if (!errors.length) fine.push("No finding was opened this period.");
+  if (review.ingestion.runs === 0)
+    urgent.unshift(
+      "No audit ran in this period: check that the scheduled `keyward audit` workflow is enabled."
+    );
+  fine.push("Nothing else needs attention.");
+  return [...urgent, ...fine].slice(0, 3);
+}
+function same(a, b) {
+  try {
+    return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  } catch {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+}
+var asRecord2 = (value2) => value2 !== null && typeof value2 === "object" && !Array.isArray(value2) ? value2 : {};
+function describeConfigCommit(commit, context) {
+  const load = (text) => {
+    if (text === void 0) return {};
+    try {
+      return asRecord2((0, import_yaml5.parse)(text));
+    } catch {
+      return {};
+    }
+  };
+  const touchedConfig = commit.files.includes(context.configFile);
+  const before = touchedConfig ? load(context.before) : {};
+  const after = touchedConfig ? load(context.after) : {};
+  const keys = [];
+  const other = [];
+  if (touchedConfig) {
+    const was = asRecord2(before.keys);
+    const is = asRecord2(after.keys);
+    for (const id of [.../* @__PURE__ */ new Set([...Object.keys(was), ...Object.keys(is)])].sort()) {
+      if (!(id in was)) keys.push({ id, change: "added", fields: [] });
+      else if (!(id in is)) keys.push({ id, change: "removed", fields: [] });
+      else {
+        const a = asRecord2(was[id]);
+        const b = asRecord2(is[id]);
+        const fields = [.../* @__PURE__ */ new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => !same(a[f], b[f])).sort();
+        if (fields.length) keys.push({ id, change: "changed", fields });
+      }
+    }
+    for (const section of ["workflows", "providers"]) {
+      const a = asRecord2(before[section]);
+      const b = asRecord2(after[section]);
+      for (const id of [.../* @__PURE__ */ new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+        if (!same(a[id], b[id])) other.push(`${section.slice(0, -1)} ${id}`);
+    }
+    for (const section of ["defaults", "scan", "version"])
+      if (!same(before[section], after[section])) other.push(section);
+  }
+  const owners = /* @__PURE__ */ new Map();
+  for (const inv of [context.inventory, before, after]) {
+    for (const [id, key] of Object.entries(asRecord2(inv.keys))) {
+      const secret = asRecord2(key).secret;
+      if (typeof secret === "string") owners.set(secret, id);
+    }
+    for (const [id, provider] of Object.entries(asRecord2(inv.providers))) {
+      const file = asRecord2(provider).admin_key;
+      if (typeof file === "string") owners.set(file, `admin:${id}`);
+    }
+  }
+  for (const file of commit.files) {
+    if (file === context.configFile) continue;
+    const id = owners.get(file);
+    if (id === void 0) other.push(file);
+    else if (!keys.some((k) => k.id === id)) keys.push({ id, change: "secret", fields: [] });
+  }
+  return {
+    sha: commit.sha,
+    author: commit.author,
+    email: commit.email,
+    at: commit.authoredAt,
+    subject: commit.subject,
+    files: [...commit.files],
+    keys,
+    other
+  };
+}
+
+// src/report/review-markdown.ts
+var reviewMarker = (label) => `<!-- keyward:review ${label} -->`;
+function reviewLabelOf(body) {
+  return /<!-- keyward:review (\d{4}-W\d{2}) -->/.exec(body)?.[1];
+}
+var REVIEW_BODY_LIMIT = 6e4;
+function reviewTitle(review) {
+  const days = review.period.days;
+  return `keyward review ${review.period.label}${days === 7 ? "" : ` (last ${days} days)`}`;
+}
+var ALL = {
+  workflows: Infinity,
+  charts: Infinity,
+  keys: Infinity,
+  rows: Infinity
+};
+var SUMMARIES = [
+  { workflows: 60, charts: 15, keys: 60, rows: 60 },
+  { workflows: 30, charts: 8, keys: 30, rows: 30 },
+  { workflows: 15, charts: 4, keys: 15, rows: 15 },
+  { workflows: 5, charts: 1, keys: 5, rows: 5 }
+];
+var cell = (text) => text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+var money = (n) => n === null ? "\u2013" : n > 0 && n < 5e-3 ? "<$0.01" : `$${n.toFixed(2)}`;
+function count4(n) {
+  if (n === null) return "\u2013";
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  return Math.round(n).toLocaleString("en-US");
+}
+var plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+var ratio = (r) => r === null ? "\u2013" : `${r.toFixed(1)}\xD7`;
+var flag = (r) => r !== null && r >= 2 ? " \u26A0\uFE0F" : "";
+var when = (iso) => iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+var NUMBER_ORDER = [
+  /^value$/,
+  /^unit$/,
+  /usd|cost|spend/,
+  /tokens/,
+  /^ip$/,
+  /^model$/,
+  /^first$/,
+  /last/
+];
+var BARS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
+function hourBlock(w) {
+  const max = Math.max(...w.hours.map((h) => h.tokens));
+  if (max === 0) return "";
+  const spark = w.hours.map(
+    (h) => h.tokens === 0 ? " " : BARS[Math.min(7, Math.floor(h.tokens / max * 7.999))] ?? "\u2588"
+  ).join("");
+  const active = w.hours.map((h) => h.active ? "\u2588" : "\xB7").join("");
+  const axis = Array.from({ length: 24 }, () => " ");
+  for (const hour of [0, 6, 12, 18]) [...String(hour)].forEach((c, i) => axis[hour + i] = c);
+  const pad = (s) => s.padEnd(14);
+  const off = w.offHoursShare === null ? "" : `
+${pad("off-hours")}${Math.round(w.offHoursShare * 100)}% of hourly tokens (${count4(w.offHoursTokens)})`;
+  return [
+    "```text",
+    `${pad("local hour")}${axis.join("")}  ${w.timezone}`,
+    `${pad("tokens")}${spark}`,
+    `${pad("active_hours")}${active}  ${w.activeHours ?? "all day"}${off}`,
+    "```"
+  ].join("\n");
+}
+function workflowChart(w) {
+  const spend = w.daily.some((d) => d.spendUsd > 0);
+  const tokens = w.daily.some((d) => d.tokens > 0);
+  if (!spend && !tokens) return `_No use in the last ${w.daily.length} days._`;
+  return dailyChart(
+    `${w.label}: daily ${spend ? "spend" : "tokens"}, last ${w.daily.length} days (${w.timezone})`,
+    w.daily.map((d) => ({ day: d.day, value: spend ? d.spendUsd : d.tokens })),
+    spend ? "USD" : "tokens"
+  );
+}
+var measureCells = (m) => `${money(m.spendUsd)} | ${money(m.baselineSpendUsd)} | ${ratio(m.spendRatio)}${flag(m.spendRatio)} | ${count4(m.tokens)} | ${count4(m.baselineTokens)} | ${ratio(m.tokensRatio)}${flag(m.tokensRatio)}`;
+function notableKeys(keys) {
+  const up = (k) => k.spendRatio !== null && k.spendRatio >= 2 || k.tokensRatio !== null && k.tokensRatio >= 2;
+  return [...keys.filter(up), ...keys.filter((k) => !up(k))];
+}
+function sections(review, caps, links) {
+  const full = links.fullReport;
+  const more = (shown, total, what) => total > shown ? [
+    "",
+    `_${total - shown} more ${what} in the ${full ? `[full report](${full.url})` : "full report"}._`
+  ] : [];
+  const p = review.period;
+  const head = [
+    reviewMarker(p.label),
+    `## ${reviewTitle(review)}`,
+    "",
+    `**${when(p.start)} \u2192 ${when(p.end)}** (${p.days} days)` + (links.previous ? ` \xB7 previous review: #${links.previous.number}` : "") + (full ? ` \xB7 full report: [${full.path}](${full.url})` : ""),
+    "",
+    ...review.actions.map((line, i) => `${i + 1}. ${line}`),
+    "",
+    `Spend **${money(review.totals.spendUsd)}** (baseline ${money(review.totals.baselineSpendUsd)}, ${ratio(review.totals.spendRatio)}) \xB7 tokens **${count4(review.totals.tokens)}** (baseline ${count4(review.totals.baselineTokens)}, ${ratio(review.totals.tokensRatio)}) \xB7 ${plural2(review.ingestion.runs, "audit run")}. The baseline is the median of the ${review.baselinePeriods || "no"} trailing period(s) of the same length the ledger covers.`
+  ].join("\n");
+  const workflows = review.workflows.slice(0, caps.workflows);
+  const workflowTable = [
+    "### Workflows",
+    "",
+    "| workflow | owner | spend | baseline | \xD7 | tokens | baseline | \xD7 | off-hours |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ...workflows.map(
+      (w) => `| ${cell(w.label)} (\`${w.id}\`) | ${cell(w.owner)} | ${measureCells(w)} | ${w.offHoursShare === null ? "\u2013" : `${Math.round(w.offHoursShare * 100)}%`} |`
+    ),
+    ...more(workflows.length, review.workflows.length, "workflows")
+  ].join("\n");
+  const charted = review.workflows.slice(0, caps.charts);
+  const charts = charted.length ? [
+    "### Daily spend and hours of use",
+    ...charted.flatMap((w) => [
+      "",
+      `#### ${cell(w.label)} (\`${w.id}\`)`,
+      "",
+      workflowChart(w),
+      ...hourBlock(w) ? ["", hourBlock(w)] : []
+    ]),
+    ...more(charted.length, review.workflows.length, "charts")
+  ].join("\n") : "";
+  const keys = notableKeys(review.keys).slice(0, caps.keys);
+  const keyTable = [
+    "### Keys",
+    "",
+    "| key | workflow | provider | spend | baseline | \xD7 | tokens | baseline | \xD7 | last used |",
+    "|---|---|---|--:|--:|--:|--:|--:|--:|---|",
+    ...keys.map(
+      (k) => `| \`${k.id}\`${k.canary ? " (canary)" : ""} | ${k.workflow} | ${k.provider} | ${measureCells(k)} | ${k.lastUsed ? k.lastUsed.slice(0, 10) : "never"} |`
+    ),
+    ...more(keys.length, review.keys.length, "keys")
+  ].join("\n");
+  const unattributed = review.unattributed.length ? [
+    "### Usage no inventory key accounts for",
+    "",
+    ...review.unattributed.flatMap((u) => [
+      ...u.providerKeyIds.length ? [
+        `- **${u.provider}**: ${money(u.spendUsd)}, ${count4(u.tokens)} tokens, from keys keyward.yaml does not list: ${u.providerKeyIds.slice(0, 5).map((id) => `\`${id.length > 24 ? `${id.slice(0, 12)}\u2026` : id}\``).join(
+          ", "
+        )}${u.providerKeyIds.length > 5 ? ` and ${u.providerKeyIds.length - 5} more` : ""}`
+      ] : [],
+      ...u.organizationCostUsd > 0 ? [
+        `- **${u.provider}**: ${money(u.organizationCostUsd)} reported for the organization, not split by key (left out of the totals; the per-key figures may be estimates of the same spend)`
+      ] : []
+    ])
+  ].join("\n") : "";
+  const keyChange = (k) => `- ${k.provider} \`${k.providerKeyId}\`${k.name ? ` "${cell(k.name)}"` : ""}${k.hint ? ` ${k.hint}` : ""}${k.owner ? ` by ${k.owner}` : ""}${k.status !== "listed" ? ` (${k.status})` : ""} \u2192 ${k.key ? `\`${k.key}\`` : "**not in keyward.yaml**"}`;
+  const providerKeys = [
+    "### Provider keys",
+    "",
+    `New: ${review.providerKeys.new.length || "none"}. Gone or deactivated: ${review.providerKeys.gone.length || "none"}.`,
+    ...review.providerKeys.new.length ? ["", "**New**", "", ...review.providerKeys.new.slice(0, caps.rows).map(keyChange)] : [],
+    ...more(
+      Math.min(caps.rows, review.providerKeys.new.length),
+      review.providerKeys.new.length,
+      "new keys"
+    ),
+    ...review.providerKeys.gone.length ? ["", "**Gone**", "", ...review.providerKeys.gone.slice(0, caps.rows).map(keyChange)] : [],
+    ...more(
+      Math.min(caps.rows, review.providerKeys.gone.length),
+      review.providerKeys.gone.length,
+      "gone keys"
+    )
+  ].join("\n");
+  const findingLine = (f, closed2) => {
+    const rank = (name) => {
+      const at = NUMBER_ORDER.findIndex((re) => re.test(name));
+      return at < 0 ? NUMBER_ORDER.length : at;
+    };
+    const numbers = Object.entries(f.numbers).filter(([, v]) => String(v) !== f.period).sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, 4).map(([k, v]) => `${k.replace(/_/g, " ")} ${String(v)}`).join(", ");
+    return `- **${f.severity}** \`${f.rule}\` \`${f.key ?? f.subject}\` ${f.period === "-" ? "" : `${f.period} `}\u2014 ${cell(numbers)} (${closed2 ? `closed ${when(f.closedAt ?? "")}` : `first seen ${when(f.firstSeen)}`})`;
+  };
+  const { opened, closed } = review.findings;
+  const findings = [
+    "### Findings",
+    "",
+    `Opened: ${opened.length}. Closed: ${closed.length} (events stay open until a person closes their issue).`,
+    ...opened.length ? ["", "**Opened**", "", ...opened.slice(0, caps.rows).map((f) => findingLine(f, false))] : [],
+    ...more(Math.min(caps.rows, opened.length), opened.length, "opened findings"),
+    ...closed.length ? ["", "**Closed**", "", ...closed.slice(0, caps.rows).map((f) => findingLine(f, true))] : [],
+    ...more(Math.min(caps.rows, closed.length), closed.length, "closed findings")
+  ].join("\n");
+  const changes = [
+    "### Changes to keyward.yaml and keys/",
+    "",
+    ...review.changes.length ? [
+      "| when | who | keys | other | commit |",
+      "|---|---|---|---|---|",
+      ...review.changes.slice(0, caps.rows).map(
+        (c) => `| ${when(c.at)} | ${cell(c.author)} | ${c.keys.map((k) => `\`${k.id}\` ${k.change}${k.fields.length ? ` (${k.fields.join(", ")})` : ""}`).join("; ") || "\u2013"} | ${cell(c.other.join(", ")) || "\u2013"} | ${c.sha.slice(0, 7)} ${cell(c.subject)} |`
+      ),
+      ...more(Math.min(caps.rows, review.changes.length), review.changes.length, "changes")
+    ] : ["None in this period."]
+  ].join("\n");
+  const rotation = [
+    "### Due for rotation in the next 30 days",
+    "",
+    ...review.rotation.length ? [
+      "| key | workflow | created | rotate_after | due | |",
+      "|---|---|---|---|---|---|",
+      ...review.rotation.slice(0, caps.rows).map(
+        (r) => `| \`${r.key}\` | ${r.workflow} | ${r.created} | ${r.rotateAfter} | ${r.due} | ${r.daysLeft <= 0 ? `\u26A0\uFE0F overdue ${-r.daysLeft} d` : `in ${r.daysLeft} d`} |`
+      ),
+      ...more(Math.min(caps.rows, review.rotation.length), review.rotation.length, "keys")
+    ] : ["None."]
+  ].join("\n");
+  const ing = review.ingestion;
+  const ingestion = [
+    "### Ingestion",
+    "",
+    `${plural2(ing.runs, "audit run")} in the period; the longest stretch without one was ${ing.longestSilenceHours} h.`,
+    "",
+    ...ing.providers.map(
+      (p2) => `- **${p2.provider}**: ${p2.runsWithGaps ? `${p2.runsWithGaps} of ${p2.runs} runs incomplete \u2014 ${cell(p2.reasons.slice(0, 3).join("; "))}` : `read in every run`}`
+    )
+  ].join("\n");
+  const ledger = [
+    "### Ledger",
+    "",
+    `Head \`${review.ledger.head ?? "none"}\` after ${review.ledger.snapshots} snapshot(s)${review.ledger.latest ? `; newest \`${review.ledger.latest.path}\`` : ""}. Check it with \`keyward ledger verify --anchor ${review.ledger.head ?? "<head>"}\`.`,
+    ...review.notes.length ? ["", ...review.notes.map((n) => `- ${cell(n)}`)] : []
+  ].join("\n");
+  return [
+    head,
+    workflowTable,
+    charts,
+    keyTable,
+    unattributed,
+    providerKeys,
+    findings,
+    changes,
+    rotation,
+    ingestion,
+    ledger
+  ].filter((s) => s !== "");
+}
+function renderReviewMarkdown(review, options) {
+  const links = options.links ?? {};
+  const render = (caps) => sections(review, caps, links).join("\n\n") + "\n";
+  const body = render(ALL);
+  if (options.mode === "full") return body;
+  const limit = options.limit ?? REVIEW_BODY_LIMIT;
+  if (body.length <= limit) return body;
+  for (const caps of SUMMARIES) {
+    const summary2 = render(caps);
+    if (summary2.length <= limit) return summary2;
+  }
+  const note = `
+
+_Shortened to fit GitHub's limit; the full report: ${links.fullReport?.url ?? "in the repository"}_
+`;
+  const cut = render(SUMMARIES[SUMMARIES.length - 1] ?? ALL).slice(0, limit - note.length);
+  return cut.slice(0, cut.lastIndexOf("\n")) + note;
+}
+
+// src/commands/report.ts
+var REPORTS_DIR = "reports";
+var COMMIT_ATTEMPTS2 = 3;
+var READ_CONCURRENCY2 = 8;
+async function mapLimited2(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]);
+      }
+    })
+  );
+  return results;
+}
+async function loadInventory(input, deps, now) {
+  const bytes = await deps.readFile(input.configFile);
+  if (bytes === void 0) throw new UsageError(`cannot read ${input.configFile}: no such file`);
+  const { parsed, findings } = checkInventory(input.configFile, bytes, { now });
+  const errors = findings.filter((f) => f.severity === "error");
+  if (!parsed || errors.length > 0) {
+    const first = errors[0];
+    throw new UsageError(
+      `${input.configFile} has ${errors.length} error(s)${first ? `, first ${first.file}:${first.line}:${first.column}: ${first.message}` : ""}; run \`keyward validate\` and fix them first`
+    );
+  }
+  return parsed.value;
+}
+async function configChanges(changeLog, configFile, inventory, since, until) {
+  const commits = await changeLog.commits([configFile, "keys/"], since, until);
+  return Promise.all(
+    commits.map(async (commit) => {
+      const touched = commit.files.includes(configFile);
+      const parent = commit.parents[0];
+      const [before, after] = touched ? await Promise.all([
+        parent ? changeLog.readAt(configFile, parent) : Promise.resolve(void 0),
+        changeLog.readAt(configFile, commit.sha)
+      ]) : [void 0, void 0];
+      return describeConfigCommit(commit, { configFile, before, after, inventory });
+    })
+  );
+}
+async function report(input, deps) {
+  const { forge, log } = deps;
+  const now = deps.clock.now();
+  const periodMs = parseDuration(input.since);
+  if (periodMs === void 0)
+    throw new UsageError(`--since must be a duration such as 7d, 2w or 36h; got "${input.since}"`);
+  const notes = [];
+  const inventory = await log.group("Inventory", () => loadInventory(input, deps, now));
+  const head = await forge.head();
+  const { snapshots, ledger } = await log.group("Ledger", async () => {
+    const parsed = parseLedger(await forge.readFile(LEDGER_FILE, head) ?? "");
+    for (const problem of parsed.problems)
+      notes.push(`${LEDGER_FILE} line ${problem.line}: ${problem.message}`);
+    const entries = parsed.entries.filter((e) => Date.parse(e.at) <= now.getTime());
+    const cutoff = now.getTime() - reviewHistoryMs(periodMs);
+    const wanted = entries.filter((e) => Date.parse(e.at) >= cutoff);
+    const read2 = await mapLimited2(
+      wanted,
+      READ_CONCURRENCY2,
+      async (entry) => {
+        const text = await forge.readFile(entry.path, head);
+        if (text === void 0) {
+          notes.push(`${entry.path} is in the ledger but missing; run \`keyward ledger verify\``);
+          return void 0;
+        }
+        try {
+          const { path, sha256: sha2565, at } = entry;
+          return { path, sha256: sha2565, at, body: JSON.parse(text) };
+        } catch {
+          notes.push(`${entry.path} is not valid JSON; its data is left out`);
+          return void 0;
+        }
+      }
+    );
+    log.info(`Read ${wanted.length} of ${entries.length} snapshot(s)`);
+    return {
+      snapshots: read2.filter((s) => s !== void 0),
+      ledger: { head: entries.at(-1)?.sha256 ?? null, snapshots: entries.length }
+    };
+  });
+  const start = new Date(now.getTime() - periodMs);
+  const changes = await log.group("Changes", async () => {
+    try {
+      return await configChanges(deps.changeLog, input.configFile, inventory, start, now);
+    } catch (error2) {
+      notes.push(
+        `the git history of keyward.yaml and keys/ could not be read: ${errorMessage(error2)}`
+      );
+      return [];
+    }
+  });
+  const review = computeReview({ inventory, snapshots, ledger, changes, now, periodMs, notes });
+  const label = periodLabel(now);
+  const file = `${REPORTS_DIR}/${label}.md`;
+  const fileUrl = input.fileUrl ?? ((path) => path);
+  const issues = (await forge.listIssues()).map((issue2) => ({ issue: issue2, label: reviewLabelOf(issue2.body) })).filter((r) => r.label !== void 0);
+  const current = issues.filter((r) => r.label === label).map((r) => r.issue).sort((a, b) => a.number - b.number);
+  const previous = issues.filter((r) => r.label < label).sort((a, b) => b.label.localeCompare(a.label) || b.issue.number - a.issue.number)[0]?.issue;
+  const links = previous ? { previous: { number: previous.number, url: previous.url } } : {};
+  const full = renderReviewMarkdown(review, { mode: "full", links });
+  let committed = false;
+  let sha = head;
+  await log.group("Report file", async () => {
+    if (input.dryRun) {
+      log.info(`dry run: would commit ${file}`);
+      return;
+    }
+    let parent = head;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await forge.commitFiles(
+        [{ path: file, content: full }],
+        `keyward report ${label}
+
+The weekly review for ${review.period.start} to ${review.period.end}.
+Ledger head ${review.ledger.head ?? "none"}`,
+        parent
+      );
+      if (outcome.status === "committed") {
+        committed = true;
+        sha = outcome.sha;
+        log.info(`committed ${file}`);
+        return;
+      }
+      if (outcome.status === "unchanged") {
+        log.info(`${file} is up to date`);
+        return;
+      }
+      if (attempt >= COMMIT_ATTEMPTS2)
+        throw new Error(
+          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file}; run the report again`
+        );
+      parent = await forge.head();
+      sha = parent;
+    }
+  });
+  const body = renderReviewMarkdown(review, {
+    mode: "issue",
+    links: { ...links, fullReport: { path: file, url: fileUrl(file, sha) } }
+  });
+  const title = reviewTitle(review);
+  const result = await log.group("Review issue", async () => {
+    const [found, ...extra] = current;
+    let issue2;
+    if (found && found.title === title && found.body === body && found.state === "open")
+      issue2 = { number: found.number, url: found.url, action: "unchanged" };
+    else if (input.dryRun)
+      issue2 = { number: found?.number, url: found?.url, action: found ? "updated" : "created" };
+    else if (found) {
+      const reopen = found.state === "closed" && found.stateReason !== "not_planned";
+      await forge.updateIssue(found.number, {
+        title,
+        body,
+        ...reopen ? { state: "open" } : {}
+      });
+      issue2 = { number: found.number, url: found.url, action: "updated" };
+    } else {
+      const created = await forge.createIssue({
+        title,
+        body,
+        labels: ["keyward", "keyward:review"],
+        assignees: []
+      });
+      issue2 = { number: created.number, url: created.url, action: "created" };
+    }
+    log.info(`review ${label}: issue ${issue2.number ?? "(new)"} ${issue2.action}`);
+    if (input.dryRun) return { issue: issue2, previousClosed: false };
+    for (const copy of extra.filter((i) => i.state === "open")) {
+      await forge.comment(
+        copy.number,
+        `A duplicate of #${issue2.number}, which keyward keeps for ${label}.`
+      );
+      await forge.updateIssue(copy.number, { state: "closed", stateReason: "not_planned" });
+    }
+    let previousClosed = false;
+    if (previous && previous.state === "open") {
+      await forge.comment(
+        previous.number,
+        `Superseded by the review for ${label}: #${issue2.number}.`
+      );
+      await forge.updateIssue(previous.number, { state: "closed", stateReason: "completed" });
+      previousClosed = true;
+    }
+    return { issue: issue2, previousClosed };
+  });
+  return {
+    review,
+    file,
+    full,
+    body,
+    committed,
+    issue: result.issue,
+    previous: previous ? { number: previous.number, closed: result.previousClosed } : void 0,
+    notes
+  };
+}
+
 // src/action/main.ts
 var toPosix = (path) => sep3 === "/" ? path : path.split(sep3).join("/");
 async function pullRequestOf(env) {
@@ -83033,7 +84208,7 @@ async function runAudit(inputs, deps) {
     root: toPosix(relative3(workspace, root)),
     log: coreLog
   });
-  const report = await audit(
+  const report2 = await audit(
     {
       configFile: toPosix(relative3(root, configPath)),
       dryRun: inputs.dryRun,
@@ -83056,11 +84231,11 @@ async function runAudit(inputs, deps) {
       }
     }
   );
-  for (const note of report.notes) info(note);
+  for (const note of report2.notes) info(note);
   setOutput(
     "findings",
     JSON.stringify(
-      report.findings.map((f) => ({
+      report2.findings.map((f) => ({
         rule: f.rule,
         key: f.key ?? f.subject,
         severity: f.severity,
@@ -83069,13 +84244,13 @@ async function runAudit(inputs, deps) {
       }))
     )
   );
-  setOutput("issues-created", JSON.stringify(report.issues.created));
-  setOutput("issues-updated", JSON.stringify(report.issues.updated));
-  setOutput("issues-closed", JSON.stringify(report.issues.closed));
+  setOutput("issues-created", JSON.stringify(report2.issues.created));
+  setOutput("issues-updated", JSON.stringify(report2.issues.updated));
+  setOutput("issues-closed", JSON.stringify(report2.issues.closed));
   setOutput("pull-requests-opened", "[]");
-  setOutput("snapshot", report.snapshot ?? "");
-  setOutput("ledger-head", report.ledgerHead ?? "");
-  const summary2 = auditSummary(report, { dryRun: inputs.dryRun, githubCalls, branch });
+  setOutput("snapshot", report2.snapshot ?? "");
+  setOutput("ledger-head", report2.ledgerHead ?? "");
+  const summary2 = auditSummary(report2, { dryRun: inputs.dryRun, githubCalls, branch });
   summary.addHeading(summary2.heading, 2);
   for (const line of summary2.lines) summary.addRaw(line, true);
   if (summary2.table) summary.addTable(summary2.table);
@@ -83085,7 +84260,61 @@ async function runAudit(inputs, deps) {
     warning(`could not write the job summary: ${errorMessage(error2)}`);
   }
 }
-async function run(overrides = {}) {
+async function runReport(inputs, deps) {
+  const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd();
+  const configPath = resolve3(workspace, inputs.config);
+  const root = dirname2(configPath);
+  const [owner, repo] = (deps.env.GITHUB_REPOSITORY ?? "").split("/");
+  if (!owner || !repo)
+    throw new UsageError(
+      "GITHUB_REPOSITORY is not set (expected owner/repo); run the report inside GitHub Actions"
+    );
+  const octokit = octokitFor(inputs, deps);
+  const branch = deps.env.KEYWARD_BRANCH || (await octokit.rest.repos.get({ owner, repo })).data.default_branch;
+  const base = toPosix(relative3(workspace, root));
+  const forge = githubForge(octokit, { owner, repo, branch, root: base, log: coreLog });
+  const server = deps.env.GITHUB_SERVER_URL || "https://github.com";
+  const result = await report(
+    {
+      configFile: toPosix(relative3(root, configPath)),
+      since: "7d",
+      dryRun: inputs.dryRun,
+      fileUrl: (path, sha) => `${server}/${owner}/${repo}/blob/${sha ?? branch}/${base ? `${base}/` : ""}${path}`
+    },
+    {
+      readFile: repoFileReader(root),
+      forge,
+      changeLog: gitChangeLog(root),
+      clock: deps.clock,
+      log: coreLog
+    }
+  );
+  for (const note of result.notes) warning(note);
+  const number = result.issue.number;
+  setOutput("findings", "[]");
+  setOutput(
+    "issues-created",
+    JSON.stringify(result.issue.action === "created" && number ? [number] : [])
+  );
+  setOutput(
+    "issues-updated",
+    JSON.stringify(result.issue.action === "updated" && number ? [number] : [])
+  );
+  setOutput(
+    "issues-closed",
+    JSON.stringify(result.previous?.closed ? [result.previous.number] : [])
+  );
+  setOutput("pull-requests-opened", "[]");
+  setOutput("snapshot", "");
+  setOutput("ledger-head", result.review.ledger.head ?? "");
+  summary.addRaw(result.body, true);
+  try {
+    await summary.write();
+  } catch (error2) {
+    warning(`could not write the job summary: ${errorMessage(error2)}`);
+  }
+}
+async function run2(overrides = {}) {
   const deps = { inputs: getInputs, env: process.env, clock: systemClock, ...overrides };
   try {
     const inputs = deps.inputs();
@@ -83095,6 +84324,9 @@ async function run(overrides = {}) {
         return;
       case "audit":
         await runAudit(inputs, deps);
+        return;
+      case "report":
+        await runReport(inputs, deps);
         return;
       default:
         throw new UsageError(
@@ -83107,4 +84339,4 @@ async function run(overrides = {}) {
 }
 
 // src/index.ts
-await run();
+await run2();

@@ -227,22 +227,17 @@ describe('run: bad inputs', () => {
     )
   })
 
-  it.each(['report'])(
-    'fails with command: %s, which is not available yet',
-    async (command) => {
-      core.setInputs(defaultInputs({ command }))
+  it('fails with command: report outside GitHub Actions, naming what is missing', async () => {
+    core.setInputs(defaultInputs({ command: 'report' }))
 
-      await runAction()
+    await runAction()
 
-      expect(core.setFailed).toHaveBeenCalledTimes(1)
-      expect(core.setFailed.mock.calls[0]![0]).toMatch(
-        new RegExp(
-          `^keyward: command "${command}" is not available in this version of keyward yet`,
-        ),
-      )
-      expect(core.setOutput).not.toHaveBeenCalled()
-    },
-  )
+    expect(core.setFailed).toHaveBeenCalledTimes(1)
+    expect(core.setFailed).toHaveBeenCalledWith(
+      'keyward: GITHUB_REPOSITORY is not set (expected owner/repo); run the report inside GitHub Actions',
+    )
+    expect(core.setOutput).not.toHaveBeenCalled()
+  })
 
   it('still masks the age-key when another input is bad', async () => {
     const ageKey = ageKeyInput()

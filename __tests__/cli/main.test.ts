@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
+import { promisify } from 'node:util'
 import type { Finding } from '../../src/analysis/findings.js'
 import { USAGE } from '../../src/cli/args.js'
 import { main, type CliDeps } from '../../src/cli/main.js'
@@ -424,6 +426,55 @@ describe('keyward validate', () => {
   })
 })
 
+describe('keyward report', () => {
+  const git = (cwd: string, ...args: string[]) =>
+    promisify(execFile)(
+      'git',
+      ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args],
+      { cwd },
+    )
+
+  it('prints the review as JSON, commits the full report and writes the issue to the outbox', async () => {
+    const h = await arrange()
+    await git(h.dir, 'init', '--quiet', '-b', 'main')
+    await git(h.dir, 'add', '-A')
+    await git(h.dir, 'commit', '--quiet', '--no-verify', '-m', 'inventory')
+
+    const code = await main(['report', '--json'], h.deps)
+
+    expect(code).toBe(0)
+    const json = JSON.parse(h.stdout.text) as {
+      period: { label: string }
+      actions: string[]
+      file: string
+      issue: number
+    }
+    expect(json).toMatchObject({
+      period: { label: '2026-W48' },
+      file: 'reports/2026-W48.md',
+      issue: 1,
+    })
+    expect(json.actions[0]).toContain('No audit ran')
+    expect((await git(h.dir, 'show', 'HEAD:reports/2026-W48.md')).stdout).toContain(
+      '<!-- keyward:review 2026-W48 -->',
+    )
+    expect(await readFile(join(h.dir, '.keyward/outbox/issues/0001.md'), 'utf8')).toContain(
+      '<!-- keyward:review 2026-W48 -->',
+    )
+    expect(h.stderr.text).toContain('keyward report 2026-W48: reports/2026-W48.md (committed)')
+  })
+
+  it('prints the full report as markdown', async () => {
+    const h = await arrange()
+    await git(h.dir, 'init', '--quiet', '-b', 'main')
+
+    const code = await main(['report'], h.deps)
+
+    expect(code).toBe(0)
+    expect(h.stdout.text).toMatch(/^<!-- keyward:review 2026-W48 -->\n## keyward review 2026-W48\n/)
+  })
+})
+
 describe('keyward: commands that cannot run', () => {
   it('exits 2 with a message on stderr and nothing on stdout for an unknown command', async () => {
     const h = await arrange()
@@ -450,11 +501,11 @@ describe('keyward: commands that cannot run', () => {
   it('exits 2 for a command this version does not implement yet', async () => {
     const h = await arrange()
 
-    const code = await main(['report'], h.deps)
+    const code = await main(['init'], h.deps)
 
     expect(code).toBe(2)
     expect(h.stdout.text).toBe('')
-    expect(h.stderr.text).toContain('`keyward report` is not available in this version yet')
+    expect(h.stderr.text).toContain('`keyward init` is not available in this version yet')
   })
 
   it('exits 2 with one line and no stack trace when the scanner fails', async () => {

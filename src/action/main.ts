@@ -19,6 +19,8 @@ import { auditSummary, validateSummary } from './summary.js'
 import { audit } from '../commands/audit.js'
 import { githubForge } from '../adapters/forge/github.js'
 import { buildProvider, type BuildProviderDeps } from '../adapters/providers/registry.js'
+import { gitChangeLog } from '../adapters/git/change-log.js'
+import { report } from '../commands/report.js'
 
 /** What the action needs from its environment; tests pass loopback servers and temp folders. */
 export interface ActionDeps {
@@ -217,6 +219,64 @@ async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
   }
 }
 
+/** `command: report`: the weekly review from the ledger on the branch; the issue on GitHub. */
+async function runReport(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
+  const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd()
+  const configPath = resolve(workspace, inputs.config)
+  const root = dirname(configPath)
+  const [owner, repo] = (deps.env.GITHUB_REPOSITORY ?? '').split('/')
+  if (!owner || !repo)
+    throw new UsageError(
+      'GITHUB_REPOSITORY is not set (expected owner/repo); run the report inside GitHub Actions',
+    )
+  const octokit = octokitFor(inputs, deps)
+  const branch =
+    deps.env.KEYWARD_BRANCH || (await octokit.rest.repos.get({ owner, repo })).data.default_branch
+  const base = toPosix(relative(workspace, root))
+  const forge = githubForge(octokit, { owner, repo, branch, root: base, log: coreLog })
+  const server = deps.env.GITHUB_SERVER_URL || 'https://github.com'
+  const result = await report(
+    {
+      configFile: toPosix(relative(root, configPath)),
+      since: '7d',
+      dryRun: inputs.dryRun,
+      fileUrl: (path, sha) =>
+        `${server}/${owner}/${repo}/blob/${sha ?? branch}/${base ? `${base}/` : ''}${path}`,
+    },
+    {
+      readFile: repoFileReader(root),
+      forge,
+      changeLog: gitChangeLog(root),
+      clock: deps.clock,
+      log: coreLog,
+    },
+  )
+  for (const note of result.notes) core.warning(note)
+  const number = result.issue.number
+  core.setOutput('findings', '[]')
+  core.setOutput(
+    'issues-created',
+    JSON.stringify(result.issue.action === 'created' && number ? [number] : []),
+  )
+  core.setOutput(
+    'issues-updated',
+    JSON.stringify(result.issue.action === 'updated' && number ? [number] : []),
+  )
+  core.setOutput(
+    'issues-closed',
+    JSON.stringify(result.previous?.closed ? [result.previous.number] : []),
+  )
+  core.setOutput('pull-requests-opened', '[]')
+  core.setOutput('snapshot', '')
+  core.setOutput('ledger-head', result.review.ledger.head ?? '')
+  core.summary.addRaw(result.body, true)
+  try {
+    await core.summary.write()
+  } catch (error) {
+    core.warning(`could not write the job summary: ${errorMessage(error)}`)
+  }
+}
+
 /** The action's entry (STYLE §4.2): inputs → adapters → command → outputs; one setFailed. */
 export async function run(overrides: Partial<ActionDeps> = {}): Promise<void> {
   const deps: ActionDeps = { inputs: getInputs, env: process.env, clock: systemClock, ...overrides }
@@ -228,6 +288,9 @@ export async function run(overrides: Partial<ActionDeps> = {}): Promise<void> {
         return
       case 'audit':
         await runAudit(inputs, deps)
+        return
+      case 'report':
+        await runReport(inputs, deps)
         return
       default:
         throw new UsageError(

@@ -18,6 +18,7 @@ import { VERSION } from '../version.js'
 import { runVaultCommand } from './vault-commands.js'
 import { runAuditCommand } from './audit-command.js'
 import { runLedgerVerify } from './ledger-command.js'
+import { runReportCommand } from './report-command.js'
 
 /** What the CLI needs from the outside world; tests pass their own. */
 export interface CliDeps {
@@ -155,6 +156,13 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<Exit
         })
       case 'ledger-verify':
         return await runLedgerVerify(command, ctx)
+      case 'report':
+        return await runReportCommand(command, {
+          deps,
+          log: ctx.log,
+          print: ctx.print,
+          note: (text) => deps.stderr.write(redactor.redact(text) + '\n'),
+        })
       default:
         throw new UsageError(
           `\`keyward ${command.command.replace('-', ' ')}\` is not available in this version yet; see CHANGELOG.md for what is`,

@@ -11,7 +11,9 @@ export function detectCanaryUse(ctx: DetectorContext): AuditFinding[] {
   for (const key of keyViews(ctx, { canaries: true })) {
     if (!key.entry.canary) continue
     const records = usageOf(ctx, key).filter(used)
-    const lastUsed = ctx.matches.get(key.id)?.lastUsed
+    // A provider's last-used time after `now` comes from a clock we do not judge by: ignore it.
+    const reported = ctx.matches.get(key.id)?.lastUsed
+    const lastUsed = reported && Date.parse(reported) <= ctx.now.getTime() ? reported : undefined
     if (records.length === 0 && !lastUsed) continue
     const first = records.map((u) => u.start).sort()[0] ?? lastUsed ?? ''
     const tokens = records.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0)
