@@ -143,31 +143,41 @@ function vaultFor(root: string, inputs: ActionInputs, deps: ActionDeps): SopsAge
   })
 }
 
-async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
+/** What audit and report share on GitHub: the governance folder, the branch, the forge. */
+async function onGitHub(inputs: ActionInputs, deps: ActionDeps, command: string) {
   const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd()
   const configPath = resolve(workspace, inputs.config)
   const root = dirname(configPath)
   const [owner, repo] = (deps.env.GITHUB_REPOSITORY ?? '').split('/')
   if (!owner || !repo)
     throw new UsageError(
-      'GITHUB_REPOSITORY is not set (expected owner/repo); run the audit inside GitHub Actions',
+      `GITHUB_REPOSITORY is not set (expected owner/repo); run the ${command} inside GitHub Actions`,
     )
   const octokit = octokitFor(inputs, deps)
-  let githubCalls = 0
-  octokit.hook.before('request', () => void githubCalls++)
-  // KEYWARD_BRANCH lets a protected default branch keep its rules: audit commits elsewhere.
+  const calls = { count: 0 }
+  octokit.hook.before('request', () => void calls.count++)
+  // KEYWARD_BRANCH lets a protected default branch keep its rules: keyward commits elsewhere.
   const branch =
     deps.env.KEYWARD_BRANCH || (await octokit.rest.repos.get({ owner, repo })).data.default_branch
-  const forge = githubForge(octokit, {
+  const base = toPosix(relative(workspace, root))
+  const forge = githubForge(octokit, { owner, repo, branch, root: base, log: coreLog })
+  return {
+    root,
+    configFile: toPosix(relative(root, configPath)),
     owner,
     repo,
     branch,
-    root: toPosix(relative(workspace, root)),
-    log: coreLog,
-  })
+    base,
+    forge,
+    calls,
+  }
+}
+
+async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
+  const { root, configFile, branch, forge, calls } = await onGitHub(inputs, deps, 'audit')
   const report = await audit(
     {
-      configFile: toPosix(relative(root, configPath)),
+      configFile,
       dryRun: inputs.dryRun,
       maxIssuesPerRun: inputs.maxIssuesPerRun,
     },
@@ -208,7 +218,7 @@ async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
   core.setOutput('snapshot', report.snapshot ?? '')
   core.setOutput('ledger-head', report.ledgerHead ?? '')
 
-  const summary = auditSummary(report, { dryRun: inputs.dryRun, githubCalls, branch })
+  const summary = auditSummary(report, { dryRun: inputs.dryRun, githubCalls: calls.count, branch })
   core.summary.addHeading(summary.heading, 2)
   for (const line of summary.lines) core.summary.addRaw(line, true)
   if (summary.table) core.summary.addTable(summary.table)
@@ -221,23 +231,15 @@ async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
 
 /** `command: report`: the weekly review from the ledger on the branch; the issue on GitHub. */
 async function runReport(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
-  const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd()
-  const configPath = resolve(workspace, inputs.config)
-  const root = dirname(configPath)
-  const [owner, repo] = (deps.env.GITHUB_REPOSITORY ?? '').split('/')
-  if (!owner || !repo)
-    throw new UsageError(
-      'GITHUB_REPOSITORY is not set (expected owner/repo); run the report inside GitHub Actions',
-    )
-  const octokit = octokitFor(inputs, deps)
-  const branch =
-    deps.env.KEYWARD_BRANCH || (await octokit.rest.repos.get({ owner, repo })).data.default_branch
-  const base = toPosix(relative(workspace, root))
-  const forge = githubForge(octokit, { owner, repo, branch, root: base, log: coreLog })
+  const { root, configFile, owner, repo, branch, base, forge } = await onGitHub(
+    inputs,
+    deps,
+    'report',
+  )
   const server = deps.env.GITHUB_SERVER_URL || 'https://github.com'
   const result = await report(
     {
-      configFile: toPosix(relative(root, configPath)),
+      configFile,
       since: '7d',
       dryRun: inputs.dryRun,
       fileUrl: (path, sha) =>

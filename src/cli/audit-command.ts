@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { localForge, OUTBOX } from '../adapters/forge/local.js'
+import { BOT_GIT_CONFIG, localForge, OUTBOX } from '../adapters/forge/local.js'
 import { repoFileReader } from '../adapters/fs/repo-files.js'
 import { gitLeakScanner } from '../adapters/git/leak-scanner.js'
 import { buildProvider } from '../adapters/providers/registry.js'
@@ -21,14 +21,6 @@ import type { CliCommand } from './args.js'
 import type { CliDeps } from './main.js'
 
 const run = promisify(execFile)
-const BOT = [
-  '-c',
-  'user.name=keyward',
-  '-c',
-  'user.email=keyward@users.noreply.invalid',
-  '-c',
-  'commit.gpgsign=false',
-]
 
 export interface AuditContext {
   deps: CliDeps
@@ -62,7 +54,7 @@ async function copyDemo(): Promise<string> {
   const source = await findDemo()
   const target = await mkdtemp(join(tmpdir(), 'keyward-demo-'))
   await cp(source, target, { recursive: true })
-  const git = (...args: string[]) => run('git', [...BOT, ...args], { cwd: target })
+  const git = (...args: string[]) => run('git', [...BOT_GIT_CONFIG, ...args], { cwd: target })
   await git('init', '--quiet', '-b', 'main')
   await git('add', '-A')
   await git('commit', '--quiet', '--no-verify', '-m', 'keyward demo governance repository')

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { mapLimited } from '../map-limited.js'
 import type { AuditFinding } from '../analysis/audit-findings.js'
 import type { DetectorContext } from '../analysis/detectors/context.js'
 import { runDetectors } from '../analysis/detectors/index.js'
@@ -148,24 +149,6 @@ async function readHistory(
     }
   }
   return { usage, events }
-}
-
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++
-        results[index] = await work(items[index] as T)
-      }
-    }),
-  )
-  return results
 }
 
 interface ProviderRead {

@@ -1,4 +1,5 @@
 import { UsageError, errorMessage } from '../errors.js'
+import { mapLimited } from '../map-limited.js'
 import { checkInventory } from '../inventory/check.js'
 import { parseDuration } from '../inventory/duration.js'
 import type { Inventory } from '../inventory/types.js'
@@ -58,24 +59,6 @@ export interface ReportResult {
   /** The previous period's review, linked and closed. */
   previous: { number: number; closed: boolean } | undefined
   notes: string[]
-}
-
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++
-        results[index] = await work(items[index] as T)
-      }
-    }),
-  )
-  return results
 }
 
 async function loadInventory(input: ReportInput, deps: ReportDeps, now: Date): Promise<Inventory> {

@@ -15,7 +15,7 @@ import type {
 const run = promisify(execFile)
 
 /** The audit's own identity for commits, so a person's git config is never needed or used. */
-const BOT = [
+export const BOT_GIT_CONFIG = [
   '-c',
   'user.name=keyward',
   '-c',
@@ -37,7 +37,8 @@ interface StoredIssue extends Omit<ForgeIssue, 'url' | 'body'> {
  */
 export function localForge(root: string): Forge {
   const git = async (...args: string[]) =>
-    (await run('git', [...BOT, ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 })).stdout
+    (await run('git', [...BOT_GIT_CONFIG, ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 }))
+      .stdout
   const issuesDir = join(root, OUTBOX, 'issues')
   const issueFile = (number: number) => join(issuesDir, `${String(number).padStart(4, '0')}.md`)
 
