@@ -17,12 +17,10 @@ import { runChildTask } from './child.js'
 import { childProbe, commandProbe, measureProbes, writeUsageHook } from './runner.js'
 import type { BenchContext, ChildTask, Scenario } from './scenario.js'
 import { coldStartScenario } from './scenarios/cold-start.js'
-import {
-  apiCallsScenario,
-  auditAnalysisScenario,
-  incrementalAuditScenario,
-  reportScenario,
-} from './scenarios/pending.js'
+import { auditAnalysisScenario } from './scenarios/audit-analysis.js'
+import { incrementalAuditScenario } from './scenarios/incremental-audit.js'
+import { apiCallsScenario } from './scenarios/pending.js'
+import { reportScenario } from './scenarios/report.js'
 import { validateScenario } from './scenarios/validate.js'
 import { vaultDecryptScenario } from './scenarios/vault-decrypt.js'
 import { formatNumber, renderBenchmarksMd, renderTable, type Row } from './table.js'

@@ -89,3 +89,28 @@ describe('fetch window', () => {
     ).toEqual(['e0', 'e1'])
   })
 })
+
+describe('changedUsage against history read back from snapshots', () => {
+  it('treats a record with the same content in another key order as unchanged', async () => {
+    const { changedUsage } = await import('../../src/analysis/fetch-window.js')
+    const { canonicalJson } = await import('../../src/ledger/canonical-json.js')
+    const fresh = {
+      provider: 'openai',
+      providerKeyId: 'key_a',
+      start: '2026-11-27T10:00:00.000Z',
+      end: '2026-11-27T11:00:00.000Z',
+      model: 'gpt-4o-mini',
+      operation: 'completions',
+      requests: 3,
+      inputTokens: 10,
+      outputTokens: 5,
+      cachedTokens: 0,
+      costUsd: undefined,
+      costSource: 'none' as const,
+    }
+    // A snapshot stores canonical JSON: keys sorted, undefined fields dropped.
+    const fromSnapshot = JSON.parse(canonicalJson(fresh)) as typeof fresh
+    expect(changedUsage([fromSnapshot], [fresh])).toEqual([])
+    expect(changedUsage([fromSnapshot], [{ ...fresh, requests: 4 }])).toHaveLength(1)
+  })
+})

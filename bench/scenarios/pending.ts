@@ -24,34 +24,10 @@ export function pendingScenario(row: {
   }
 }
 
-export const auditAnalysisScenario = pendingScenario({
-  scenario: 'audit analysis',
-  sizes: '100 / 1,000 / 5,000 keys × 90 days hourly',
-  measures: 'CPU, peak RSS',
-  floor: '`JSON.parse` of the provider payloads',
-  issue: 5,
-})
-
-export const incrementalAuditScenario = pendingScenario({
-  scenario: 'incremental audit',
-  sizes: '+1 hour after a 90-day history',
-  measures: 'CPU, requests',
-  floor: 'proportional to the new data',
-  issue: 5,
-})
-
 export const apiCallsScenario = pendingScenario({
   scenario: 'API calls',
   sizes: '1,000 keys, 20 findings',
   measures: 'provider requests, GitHub requests',
   floor: 'pages of data; 1 listing + 1 commit + the writes',
   issue: 6,
-})
-
-export const reportScenario = pendingScenario({
-  scenario: 'report',
-  sizes: '1,000 keys × 90 days',
-  measures: 'CPU',
-  floor: 'none',
-  issue: 8,
 })

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../ledger/canonical-json.js'
 import type { AuditEvent, UsageRecord } from '../records.js'
 
 /**
@@ -84,8 +85,10 @@ export function changedUsage(
   known: readonly UsageRecord[],
   fresh: readonly UsageRecord[],
 ): UsageRecord[] {
-  const old = new Map(known.map((r) => [usageBucketKey(r), JSON.stringify(r)]))
-  return fresh.filter((r) => old.get(usageBucketKey(r)) !== JSON.stringify(r))
+  // Canonical form: history comes back from snapshots with sorted keys, fresh records in the
+  // adapter's key order, and the same content must compare equal.
+  const old = new Map(known.map((r) => [usageBucketKey(r), canonicalJson(r)]))
+  return fresh.filter((r) => old.get(usageBucketKey(r)) !== canonicalJson(r))
 }
 
 /**

@@ -1,0 +1,141 @@
+/**
+ * audit analysis: 90 days of hourly usage of a synthetic organization, from provider pages to
+ * findings, against JSON.parse of the same pages.
+ */
+import { runDetectors } from '../../src/analysis/detectors/index.js'
+import { mergeUsage } from '../../src/analysis/fetch-window.js'
+import type { BenchContext, ChildTask, Scenario } from '../scenario.js'
+import type { Measurement } from '../stats.js'
+import {
+  countRecords,
+  DAY_MS,
+  detectorContext,
+  END,
+  HISTORY_HOURS,
+  keysLabel,
+  numberParam,
+  readUsage,
+  START,
+  syntheticOrg,
+  usagePages,
+} from '../synthetic-org.js'
+import type { Row } from '../table.js'
+
+/** Hourly buckets per provider page: one page per day. */
+export const HOURS_PER_PAGE = 24
+/** The detectors' window, as an hourly run sets it (src/commands/audit.ts: a week of lookback). */
+export const WINDOW_START = new Date(END.getTime() - 7 * DAY_MS)
+const SIZE_TAIL = '× 90 days hourly'
+const FLOOR_LABEL = '`JSON.parse` of the same pages'
+/** The largest size of issue 9's table; run only where it fits (see run()). */
+const LARGEST = 5_000
+
+/** The whole analysis: pages → adapter → merged usage → context → detectors. */
+export const analysisTask: ChildTask = async (params, measure) => {
+  const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
+  const pages = usagePages(org, 0, HISTORY_HOURS, HOURS_PER_PAGE)
+  const result = await measure(async () => {
+    const fresh = await readUsage(pages, START, END)
+    const usage = mergeUsage([], fresh).sort((a, b) => a.start.localeCompare(b.start))
+    const detected = runDetectors(detectorContext(org, usage, END, WINDOW_START))
+    return { records: usage.length, ...detected }
+  })
+  if (result.errors.length > 0) throw new Error(`a detector failed: ${result.errors[0]}`)
+  const expected = countRecords(org, 0, HISTORY_HOURS)
+  if (result.records !== expected)
+    throw new Error(`read ${result.records} usage records, generated ${expected}`)
+}
+
+/** The floor: JSON.parse of every page, nothing else. */
+export const parseTask: ChildTask = async (params, measure) => {
+  const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
+  const pages = [...usagePages(org, 0, HISTORY_HOURS, HOURS_PER_PAGE).values()].flat()
+  const parsed = await measure(() => pages.map((p) => JSON.parse(p) as unknown))
+  if (parsed.length !== pages.length) throw new Error('a page did not parse')
+}
+
+/**
+ * The full analysis at `keys`, measured once per bench run and shared with the incremental
+ * scenario (which compares with it). `scenario` is whichever scenario asks first.
+ */
+const fullRuns = new Map<string, Promise<{ analysis: Measurement; floor: Measurement }>>()
+export function measureFull(
+  ctx: BenchContext,
+  keys: number,
+  runs: number,
+): Promise<{ analysis: Measurement; floor: Measurement }> {
+  const id = `${keys}/${ctx.seed}/${ctx.quick}`
+  let pending = fullRuns.get(id)
+  if (!pending) {
+    const p = { keys, seed: ctx.seed }
+    pending = ctx.measure(
+      { analysis: ctx.child('analysis', p), floor: ctx.child('parse', p) },
+      runs,
+      { label: `audit analysis ${keysLabel(keys)}` },
+    )
+    fullRuns.set(id, pending)
+  }
+  return pending
+}
+
+export const runsAt = (quick: boolean, keys: number) => (quick ? 3 : keys >= 1_000 ? 3 : 5)
+
+export const auditAnalysisScenario: Scenario = {
+  name: 'audit-analysis',
+  describe: [
+    `**audit analysis**: a synthetic organization (the inventory of \`generateInventory(keys, seed)\`, keys spread over openai / anthropic / openrouter and matched by \`provider_key_id\`) with 90 days of hourly usage: each key is used in about 30% of the hours (seeded; mostly inside its workflow's active hours, 2% of the hours outside them), one model, and a second one in 10% of its active hours. The usage is served as provider pages, one page of 24 hourly buckets per provider per day, in OpenAI's \`/organization/usage/completions\` shape (\`group_by=api_key_id,model\`) for all three providers, from memory through an HttpClient fake (no network) to the real OpenAI adapter (\`createOpenAiProvider\`; costs per key refused with a 400, so cost is estimated from tokens). Pages are generated outside the timing. Timed: for every page JSON.parse + the adapter's schema check + normalizing to UsageRecords, then \`mergeUsage\` and time-ordering as \`keyward audit\` does, building the DetectorContext (\`matchKeys\`), and \`runDetectors\` with a window of the last 7 days (the audit's lookback) so baselines come from the rest. The audit itself reads back at most 40 days of history (HISTORY_DAYS), so 90 days is an upper bound. Floor: JSON.parse of the same pages, in a fresh process the same way. Ratio on CPU; peak RSS includes the page strings held by the child.`,
+  ],
+  tasks: { analysis: analysisTask, parse: parseTask },
+
+  async run(ctx) {
+    const sizes = ctx.quick ? [100] : [100, 1_000]
+    const rows: Row[] = []
+    for (const keys of sizes) {
+      const m = await measureFull(ctx, keys, runsAt(ctx.quick, keys))
+      const size = `${keysLabel(keys)} ${SIZE_TAIL}`
+      rows.push(
+        {
+          kind: 'measured',
+          scenario: 'audit analysis',
+          size,
+          measurement: m.analysis,
+          compare: { label: FLOOR_LABEL, floor: m.floor, metric: 'cpu' },
+          series: { name: 'audit analysis', units: keys, unit: 'key' },
+        },
+        { kind: 'floor', label: FLOOR_LABEL, size, measurement: m.floor },
+      )
+    }
+    if (!ctx.quick) rows.push(largestRow(ctx, rows))
+    return rows
+  },
+}
+
+/**
+ * 5,000 keys is not run: it does not fit the bench's time budget (issue 9: the whole bench in
+ * 10 minutes on 2 cores), and its heap would approach Node's default limit. The row says so,
+ * with the size of the data computed from the seed and the 1,000-key figures.
+ */
+function largestRow(ctx: BenchContext, rows: readonly Row[]): Row {
+  const org = syntheticOrg(LARGEST, ctx.seed)
+  const records = countRecords(org, 0, HISTORY_HOURS)
+  const sample = syntheticOrg(100, ctx.seed)
+  const sampleRecords = countRecords(sample, 0, HISTORY_HOURS)
+  const sampleBytes = [...usagePages(sample, 0, HISTORY_HOURS, HOURS_PER_PAGE).values()]
+    .flat()
+    .reduce((n, p) => n + p.length, 0)
+  const bytes = (records * sampleBytes) / sampleRecords
+  const at1000 = rows.find((r) => r.kind === 'measured' && r.series?.units === 1_000) as
+    Extract<Row, { kind: 'measured' }> | undefined
+  const cpu = at1000?.measurement.cpu?.median
+  const rss = at1000?.measurement.rss?.median
+  const scale = LARGEST / 1_000
+  const estimate =
+    cpu !== undefined && rss !== undefined
+      ? `; by the 1,000-key row about ${Math.round((cpu * scale) / 1000)} s CPU and ${((rss * scale) / 1024).toFixed(1)} GB peak RSS per run`
+      : ''
+  return {
+    kind: 'failed',
+    scenario: 'audit analysis',
+    message: `${keysLabel(LARGEST)} ${SIZE_TAIL} not run: ${(records / 1e6).toFixed(1)} M usage records, ${(bytes / 2 ** 30).toFixed(2)} GB of page JSON${estimate}, over the bench's time budget`,
+  }
+}
