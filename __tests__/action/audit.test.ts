@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, posix } from 'node:path'
-import { promisify } from 'node:util'
 import * as core from '../../__fixtures__/core.js'
 import { githubForge } from '../../src/adapters/forge/github.js'
 import { createOctokit } from '../../src/adapters/forge/octokit.js'
@@ -14,269 +11,40 @@ import { buildProvider } from '../../src/adapters/providers/registry.js'
 import { createIdentityLoader } from '../../src/adapters/vault/identities.js'
 import { SopsAgeVault } from '../../src/adapters/vault/sops-age-vault.js'
 import { audit, type AuditReport } from '../../src/commands/audit.js'
-import { SECRET_FIELD } from '../../src/commands/vault.js'
-import { buildDemoDataset, DEMO_KEY_IDS, type DemoKeyId } from '../../src/demo/dataset.js'
-import { startDemoProviders, type DemoProviders } from '../../src/demo/demo-providers.js'
-import { providerType, type ProviderSettings } from '../../src/inventory/types.js'
-import { LEDGER_FILE, SNAPSHOT_DIR, verifyChain } from '../../src/ledger/chain.js'
+import { LEDGER_FILE } from '../../src/ledger/chain.js'
 import type { Forge } from '../../src/ports/forge.js'
 import { silentLog } from '../../src/ports/log.js'
 import { DASHBOARD_MARKER, ledgerHeadMarker } from '../../src/report/dashboard.js'
 import { markerOf } from '../../src/report/issue-body.js'
-import { fixedClock } from '../../test/fakes/fixed-clock.js'
 import {
-  startGitHubFake,
-  type FakeIssue,
-  type GitHubFake,
-  type RecordedCall,
-} from '../../test/fakes/github-server.js'
+  at,
+  dashboards,
+  findingIssues,
+  findingsOf,
+  GOV,
+  head,
+  ledgerEntries,
+  runActionWith,
+  startRig,
+  verifyOnFake,
+  writesOf,
+  type ActionRun,
+  type Rig,
+} from '../../test/fakes/action-rig.js'
+import { fixedClock } from '../../test/fakes/fixed-clock.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../../src/action/main.js')
 
 /**
- * `command: audit` through the action's `run()`, in process: the demo governance repository in
- * `gov/` of a git workspace and of the loopback GitHub fake, the demo provider fakes, the real
- * vault, Octokit (throttling off), forge and leak scanner; only @actions/core is mocked.
+ * `command: audit` through the action's `run()`, in process: the rig (test/fakes/action-rig.ts)
+ * puts the demo governance repository in `gov/` of a git workspace and of the loopback GitHub
+ * fake, with the demo provider fakes, the real vault, Octokit (throttling off), forge and leak
+ * scanner; only @actions/core is mocked.
  */
 
-const exec = promisify(execFile)
-const DEMO = join(import.meta.dirname, '../../examples/demo')
-const GOV = 'gov'
-const T0 = '2026-11-27T12:00:00Z'
-const HOUR_MS = 3_600_000
-const at = (hours: number) => new Date(Date.parse(T0) + hours * HOUR_MS).toISOString()
-const GIT = ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false']
-
-// ---------------------------------------------------------------------------------------------
-// The rig
-
-/** Every file under `dir`, relative to it, posix, without .git. */
-async function walk(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = []
-  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
-    if (entry.name === '.git') continue
-    const path = prefix ? posix.join(prefix, entry.name) : entry.name
-    if (entry.isDirectory()) out.push(...(await walk(dir, path)))
-    else out.push(path)
-  }
-  return out.sort()
-}
-
-interface Rig {
-  workspace: string
-  github: GitHubFake
-  apiUrl: string
-  providers: DemoProviders
-  identity: string
-  /** The plaintext of every key and admin key in the demo vault. */
-  plaintext: string[]
-  env: NodeJS.ProcessEnv
-  stop(): Promise<void>
-}
-
-interface DemoInventory {
-  providers: Record<string, ProviderSettings>
-  keys: Record<string, { secret: string }>
-}
-
-/** The demo copied to `gov/` of a git workspace and of the GitHub fake, providers on loopback. */
-async function startRig(): Promise<Rig> {
-  const workspace = await mkdtemp(join(tmpdir(), 'keyward-action-audit-'))
-  const gov = join(workspace, GOV)
-  await cp(DEMO, gov, { recursive: true })
-  const identity = await readFile(join(gov, 'demo-age-key.txt'), 'utf8')
-
-  const { parse } = await import('yaml')
-  const inventory = parse(await readFile(join(gov, 'keyward.yaml'), 'utf8')) as DemoInventory
-  const vault = new SopsAgeVault({
-    root: gov,
-    identities: createIdentityLoader({ env: {}, ageKey: identity, defaultKeysFile: false }),
-    now: () => new Date(T0),
-    actor: 'test',
-  })
-  const decrypt = async (file: string, id: string) => {
-    const value = (await vault.decrypt(file, 'audit', id)).values[SECRET_FIELD]
-    return typeof value === 'string' ? value : undefined
-  }
-  const secrets: Partial<Record<DemoKeyId, string>> = {}
-  for (const id of DEMO_KEY_IDS) {
-    const key = inventory.keys[id]
-    const secret = key ? await decrypt(key.secret, id) : undefined
-    if (secret) secrets[id] = secret
-  }
-  const admin: Record<string, string> = {}
-  for (const [id, settings] of Object.entries(inventory.providers)) {
-    const secret = await decrypt(settings.admin_key, `admin:${id}`)
-    if (secret) admin[providerType(id, settings)] = secret
-  }
-  const providers = await startDemoProviders(
-    buildDemoDataset({ now: new Date(T0), secrets }),
-    admin,
-  )
-
-  // Each provider's base_url at its demo fake.
-  const urls = providers.baseUrls as Record<string, string>
-  const yaml = (await readFile(join(gov, 'keyward.yaml'), 'utf8')).replace(
-    /^( {4}admin_key: keys\/admin\/(\w+)\.sops\.yaml)(.*)$/gm,
-    (_all, line: string, id: string, rest: string) => `${line}${rest}\n    base_url: ${urls[id]}`,
-  )
-  expect(yaml.match(/base_url: http:\/\/127\.0\.0\.1/g)).toHaveLength(3)
-  await writeFile(join(gov, 'keyward.yaml'), yaml)
-
-  const git = (...args: string[]) => exec('git', [...GIT, ...args], { cwd: workspace })
-  await git('init', '--quiet', '-b', 'main')
-  await git('add', '-A')
-  await git('commit', '--quiet', '--no-verify', '-m', 'governance repository')
-
-  const files: Record<string, string> = { 'README.md': '# governance\n' }
-  for (const path of await walk(gov))
-    files[`${GOV}/${path}`] = await readFile(join(gov, path), 'utf8')
-  const github = await startGitHubFake({ files })
-
-  return {
-    workspace,
-    github,
-    apiUrl: github.url,
-    providers,
-    identity,
-    plaintext: [...Object.values(secrets), ...Object.values(admin)],
-    env: {
-      GITHUB_WORKSPACE: workspace,
-      GITHUB_REPOSITORY: 'owner/repo',
-      GITHUB_API_URL: github.url,
-      GITHUB_RUN_ID: '1',
-      GITHUB_ACTOR: 'keyward-bot',
-      HOME: workspace,
-      PATH: process.env.PATH,
-    },
-    async stop() {
-      await github.stop()
-      await providers.stop()
-      await rm(workspace, { recursive: true, force: true })
-    },
-  }
-}
-
-/** What one `run()` did, taken from the core fixture before it is reset. */
-interface ActionRun {
-  outputs: Record<string, string>
-  info: string[]
-  warnings: string[]
-  debug: string[]
-  failed: string[]
-  secrets: string[]
-  summary: string
-  /** Calls the fake recorded during the run. */
-  calls: RecordedCall[]
-  /** Every string the run handed to core except setSecret: logs, outputs, summary, failure. */
-  allText: string
-}
-
-const strings = (mock: { mock: { calls: unknown[][] } }) =>
-  mock.mock.calls.map((args) =>
-    args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '),
-  )
-
-async function runAction(
-  rig: Rig,
-  options: { now: string; dryRun?: boolean; maxIssues?: number },
-): Promise<ActionRun> {
-  core.resetCore()
-  core.setInputs({
-    command: 'audit',
-    config: `${GOV}/keyward.yaml`,
-    'age-key': rig.identity,
-    'github-token': 'test-token',
-    'dry-run': options.dryRun ? 'true' : 'false',
-    'max-issues-per-run': String(options.maxIssues ?? 50),
-    'max-prs-per-run': '5',
-  })
-  const before = rig.github.calls.length
-  await run({
-    env: rig.env,
-    clock: fixedClock(options.now),
-    throttle: false,
-    providerHttp: { sleep: async () => {}, random: () => 0 },
-  })
-  const outputs = Object.fromEntries(
-    core.setOutput.mock.calls.map(([name, value]) => [name, String(value)]),
-  )
-  const summary = JSON.stringify(core.summaryRecord.entries)
-  const result: ActionRun = {
-    outputs,
-    info: strings(core.info),
-    warnings: strings(core.warning),
-    debug: strings(core.debug),
-    failed: strings(core.setFailed),
-    secrets: strings(core.setSecret),
-    summary,
-    calls: rig.github.calls.slice(before),
-    allText: '',
-  }
-  result.allText = [
-    ...result.info,
-    ...result.warnings,
-    ...result.debug,
-    ...result.failed,
-    ...strings(core.error),
-    ...strings(core.notice),
-    ...strings(core.group),
-    ...strings(core.startGroup),
-    ...Object.values(outputs),
-    summary,
-  ].join('\n')
-  return result
-}
-
-const head = (github: GitHubFake) => github.commitsOn('main')[0]?.sha as string
-const isDashboard = (i: FakeIssue) => (i.body ?? '').includes(DASHBOARD_MARKER)
-const findingIssues = (github: GitHubFake) => github.issues().filter((i) => !isDashboard(i))
-const dashboards = (github: GitHubFake) => github.issues().filter(isDashboard)
-const writesOf = (calls: readonly RecordedCall[]) =>
-  calls.filter((c) => c.method !== 'GET' && c.method !== 'HEAD').map((c) => `${c.method} ${c.path}`)
-const findingsOf = (r: ActionRun) =>
-  JSON.parse(r.outputs.findings ?? '[]') as {
-    rule: string
-    fingerprint: string
-    severity: string
-  }[]
-
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
-
-/** `ledger verify` over the files of the fake's branch, in the governance folder. */
-async function verifyOnFake(rig: Rig, ref = 'main') {
-  const forge = githubForge(
-    createOctokit({
-      token: 'test-token',
-      baseUrl: rig.github.url,
-      log: silentLog,
-      throttle: false,
-    }),
-    { owner: 'owner', repo: 'repo', branch: ref, root: GOV, log: silentLog },
-  )
-  const snapshotFiles = await forge.listFiles(SNAPSHOT_DIR)
-  const ledgerText = rig.github.fileAt(ref, `${GOV}/${LEDGER_FILE}`)
-  return {
-    ledgerText,
-    report: verifyChain({
-      ledgerText,
-      snapshotFiles,
-      readSnapshot: (path) => {
-        const text = rig.github.fileAt(ref, `${GOV}/${path}`)
-        return text === undefined ? undefined : new TextEncoder().encode(text)
-      },
-      sha256,
-    }),
-  }
-}
-
-const ledgerEntries = (text: string | undefined) =>
-  (text ?? '')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { path: string; sha256: string; prev: string | null; at: string })
-
+const runAction = (rig: Rig, options: { now: string; dryRun?: boolean; maxIssues?: number }) =>
+  runActionWith(run, rig, options)
 /** The wiring of runAudit, for runs that need a Forge wrapped around githubForge. */
 async function auditDirect(
   rig: Rig,

@@ -558,7 +558,7 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   )
   const ledgerHead = input.dryRun ? prev : snapshot.entry.sha256
   const dashboard = await log.group('Dashboard', () =>
-    ensureDashboard(
+    ensureDashboardSafely(
       forge,
       existing,
       {
@@ -570,6 +570,7 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         snapshot: input.dryRun ? undefined : snapshot.path,
       },
       input.dryRun,
+      log,
     ),
   )
 
@@ -693,4 +694,22 @@ function openEntries(
     } else if (stillOpen.has(number)) entries.set(number, entry)
   }
   return [...[...entries.values()].sort((a, b) => (a.issue ?? 0) - (b.issue ?? 0)), ...waiting]
+}
+
+/** The dashboard is one more write: a rejection is a warning, not the end of the run. */
+async function ensureDashboardSafely(
+  forge: Forge,
+  existing: readonly ForgeIssue[],
+  input: DashboardInput,
+  dryRun: boolean,
+  log: Log,
+): Promise<AuditReport['dashboard']> {
+  try {
+    return await ensureDashboard(forge, existing, input, dryRun)
+  } catch (error) {
+    log.warning(
+      `the dashboard issue could not be written, the next run retries: ${errorMessage(error)}`,
+    )
+    return { number: undefined, action: 'unchanged' }
+  }
 }

@@ -1,6 +1,7 @@
 import type { AuditFinding } from '../analysis/audit-findings.js'
 import type { Forge, ForgeIssue, IssueDraft } from '../ports/forge.js'
 import type { Log } from '../ports/log.js'
+import { errorMessage } from '../errors.js'
 import { markerOf, providerOf } from '../report/issue-body.js'
 
 export interface IssuePlanItem {
@@ -68,14 +69,29 @@ export async function reconcileIssues(
   }
 
   /** Runs a write if the budget allows; false when it had to be deferred. */
+  let stopped = false
+  /**
+   * Runs a write if the budget allows; false when it is left for the next run. One rejected
+   * write never ends the run (STYLE §4.6): it is warned about and deferred, and a rate limit
+   * (403/429) stops the run's remaining issue writes, since more would only be refused.
+   */
   const write = async (what: string, action: () => Promise<void>): Promise<boolean> => {
-    if (result.writes >= options.maxWrites) {
+    if (stopped || result.writes >= options.maxWrites) {
       result.deferred.push(what)
       return false
     }
     result.writes++
-    if (!options.dryRun) await action()
-    return true
+    if (options.dryRun) return true
+    try {
+      await action()
+      return true
+    } catch (error) {
+      const status = (error as { status?: unknown } | null)?.status
+      if (status === 403 || status === 429) stopped = true
+      log.warning(`issue write for ${what} failed, left for the next run: ${errorMessage(error)}`)
+      result.deferred.push(what)
+      return false
+    }
   }
 
   for (const issue of duplicates) {
