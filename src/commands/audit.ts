@@ -568,6 +568,8 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         gaps,
         ledgerHead,
         snapshot: input.dryRun ? undefined : snapshot.path,
+        // Past GitHub's body limit the list is cut; every finding is in the committed snapshot.
+        overflowLink: `the \`findings\` of \`${snapshot.path}\``,
       },
       input.dryRun,
       log,
