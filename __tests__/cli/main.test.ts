@@ -498,16 +498,6 @@ describe('keyward: commands that cannot run', () => {
     )
   })
 
-  it('exits 2 for a command this version does not implement yet', async () => {
-    const h = await arrange()
-
-    const code = await main(['init'], h.deps)
-
-    expect(code).toBe(2)
-    expect(h.stdout.text).toBe('')
-    expect(h.stderr.text).toContain('`keyward init` is not available in this version yet')
-  })
-
   it('exits 2 with one line and no stack trace when the scanner fails', async () => {
     const h = await arrange()
     h.scanner.scan.mockRejectedValue(new Error('git ls-files failed'))

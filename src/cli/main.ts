@@ -18,6 +18,7 @@ import { VERSION } from '../version.js'
 import { runVaultCommand } from './vault-commands.js'
 import { runAuditCommand } from './audit-command.js'
 import { runLedgerVerify } from './ledger-command.js'
+import { runInitCommand } from './init-command.js'
 import { runReportCommand } from './report-command.js'
 
 /** What the CLI needs from the outside world; tests pass their own. */
@@ -154,6 +155,12 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<Exit
           print: ctx.print,
           note: (text) => deps.stderr.write(redactor.redact(text) + '\n'),
         })
+      case 'init':
+        return await runInitCommand(command, {
+          deps,
+          print: ctx.print,
+          note: (text) => deps.stderr.write(redactor.redact(text) + '\n'),
+        })
       case 'ledger-verify':
         return await runLedgerVerify(command, ctx)
       case 'report':
@@ -163,10 +170,10 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<Exit
           print: ctx.print,
           note: (text) => deps.stderr.write(redactor.redact(text) + '\n'),
         })
-      default:
-        throw new UsageError(
-          `\`keyward ${command.command.replace('-', ' ')}\` is not available in this version yet; see CHANGELOG.md for what is`,
-        )
+      default: {
+        const unhandled: never = command
+        throw new Error(`unhandled command ${JSON.stringify(unhandled)}`)
+      }
     }
   } catch (error) {
     if (
