@@ -23,11 +23,3 @@ export function pendingScenario(row: {
     },
   }
 }
-
-export const apiCallsScenario = pendingScenario({
-  scenario: 'API calls',
-  sizes: '1,000 keys, 20 findings',
-  measures: 'provider requests, GitHub requests',
-  floor: 'pages of data; 1 listing + 1 commit + the writes',
-  issue: 6,
-})
