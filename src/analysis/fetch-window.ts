@@ -42,30 +42,111 @@ export function fetchWindow(
 
 /** The identity of a usage bucket: one key, model and operation in one time span. */
 export function usageBucketKey(r: UsageRecord): string {
-  return [
-    r.provider,
-    r.providerKeyId ?? '',
-    r.model ?? '',
-    r.operation,
-    r.project ?? '',
-    r.start,
-    r.end,
-  ].join('\u0000')
+  // A template rather than [..].join: this runs once per record of the whole history.
+  return `${r.provider}\u0000${r.providerKeyId ?? ''}\u0000${r.model ?? ''}\u0000${r.operation}\u0000${r.project ?? ''}\u0000${r.start}\u0000${r.end}`
 }
 
 /**
  * Merges a fresh read into what is already known: a bucket read again replaces the older
- * read (providers revise recent buckets), never adds to it. Output sorted for stable snapshots.
+ * read (providers revise recent buckets), never adds to it. Output sorted for stable snapshots:
+ * in the order of the records' usageBucketKey strings.
  */
 export function mergeUsage(
   known: readonly UsageRecord[],
   fresh: readonly UsageRecord[],
 ): UsageRecord[] {
+  // The history is large, and one key string per record (hashed, then sorted) is what made
+  // merging costly. Records are filed in nested maps by the key's fields instead, whose strings
+  // are mostly shared between records, and each level is sorted on its own. Without NUL in any
+  // field that is the same identity and the same order as the joined key; with one, the joined
+  // key is used, as it always was.
+  const tree: ByProvider = new Map()
+  for (const list of [known, fresh]) {
+    // A fresh read may itself list a bucket twice (overlapping pages): the last one wins.
+    for (const r of list) if (!file(tree, r)) return mergeByBucketKey(known, fresh)
+  }
+  const out: UsageRecord[] = []
+  for (const byKey of sortedValues(tree))
+    for (const byModel of sortedValues(byKey))
+      for (const byOperation of sortedValues(byModel))
+        for (const byProject of sortedValues(byOperation))
+          for (const starts of sortedValues(byProject))
+            for (const leaf of sortedValues(starts)) {
+              if (leaf instanceof Map) for (const r of sortedValues(leaf)) out.push(r)
+              else out.push(leaf)
+            }
+  return out
+}
+
+/** Records by start; a start with two ends (rare: buckets of another width) maps them by end. */
+type Starts = Map<string, UsageRecord | Map<string, UsageRecord>>
+type ByProject = Map<string, Starts>
+type ByOperation = Map<string, ByProject>
+type ByModel = Map<string, ByOperation>
+type ByKey = Map<string, ByModel>
+type ByProvider = Map<string, ByKey>
+
+const hasNul = (s: string) => s.includes('\u0000')
+
+/** Files `r` under its bucket's fields (replacing a record of the same bucket); false on a NUL. */
+function file(tree: ByProvider, r: UsageRecord): boolean {
+  const keyId = r.providerKeyId ?? ''
+  const model = r.model ?? ''
+  const project = r.project ?? ''
+  if (
+    hasNul(r.provider) ||
+    hasNul(keyId) ||
+    hasNul(model) ||
+    hasNul(r.operation) ||
+    hasNul(project) ||
+    hasNul(r.start) ||
+    hasNul(r.end)
+  )
+    return false
+  const starts = child(
+    child(child(child(child(tree, r.provider), keyId), model), r.operation),
+    project,
+  )
+  const there = starts.get(r.start)
+  if (there === undefined || (!(there instanceof Map) && there.end === r.end))
+    starts.set(r.start, r)
+  else if (there instanceof Map) there.set(r.end, r)
+  else
+    starts.set(
+      r.start,
+      new Map([
+        [there.end, there],
+        [r.end, r],
+      ]),
+    )
+  return true
+}
+
+function child<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let next = map.get(key)
+  if (!next) {
+    next = new Map()
+    map.set(key, next)
+  }
+  return next
+}
+
+/** A map's values in the order of its keys (default sort: UTF-16 code units, like `<`). */
+function sortedValues<V>(map: Map<string, V>): V[] {
+  return [...map.keys()].sort().map((k) => map.get(k) as V)
+}
+
+/** mergeUsage by whole usageBucketKey strings: for records with a NUL in a field. */
+function mergeByBucketKey(
+  known: readonly UsageRecord[],
+  fresh: readonly UsageRecord[],
+): UsageRecord[] {
   const byKey = new Map<string, UsageRecord>()
   for (const r of known) byKey.set(usageBucketKey(r), r)
-  // A fresh read may itself list a bucket twice (overlapping pages): the last one wins.
   for (const r of fresh) byKey.set(usageBucketKey(r), r)
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r)
+  // The default sort orders strings by UTF-16 code units, as `a < b` does, without calling
+  // back into JS per comparison; the keys are unique, so stability does not matter.
+  return [...byKey.keys()].sort().map((k) => byKey.get(k) as UsageRecord)
 }
 
 /** Audit events deduplicated by provider and event id, oldest first. */
@@ -85,10 +166,30 @@ export function changedUsage(
   known: readonly UsageRecord[],
   fresh: readonly UsageRecord[],
 ): UsageRecord[] {
+  const head = fresh[0]
+  if (head === undefined) return []
+  // Only history records in the fresh read's span of bucket starts can share a bucket with it
+  // (the key includes `start`): the rest of the history is skipped without building its keys.
+  let first = head.start
+  let last = first
+  for (const r of fresh) {
+    if (r.start < first) first = r.start
+    if (r.start > last) last = r.start
+  }
   // Canonical form: history comes back from snapshots with sorted keys, fresh records in the
-  // adapter's key order, and the same content must compare equal.
-  const old = new Map(known.map((r) => [usageBucketKey(r), canonicalJson(r)]))
-  return fresh.filter((r) => old.get(usageBucketKey(r)) !== canonicalJson(r))
+  // adapter's key order, and the same content must compare equal. Built only for the history
+  // records a fresh one shares a bucket with; a later duplicate in `known` still wins.
+  const wanted = new Set(fresh.map(usageBucketKey))
+  const old = new Map<string, UsageRecord>()
+  for (const r of known) {
+    if (r.start < first || r.start > last) continue
+    const key = usageBucketKey(r)
+    if (wanted.has(key)) old.set(key, r)
+  }
+  return fresh.filter((r) => {
+    const before = old.get(usageBucketKey(r))
+    return before === undefined || canonicalJson(before) !== canonicalJson(r)
+  })
 }
 
 /**

@@ -200,12 +200,15 @@ export function createOpenAiProvider(options: ProviderAdapterOptions): Provider 
       const endpoint = `/organization/usage/${type}`
       const validate = validateUsage[type]
       if (!validate) continue
-      const pages = rec.pages(
+      // Each page is turned into records as it arrives and its buckets dropped, so a long
+      // backfill never holds every parsed page and every record at once; paginate keeps only
+      // the pages' cursors. Records still come in page order, pages cut short by a failure included.
+      rec.pages(
         endpoint,
         await paginate<OpenAiPage<OpenAiUsageResult>>({
           maxPages,
-          fetch: (page) =>
-            get(
+          fetch: async (page) => {
+            const result = await get(
               endpoint,
               endpoint,
               [
@@ -219,23 +222,29 @@ export function createOpenAiProvider(options: ProviderAdapterOptions): Provider 
                 ...(page ? ([['page', page]] as Array<[string, string]>) : []),
               ],
               validate,
-            ),
+            )
+            if (!result.ok) return result
+            for (const bucket of result.value.data) {
+              // One bucket's times, formatted once and shared by its records (there are many).
+              const span = {
+                start: isoFromUnixSeconds(bucket.start_time),
+                end: isoFromUnixSeconds(bucket.end_time),
+              }
+              for (const r of bucket.results) records.push(toUsage(type, span, r, costsPerKey))
+            }
+            return { ...result, value: { ...result.value, data: [] } }
+          },
           next: (page) => (page.has_more && page.next_page ? page.next_page : undefined),
         }),
         maxPages,
       )
-      for (const page of pages) {
-        for (const bucket of page.data) {
-          for (const r of bucket.results) records.push(toUsage(type, bucket, r, costsPerKey))
-        }
-      }
     }
     return rec.result(records)
   }
 
   function toUsage(
     type: string,
-    bucket: { start_time: number; end_time: number },
+    span: { start: string; end: string },
     r: OpenAiUsageResult,
     costsPerKey: boolean,
   ): UsageRecord {
@@ -254,8 +263,8 @@ export function createOpenAiProvider(options: ProviderAdapterOptions): Provider 
     return {
       provider: options.id,
       providerKeyId: r.api_key_id ?? undefined,
-      start: isoFromUnixSeconds(bucket.start_time),
-      end: isoFromUnixSeconds(bucket.end_time),
+      start: span.start,
+      end: span.end,
       model,
       operation: type,
       requests: r.num_model_requests,

@@ -1,13 +1,16 @@
 import { median } from '../baseline.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { DAY_MS, daysInMonth, monthStart, utcDay, utcMonth } from '../time.js'
+import type { UsageRecord } from '../../records.js'
 import {
   costOf,
   keyViews,
   ownerFields,
+  seriesOf,
   usageOf,
   type DetectorContext,
   type KeyView,
+  type UsageSeries,
 } from './context.js'
 
 type Threshold = 'budget' | 'forecast' | 'typical'
@@ -19,31 +22,65 @@ interface Spend {
   typicalMonth: number
 }
 
+/** Month-to-date spend and a day's spend (by `YYYY-MM-DD`) → the figures a budget is judged by. */
 function spendOf(
   ctx: DetectorContext,
-  records: readonly { start: string; costUsd: number | undefined }[],
+  monthToDate: number,
+  dayCost: (day: string) => number,
 ): Spend {
   const start = monthStart(ctx.now)
-  const month = utcMonth(ctx.now)
-  let monthToDate = 0
-  const perDay = new Map<string, number>()
-  for (const u of records) {
-    const cost = u.costUsd ?? 0
-    if (u.start.startsWith(month)) monthToDate += cost
-    perDay.set(u.start.slice(0, 10), (perDay.get(u.start.slice(0, 10)) ?? 0) + cost)
-  }
   const elapsedDays = Math.max((ctx.now.getTime() - start.getTime()) / DAY_MS, 1)
   const days = daysInMonth(ctx.now)
   // The 28 days before this month started: the baseline must not include what it judges.
-  const history = Array.from(
-    { length: 28 },
-    (_, i) => perDay.get(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS))) ?? 0,
+  const history = Array.from({ length: 28 }, (_, i) =>
+    dayCost(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS))),
   )
   return {
     monthToDate,
     forecast: (monthToDate / elapsedDays) * days,
     typicalMonth: median(history) * days,
   }
+}
+
+/** A key's spend, from its shared series (summed in record order, as a scan would). */
+function keySpend(ctx: DetectorContext, series: UsageSeries): Spend {
+  return spendOf(
+    ctx,
+    series.months.get(utcMonth(ctx.now)) ?? 0,
+    (day) => series.days.get(day)?.cost ?? 0,
+  )
+}
+
+/**
+ * A workflow's spend: its keys' records summed one by one in key order, not from the keys'
+ * own sums, so the floating-point totals stay exactly those of one scan over all of them.
+ */
+function workflowSpend(ctx: DetectorContext, lists: readonly (readonly UsageRecord[])[]): Spend {
+  const month = utcMonth(ctx.now)
+  let monthToDate = 0
+  const perDay = new Map<string, { cost: number }>()
+  for (const records of lists) {
+    let day = ''
+    // Replaced at the first record: an empty `day` never counts as a match below.
+    let slot = { cost: 0 }
+    for (const u of records) {
+      const cost = costOf(u)
+      if (u.start.startsWith(month)) monthToDate += cost
+      // Records run in time order: look the day up only when it changes (with a 10-character
+      // day, startsWith(day) ⇔ start.slice(0, 10) === day). The additions stay in record order.
+      if (day.length !== 10 || !u.start.startsWith(day)) {
+        day = u.start.slice(0, 10)
+        const known = perDay.get(day)
+        if (known) slot = known
+        else {
+          slot = { cost: 0 }
+          perDay.set(day, slot)
+        }
+      }
+      slot.cost += cost
+    }
+  }
+  return spendOf(ctx, monthToDate, (day) => perDay.get(day)?.cost ?? 0)
 }
 
 const usd = (n: number) => `$${n.toFixed(2)}`
@@ -110,30 +147,28 @@ export function detectBudgets(ctx: DetectorContext): AuditFinding[] {
 
   const byWorkflow = new Map<string, KeyView[]>()
   for (const key of keyViews(ctx)) {
-    const records = usageOf(ctx, key)
-    byWorkflow.set(key.entry.workflow, [...(byWorkflow.get(key.entry.workflow) ?? []), key])
-    if (records.length === 0) continue
+    const series = seriesOf(ctx, key)
+    const keys = byWorkflow.get(key.entry.workflow)
+    if (keys) keys.push(key)
+    else byWorkflow.set(key.entry.workflow, [key])
+    if (series.records.length === 0) continue
     check(
       key.id,
       `${key.id} (${key.entry.label})`,
       key.entry.budget_usd_month,
-      spendOf(ctx, records),
+      keySpend(ctx, series),
       { key: key.id, ...ownerFields(key) },
     )
   }
   for (const [id, workflow] of Object.entries(ctx.inventory.workflows)) {
     if (workflow.budget_usd_month === undefined) continue
-    const records = (byWorkflow.get(id) ?? []).flatMap((key) => usageOf(ctx, key))
-    if (records.length === 0) continue
-    const spend = spendOf(
-      ctx,
-      records.map((u) => ({ start: u.start, costUsd: costOf(u) })),
-    )
+    const lists = (byWorkflow.get(id) ?? []).map((key) => usageOf(ctx, key))
+    if (lists.every((records) => records.length === 0)) continue
     check(
       `workflow:${id}`,
       `workflow ${id} (${workflow.label})`,
       workflow.budget_usd_month,
-      spend,
+      workflowSpend(ctx, lists),
       { workflow: id, owner: workflow.owner },
     )
   }

@@ -51,7 +51,8 @@ export function keyViews(ctx: DetectorContext, options: { canaries?: boolean } =
     }))
 }
 
-const usageIndex = new WeakMap<DetectorContext, Map<string, UsageRecord[]>>()
+/** Usage records by provider, then provider key id (nested: no key string built per record). */
+const usageIndex = new WeakMap<DetectorContext, Map<string, Map<string, UsageRecord[]>>>()
 
 /** Usage records of one key, from an index built once per context (detectors run per key). */
 export function usageOf(ctx: DetectorContext, key: KeyView): readonly UsageRecord[] {
@@ -61,14 +62,149 @@ export function usageOf(ctx: DetectorContext, key: KeyView): readonly UsageRecor
     index = new Map()
     for (const u of ctx.usage) {
       if (u.providerKeyId === undefined) continue
-      const slot = `${u.provider}\u0000${u.providerKeyId}`
-      const list = index.get(slot)
+      let byKey = index.get(u.provider)
+      if (!byKey) {
+        byKey = new Map()
+        index.set(u.provider, byKey)
+      }
+      const list = byKey.get(u.providerKeyId)
       if (list) list.push(u)
-      else index.set(slot, [u])
+      else byKey.set(u.providerKeyId, [u])
     }
     usageIndex.set(ctx, index)
   }
-  return index.get(`${key.entry.provider}\u0000${key.providerKeyId}`) ?? []
+  return index.get(key.entry.provider)?.get(key.providerKeyId) ?? []
+}
+
+/**
+ * One provider key's usage, summarised once per context and shared by the detectors, which
+ * would otherwise each re-scan, re-slice and re-parse every record of the history.
+ * Every sum adds records in their order in `records`, as a detector's own loop would, so the
+ * floating-point results are the same to the last bit.
+ */
+export interface UsageSeries {
+  records: readonly UsageRecord[]
+  /** `Date.parse(start)` of each record, by index. */
+  startMs: Float64Array
+  /** Whether `startMs` never decreases (then the records after a time can be found by search). */
+  ordered: boolean
+  /** Per UTC day (`start.slice(0, 10)`): cost (`costOf`) and tokens (input + output). */
+  days: Map<string, { cost: number; tokens: number }>
+  /** The earliest UTC day of `days`, if any. */
+  firstDay: string | undefined
+  /** Per UTC month (`start.slice(0, 7)`): cost (`costOf`). */
+  months: Map<string, number>
+  /** Whether any record reports a cost. */
+  anyCost: boolean
+  /** Math.max over used records (requests or tokens) of `Date.parse(end)`; -Infinity if none. */
+  lastUsedEnd: number
+}
+
+const seriesIndex = new WeakMap<
+  DetectorContext,
+  { series: Map<readonly UsageRecord[], UsageSeries>; times: Map<string, number> }
+>()
+
+/** The usage series of one key, built at most once per context and provider key. */
+export function seriesOf(ctx: DetectorContext, key: KeyView): UsageSeries {
+  const records = usageOf(ctx, key)
+  let index = seriesIndex.get(ctx)
+  if (!index) {
+    index = { series: new Map(), times: new Map() }
+    seriesIndex.set(ctx, index)
+  }
+  let series = index.series.get(records)
+  if (!series) {
+    series = buildSeries(records, index.times)
+    // Keys without usage share one empty array: it is not worth a slot.
+    if (records.length > 0) index.series.set(records, series)
+  }
+  return series
+}
+
+/**
+ * `Date.parse` of a timestamp, remembered in `times`: every key's hourly buckets carry the same
+ * few thousand start and end strings.
+ */
+function parseTime(times: Map<string, number>, at: string): number {
+  let ms = times.get(at)
+  if (ms === undefined) {
+    ms = Date.parse(at)
+    times.set(at, ms)
+  }
+  return ms
+}
+
+function buildSeries(records: readonly UsageRecord[], times: Map<string, number>): UsageSeries {
+  const startMs = new Float64Array(records.length)
+  const days = new Map<string, { cost: number; tokens: number }>()
+  let ordered = true
+  let anyCost = false
+  let firstDay: string | undefined
+  let lastUsedEnd = Number.NEGATIVE_INFINITY
+  // Records come mostly in time order: reuse the previous record's day and month slots while
+  // its day prefix matches (startsWith allocates nothing; slicing per record did), and parse
+  // each distinct start once.
+  let lastStart: string | undefined
+  let dayId = ''
+  // Replaced at the first record: an empty `dayId` never counts as a match below.
+  let day = { cost: 0, tokens: 0 }
+  let month = { cost: 0 }
+  const monthSlots = new Map<string, { cost: number }>()
+  for (let i = 0; i < records.length; i++) {
+    const u = records[i] as UsageRecord
+    const cost = costOf(u)
+    const tokens = u.inputTokens + u.outputTokens
+    if (u.start !== lastStart) {
+      lastStart = u.start
+      startMs[i] = parseTime(times, u.start)
+      // With a 10-character day id, startsWith(dayId) ⇔ start.slice(0, 10) === dayId.
+      if (dayId.length !== 10 || !u.start.startsWith(dayId)) {
+        dayId = u.start.slice(0, 10)
+        const knownDay = days.get(dayId)
+        if (knownDay) day = knownDay
+        else {
+          day = { cost: 0, tokens: 0 }
+          days.set(dayId, day)
+          if (firstDay === undefined || dayId < firstDay) firstDay = dayId
+        }
+        const monthId = u.start.slice(0, 7)
+        const knownMonth = monthSlots.get(monthId)
+        if (knownMonth) month = knownMonth
+        else {
+          month = { cost: 0 }
+          monthSlots.set(monthId, month)
+        }
+      }
+    } else {
+      startMs[i] = startMs[i - 1] as number
+    }
+    if (i > 0 && !((startMs[i] as number) >= (startMs[i - 1] as number))) ordered = false
+    day.cost += cost
+    day.tokens += tokens
+    month.cost += cost
+    if (u.costUsd !== undefined) anyCost = true
+    if ((u.requests ?? 0) + tokens > 0) lastUsedEnd = Math.max(lastUsedEnd, parseTime(times, u.end))
+  }
+  const months = new Map<string, number>()
+  for (const [id, slot] of monthSlots) months.set(id, slot.cost)
+  return { records, startMs, ordered, days, firstDay, months, anyCost, lastUsedEnd }
+}
+
+/**
+ * The first index whose record may start at or after `ms`: found by binary search when the
+ * series is in time order, else 0 (callers still check each record's start).
+ */
+export function firstIndexFrom(series: UsageSeries, ms: number): number {
+  if (!series.ordered) return 0
+  let lo = 0
+  let hi = series.startMs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((series.startMs[mid] as number) < ms) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /** Spend of a record: its cost in USD, else nothing. */

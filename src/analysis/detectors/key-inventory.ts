@@ -1,7 +1,7 @@
 import { parseDuration } from '../../inventory/duration.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { DAY_MS } from '../time.js'
-import { keyViews, ownerFields, usageOf, type DetectorContext } from './context.js'
+import { keyViews, ownerFields, seriesOf, type DetectorContext } from './context.js'
 
 /**
  * The detectors that compare the inventory with what the providers list: `unmanaged-key`,
@@ -82,10 +82,11 @@ export function detectIdleKeys(ctx: DetectorContext): AuditFinding[] {
     if (!match || match.status !== 'active' || key.entry.canary) continue
     const created = Date.parse(`${key.entry.created}T00:00:00Z`)
     if (ctx.now.getTime() - created < idleAfter) continue
-    let lastUsed = match.lastUsed ? Date.parse(match.lastUsed) : Number.NEGATIVE_INFINITY
-    for (const u of usageOf(ctx, key))
-      if ((u.requests ?? 0) + u.inputTokens + u.outputTokens > 0)
-        lastUsed = Math.max(lastUsed, Date.parse(u.end))
+    // Math.max folds in any order (a NaN anywhere stays NaN): the series holds the usage's part.
+    const lastUsed = Math.max(
+      match.lastUsed ? Date.parse(match.lastUsed) : Number.NEGATIVE_INFINITY,
+      seriesOf(ctx, key).lastUsedEnd,
+    )
     if (ctx.now.getTime() - lastUsed < idleAfter) continue
     const since = Number.isFinite(lastUsed)
       ? `since ${new Date(lastUsed).toISOString().slice(0, 10)}`

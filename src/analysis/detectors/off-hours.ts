@@ -1,7 +1,8 @@
 import { parseActiveHours } from '../../inventory/policy.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { localTime, withinHours } from '../time.js'
-import { keyViews, ownerFields, usageOf, type DetectorContext } from './context.js'
+import type { UsageRecord } from '../../records.js'
+import { firstIndexFrom, keyViews, ownerFields, seriesOf, type DetectorContext } from './context.js'
 
 /**
  * `off-hours`: usage in hours outside the workflow's active_hours, in its timezone (which
@@ -11,6 +12,23 @@ import { keyViews, ownerFields, usageOf, type DetectorContext } from './context.
 export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
   const out: AuditFinding[] = []
   const defaultZone = ctx.inventory.defaults?.timezone ?? 'UTC'
+  const windowStart = ctx.windowStart.getTime()
+  // Keys' hourly buckets share their start times: convert each (zone, start) once per run,
+  // not once per record (Intl formatting is the costly part of this detector).
+  const locals = new Map<string, Map<string, { date: string; minutes: number }>>()
+  const localTimeOf = (start: string, zone: string) => {
+    let byStart = locals.get(zone)
+    if (!byStart) {
+      byStart = new Map()
+      locals.set(zone, byStart)
+    }
+    let local = byStart.get(start)
+    if (!local) {
+      local = localTime(new Date(start), zone)
+      byStart.set(start, local)
+    }
+    return local
+  }
   for (const key of keyViews(ctx)) {
     const hours = key.workflow?.active_hours
     if (!hours) continue
@@ -21,11 +39,14 @@ export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
       string,
       { buckets: number; requests: number; tokens: number; first: string }
     >()
-    for (const u of usageOf(ctx, key)) {
-      if (Date.parse(u.start) < ctx.windowStart.getTime()) continue
+    const series = seriesOf(ctx, key)
+    const { records, startMs } = series
+    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+      const u = records[i] as UsageRecord
+      if ((startMs[i] as number) < windowStart) continue
       const used = (u.requests ?? 0) + u.inputTokens + u.outputTokens
       if (used === 0) continue
-      const local = localTime(new Date(u.start), zone)
+      const local = localTimeOf(u.start, zone)
       if (withinHours(local.minutes, window.start, window.end)) continue
       const day = perDay.get(local.date) ?? { buckets: 0, requests: 0, tokens: 0, first: u.start }
       day.buckets++

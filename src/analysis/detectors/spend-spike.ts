@@ -1,7 +1,7 @@
 import { baselineOf } from '../baseline.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { DAY_MS, utcDay } from '../time.js'
-import { costOf, keyViews, ownerFields, usageOf, type DetectorContext } from './context.js'
+import { keyViews, ownerFields, seriesOf, type DetectorContext } from './context.js'
 
 /** Below these a "spike" is noise: nobody should be paged over cents. */
 export const SPIKE_FLOOR = { usd: 1, tokens: 200_000 } as const
@@ -20,31 +20,37 @@ export function detectSpendSpikes(ctx: DetectorContext): AuditFinding[] {
   const factor = ctx.inventory.defaults?.spike_factor ?? 3
   const today = Date.UTC(ctx.now.getUTCFullYear(), ctx.now.getUTCMonth(), ctx.now.getUTCDate())
   const out: AuditFinding[] = []
+  // Every key looks up the same few dozen days: format each once per run.
+  const dayIds = new Map<number, string>()
+  const dayOf = (ms: number): string => {
+    let id = dayIds.get(ms)
+    if (id === undefined) {
+      id = utcDay(new Date(ms))
+      dayIds.set(ms, id)
+    }
+    return id
+  }
   for (const key of keyViews(ctx)) {
-    const records = usageOf(ctx, key)
-    if (records.length === 0) continue
-    const useCost = records.some((u) => u.costUsd !== undefined)
-    const perDay = new Map<string, number>()
-    for (const u of records) {
-      const day = u.start.slice(0, 10)
-      perDay.set(
-        day,
-        (perDay.get(day) ?? 0) + (useCost ? costOf(u) : u.inputTokens + u.outputTokens),
-      )
+    // Daily sums come from the key's shared series (built once per context for all detectors).
+    const series = seriesOf(ctx, key)
+    if (series.records.length === 0) continue
+    const useCost = series.anyCost
+    const valueOf = (day: string): number => {
+      const sums = series.days.get(day)
+      return sums === undefined ? 0 : useCost ? sums.cost : sums.tokens
     }
     // Every day of this run's new data (a first run's whole backfill) that has enough history.
-    const firstDay = Date.parse(`${[...perDay.keys()].sort()[0] ?? utcDay(ctx.now)}T00:00:00Z`)
+    const firstDay = Date.parse(`${series.firstDay ?? utcDay(ctx.now)}T00:00:00Z`)
     const windowDay = Date.parse(`${utcDay(ctx.windowStart)}T00:00:00Z`)
     const from = Math.max(
       Math.min(windowDay, today - (RECHECKED_DAYS - 1) * DAY_MS),
       firstDay + MIN_HISTORY_DAYS * DAY_MS,
     )
     for (let dayStart = today; dayStart >= from; dayStart -= DAY_MS) {
-      const day = utcDay(new Date(dayStart))
-      const value = perDay.get(day) ?? 0
-      const history = Array.from(
-        { length: BASELINE_DAYS },
-        (_, i) => perDay.get(utcDay(new Date(dayStart - (i + 1) * DAY_MS))) ?? 0,
+      const day = dayOf(dayStart)
+      const value = valueOf(day)
+      const history = Array.from({ length: BASELINE_DAYS }, (_, i) =>
+        valueOf(dayOf(dayStart - (i + 1) * DAY_MS)),
       )
       const base = baselineOf(history)
       const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens

@@ -1,6 +1,14 @@
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { utcMonth } from '../time.js'
-import { keyViews, ownerFields, usageOf, type DetectorContext } from './context.js'
+import type { UsageRecord } from '../../records.js'
+import {
+  firstIndexFrom,
+  keyViews,
+  ownerFields,
+  seriesOf,
+  usageOf,
+  type DetectorContext,
+} from './context.js'
 
 const used = (u: { requests: number | undefined; inputTokens: number; outputTokens: number }) =>
   (u.requests ?? 0) + u.inputTokens + u.outputTokens > 0
@@ -52,18 +60,24 @@ export function modelAllowed(model: string, allowed: readonly string[]): boolean
 /** `unexpected-model`: a model outside the workflow's allowed_models. Per key, model and month. */
 export function detectUnexpectedModels(ctx: DetectorContext): AuditFinding[] {
   const out: AuditFinding[] = []
+  const windowStart = ctx.windowStart.getTime()
   for (const key of keyViews(ctx)) {
     const allowed = key.workflow?.allowed_models
     if (!allowed) continue
     const seen = new Map<string, { tokens: number; first: string }>()
-    for (const u of usageOf(ctx, key)) {
-      if (
-        !u.model ||
-        modelAllowed(u.model, allowed) ||
-        !used(u) ||
-        Date.parse(u.start) < ctx.windowStart.getTime()
-      )
-        continue
+    // modelAllowed compiles a RegExp per allowed name: decide each distinct model once.
+    const verdicts = new Map<string, boolean>()
+    const series = seriesOf(ctx, key)
+    const { records, startMs } = series
+    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+      const u = records[i] as UsageRecord
+      if (!u.model || (startMs[i] as number) < windowStart || !used(u)) continue
+      let allowedModel = verdicts.get(u.model)
+      if (allowedModel === undefined) {
+        allowedModel = modelAllowed(u.model, allowed)
+        verdicts.set(u.model, allowedModel)
+      }
+      if (allowedModel) continue
       const s = seen.get(u.model) ?? { tokens: 0, first: u.start }
       s.tokens += u.inputTokens + u.outputTokens
       if (u.start < s.first) s.first = u.start
