@@ -10322,7 +10322,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve8.call(this, root, ref);
+      let _sch = resolve9.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
         const { schemaId } = this.opts;
@@ -10349,7 +10349,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve8(root, ref) {
+    function resolve9(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -11213,7 +11213,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve8(baseURI, relativeURI, options) {
+    function resolve9(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -11249,50 +11249,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative8, options, skipNormalization) {
+    function resolveComponent(base, relative9, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse3(serialize(base, options), options);
-        relative8 = parse3(serialize(relative8, options), options);
+        relative9 = parse3(serialize(relative9, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative8.scheme) {
-        target.scheme = relative8.scheme;
-        target.userinfo = relative8.userinfo;
-        target.host = relative8.host;
-        target.port = relative8.port;
-        target.path = removeDotSegments(relative8.path || "");
-        target.query = relative8.query;
+      if (!options.tolerant && relative9.scheme) {
+        target.scheme = relative9.scheme;
+        target.userinfo = relative9.userinfo;
+        target.host = relative9.host;
+        target.port = relative9.port;
+        target.path = removeDotSegments(relative9.path || "");
+        target.query = relative9.query;
       } else {
-        if (relative8.userinfo !== void 0 || relative8.host !== void 0 || relative8.port !== void 0) {
-          target.userinfo = relative8.userinfo;
-          target.host = relative8.host;
-          target.port = relative8.port;
-          target.path = removeDotSegments(relative8.path || "");
-          target.query = relative8.query;
+        if (relative9.userinfo !== void 0 || relative9.host !== void 0 || relative9.port !== void 0) {
+          target.userinfo = relative9.userinfo;
+          target.host = relative9.host;
+          target.port = relative9.port;
+          target.path = removeDotSegments(relative9.path || "");
+          target.query = relative9.query;
         } else {
-          if (!relative8.path) {
+          if (!relative9.path) {
             target.path = base.path;
-            if (relative8.query !== void 0) {
-              target.query = relative8.query;
+            if (relative9.query !== void 0) {
+              target.query = relative9.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative8.path[0] === "/") {
-              target.path = removeDotSegments(relative8.path);
+            if (relative9.path[0] === "/") {
+              target.path = removeDotSegments(relative9.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative8.path;
+                target.path = "/" + relative9.path;
               } else if (!base.path) {
-                target.path = relative8.path;
+                target.path = relative9.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative8.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative9.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative8.query;
+            target.query = relative9.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -11300,7 +11300,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative8.fragment;
+      target.fragment = relative9.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -11604,7 +11604,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve8,
+      resolve: resolve9,
       resolveComponent,
       equal,
       serialize,
@@ -18163,9 +18163,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve8, reject) => {
+          return new Promise((resolve9, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve8(data);
+              return err ? reject(err) : resolve9(data);
             });
           });
         }
@@ -18203,9 +18203,9 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve8, reject) => {
+          return new Promise((resolve9, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve8(data);
+              return err2 ? reject(err2) : resolve9(data);
             });
           });
         }
@@ -21711,8 +21711,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve8, reject) => {
-        res = resolve8;
+      const promise = new Promise((resolve9, reject) => {
+        res = resolve9;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -23138,12 +23138,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve8, reject) => {
+      const waitForDrain = () => new Promise((resolve9, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve8;
+          callback = resolve9;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -24027,12 +24027,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve8, reject) => {
+      const waitForDrain = () => new Promise((resolve9, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve8;
+          callback = resolve9;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -24349,16 +24349,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve8) => {
+        return new Promise((resolve9) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve8;
+            this[kClosedResolve] = resolve9;
           } else {
-            resolve8(null);
+            resolve9(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve8) => {
+        return new Promise((resolve9) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -24371,7 +24371,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve8(null);
+            resolve9(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -24778,8 +24778,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve8) => {
-            this[kClosedResolve] = resolve8;
+          return new Promise((resolve9) => {
+            this[kClosedResolve] = resolve9;
           });
         }
       }
@@ -25901,7 +25901,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve8, reject) => {
+        const socket = await new Promise((resolve9, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -25911,7 +25911,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve8(socket2);
+              resolve9(socket2);
             }
           });
         });
@@ -25921,14 +25921,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve8, reject) => {
+        await new Promise((resolve9, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve8();
+            resolve9();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -25937,14 +25937,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve8();
+            resolve9();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve8, reject) => {
+        await new Promise((resolve9, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -25952,7 +25952,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug("SOCKS5 tunnel established to", targetHost, targetPort, "via", info);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve8();
+            resolve9();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -25995,8 +25995,8 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve8, reject) => {
-                      finalSocket.once("secureConnect", resolve8);
+                    await new Promise((resolve9, reject) => {
+                      finalSocket.once("secureConnect", resolve9);
                       finalSocket.once("error", reject);
                     });
                   }
@@ -27129,7 +27129,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -27143,11 +27143,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve8(null);
+                resolve9(null);
               }
             });
           } else {
-            this.on("close", resolve8);
+            this.on("close", resolve9);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -27175,7 +27175,7 @@ var require_readable = __commonJS({
     }
     function consume(stream2, type) {
       assert(!stream2[kConsume]);
-      return new Promise((resolve8, reject) => {
+      return new Promise((resolve9, reject) => {
         if (isUnusable(stream2)) {
           const rState = stream2._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -27190,7 +27190,7 @@ var require_readable = __commonJS({
             stream2[kConsume] = {
               type,
               stream: stream2,
-              resolve: resolve8,
+              resolve: resolve9,
               reject,
               length: 0,
               body: []
@@ -27264,18 +27264,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve8, stream: stream2, length } = consume2;
+      const { type, body, resolve: resolve9, stream: stream2, length } = consume2;
       try {
         if (type === "text") {
-          resolve8(chunksDecode(body, length, encoding));
+          resolve9(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve8(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve9(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve8(chunksConcat(body, length).buffer);
+          resolve9(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve8(new Blob(body, { type: stream2[kContentType] }));
+          resolve9(new Blob(body, { type: stream2[kContentType] }));
         } else if (type === "bytes") {
-          resolve8(chunksConcat(body, length));
+          resolve9(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -27465,9 +27465,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           request2.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve8(data);
+            return err ? reject(err) : resolve9(data);
           });
         });
       }
@@ -27679,9 +27679,9 @@ var require_api_stream = __commonJS({
     };
     function stream2(opts2, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           stream2.call(this, opts2, factory, (err, data) => {
-            return err ? reject(err) : resolve8(data);
+            return err ? reject(err) : resolve9(data);
           });
         });
       }
@@ -27969,9 +27969,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           upgrade.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve8(data);
+            return err ? reject(err) : resolve9(data);
           });
         });
       }
@@ -28064,9 +28064,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           connect.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve8(data);
+            return err ? reject(err) : resolve9(data);
           });
         });
       }
@@ -29339,8 +29339,8 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile: writeFile3, readFile: readFile8, mkdir: mkdir3 } = __require("node:fs/promises");
-    var { dirname: dirname8, resolve: resolve8 } = __require("node:path");
+    var { writeFile: writeFile4, readFile: readFile9, mkdir: mkdir4 } = __require("node:fs/promises");
+    var { dirname: dirname9, resolve: resolve9 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors3();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -29541,7 +29541,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile8(resolve8(path), "utf8");
+          const data = await readFile9(resolve9(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -29570,13 +29570,13 @@ var require_snapshot_recorder = __commonJS({
         if (!path) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve8(path);
-        await mkdir3(dirname8(resolvedPath), { recursive: true });
+        const resolvedPath = resolve9(path);
+        await mkdir4(dirname9(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
         }));
-        await writeFile3(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
+        await writeFile4(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
       }
       /**
        * Clears all recorded snapshots
@@ -34950,12 +34950,12 @@ var require_headers = __commonJS({
       append(name, value2, isLowerCase) {
         this.sortedMap = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists = this.headersMap.get(lowercaseName);
-        if (exists) {
+        const exists2 = this.headersMap.get(lowercaseName);
+        if (exists2) {
           const delimiter = lowercaseName === "cookie" ? "; " : ", ";
           this.headersMap.set(lowercaseName, {
-            name: exists.name,
-            value: `${exists.value}${delimiter}${value2}`
+            name: exists2.name,
+            value: `${exists2.value}${delimiter}${value2}`
           });
         } else {
           this.headersMap.set(lowercaseName, { name, value: value2 });
@@ -37550,7 +37550,7 @@ var require_fetch = __commonJS({
         const agent = fetchParams.controller.dispatcher;
         const path = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
-        return new Promise((resolve8, reject) => agent.dispatch(
+        return new Promise((resolve9, reject) => agent.dispatch(
           {
             path: hasTrailingQuestionMark ? `${path}?` : path,
             origin: url.origin,
@@ -37638,7 +37638,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve8({
+              resolve9({
                 status,
                 statusText,
                 headersList,
@@ -37691,7 +37691,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value2), true);
                 }
               }
-              resolve8({
+              resolve9({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -37715,7 +37715,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value2.toString("latin1"), true);
                 }
               }
-              resolve8({
+              resolve9({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -42051,7 +42051,7 @@ ${captureLines}` : capture.stack;
 });
 
 // src/cli/main.ts
-import { dirname as dirname6, relative as relative7, resolve as resolve7, sep as sep3 } from "node:path";
+import { dirname as dirname7, relative as relative8, resolve as resolve8, sep as sep3 } from "node:path";
 
 // src/analysis/findings.ts
 function sortFindings(findings) {
@@ -42122,10 +42122,10 @@ function findExcessiveNesting(text, maxDepth) {
 }
 
 // src/inventory/parse.ts
-var syntax = (file, line, column, message) => ({
+var syntax = (file2, line, column, message) => ({
   rule: "yaml-syntax",
   severity: "error",
-  file,
+  file: file2,
   line,
   column,
   message
@@ -42167,10 +42167,10 @@ function explain(code, message, source) {
       return first.replace(/ at line \d+, column \d+:?$/, "");
   }
 }
-function parseYamlFile(file, bytes) {
+function parseYamlFile(file2, bytes) {
   const fail = (line, column, message) => ({
     ok: false,
-    findings: [syntax(file, line, column, message)]
+    findings: [syntax(file2, line, column, message)]
   });
   if (bytes.byteLength > INVENTORY_LIMITS.maxBytes) {
     const mib = (bytes.byteLength / 1024 / 1024).toFixed(1);
@@ -42206,7 +42206,7 @@ function parseYamlFile(file, bytes) {
   const findings = doc.errors.map((error) => {
     const pos = lineCounter.linePos(error.pos[0]);
     return syntax(
-      file,
+      file2,
       pos.line,
       pos.col,
       explain(error.code, error.message, keyAt(text, error.pos[0]))
@@ -42216,7 +42216,7 @@ function parseYamlFile(file, bytes) {
   for (const offset of duplicateKeys(doc)) {
     const pos = lineCounter.linePos(offset);
     findings.push(
-      syntax(file, pos.line, pos.col, explain("DUPLICATE_KEY", "", keyAt(text, offset)))
+      syntax(file2, pos.line, pos.col, explain("DUPLICATE_KEY", "", keyAt(text, offset)))
     );
   }
   let value2;
@@ -42224,10 +42224,10 @@ function parseYamlFile(file, bytes) {
     value2 = doc.toJS({ maxAliasCount: INVENTORY_LIMITS.maxAliasCount });
   } catch (error) {
     const reason = error instanceof ReferenceError && /alias count/i.test(error.message) ? `aliases expand to too much data (more than ${INVENTORY_LIMITS.maxAliasCount} alias uses); an inventory needs none` : `the file cannot be turned into a value: ${error instanceof Error ? error.message : String(error)}`;
-    findings.push(syntax(file, 1, 1, reason));
+    findings.push(syntax(file2, 1, 1, reason));
     return { ok: false, findings };
   }
-  return { ok: true, parsed: { file, doc, lineCounter, value: value2 }, findings };
+  return { ok: true, parsed: { file: file2, doc, lineCounter, value: value2 }, findings };
 }
 
 // src/inventory/policy.ts
@@ -43033,8 +43033,8 @@ function checkSchema(parsed) {
 }
 
 // src/inventory/check.ts
-function checkInventory(file, bytes, context) {
-  const parse3 = parseYamlFile(file, bytes);
+function checkInventory(file2, bytes, context) {
+  const parse3 = parseYamlFile(file2, bytes);
   if (!parse3.ok) return { parsed: void 0, findings: parse3.findings };
   const findings = [
     ...parse3.findings,
@@ -43055,10 +43055,10 @@ function errorMessage(error) {
   return String(error);
 }
 var VaultError = class extends Error {
-  constructor(code, file, message, options) {
+  constructor(code, file2, message, options) {
     super(message, options);
     this.code = code;
-    this.file = file;
+    this.file = file2;
   }
   code;
   file;
@@ -43159,9 +43159,9 @@ function compareRecipients(actual, expected) {
   return { actual, expected, missing, extra };
 }
 function driftMessage(target, drift) {
-  const file = target.secretPath;
+  const file2 = target.secretPath;
   if (drift.expected === void 0) {
-    return `${file}: no creation rule in .sops.yaml matches it, so its recipients cannot be checked; add a rule`;
+    return `${file2}: no creation rule in .sops.yaml matches it, so its recipients cannot be checked; add a rule`;
   }
   const parts = [
     drift.extra.length ? `still readable by ${drift.extra.join(", ")}, which .sops.yaml no longer lists` : "",
@@ -43169,7 +43169,7 @@ function driftMessage(target, drift) {
   ].filter(Boolean);
   const rekey = target.keyId.startsWith("admin:") ? "keyward vault rekey" : `keyward vault rekey ${target.keyId}`;
   const rotate = drift.extra.length ? ", and rotate the key if a removed recipient should lose access" : "";
-  return `${file} is ${parts.join(" and ")}; run \`${rekey}\` to re-encrypt it to the recipients in .sops.yaml${rotate}`;
+  return `${file2} is ${parts.join(" and ")}; run \`${rekey}\` to re-encrypt it to the recipients in .sops.yaml${rotate}`;
 }
 function fileFailure(error) {
   if (error instanceof VaultError && error.code !== "no-identity") return error;
@@ -43177,43 +43177,43 @@ function fileFailure(error) {
   throw error;
 }
 async function checkSecretFile(vault, target, options = { verifyMac: true }) {
-  const { keyId, secretPath: file } = target;
-  const seen = await vault.inspect(file);
+  const { keyId, secretPath: file2 } = target;
+  const seen = await vault.inspect(file2);
   if (seen.kind === "missing") {
     return {
       keyId,
-      file,
+      file: file2,
       status: "missing",
-      message: `${file} does not exist; write it with \`${addCommand(keyId)}\``
+      message: `${file2} does not exist; write it with \`${addCommand(keyId)}\``
     };
   }
   if (seen.kind === "plaintext") {
     return {
       keyId,
-      file,
+      file: file2,
       status: "plaintext",
-      message: `${file} (${describeTarget(keyId)}) is not a SOPS file encrypted with age: ${seen.reason}. Anyone who can read the repository may read this key: rotate it at the provider, then store the new one with \`${addCommand(keyId)}\``
+      message: `${file2} (${describeTarget(keyId)}) is not a SOPS file encrypted with age: ${seen.reason}. Anyone who can read the repository may read this key: rotate it at the provider, then store the new one with \`${addCommand(keyId)}\``
     };
   }
-  const drift = compareRecipients(seen.recipients, await vault.expectedRecipients(file));
+  const drift = compareRecipients(seen.recipients, await vault.expectedRecipients(file2));
   if (!options.verifyMac) {
-    return drift ? { keyId, file, status: "recipients-drift", message: driftMessage(target, drift), drift } : {
+    return drift ? { keyId, file: file2, status: "recipients-drift", message: driftMessage(target, drift), drift } : {
       keyId,
-      file,
+      file: file2,
       status: "ok",
-      message: `${file}: recipients match .sops.yaml (MAC not verified)`
+      message: `${file2}: recipients match .sops.yaml (MAC not verified)`
     };
   }
   let access;
   try {
-    access = (await vault.decrypt(file, options.purpose ?? "check", keyId)).access;
+    access = (await vault.decrypt(file2, options.purpose ?? "check", keyId)).access;
   } catch (error) {
     const failure = fileFailure(error);
     const code = failure instanceof VaultError ? failure.code : void 0;
     const tampered = failure instanceof VaultError && failure.tampered;
     return {
       keyId,
-      file,
+      file: file2,
       status: tampered ? "vault-tampered" : "unreadable",
       message: failure.message,
       ...code ? { code } : {},
@@ -43223,7 +43223,7 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
   if (drift)
     return {
       keyId,
-      file,
+      file: file2,
       status: "recipients-drift",
       message: driftMessage(target, drift),
       drift,
@@ -43231,9 +43231,9 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
     };
   return {
     keyId,
-    file,
+    file: file2,
     status: "ok",
-    message: `${file}: MAC verified, recipients match .sops.yaml`,
+    message: `${file2}: MAC verified, recipients match .sops.yaml`,
     access
   };
 }
@@ -43243,20 +43243,20 @@ async function vaultCheck(vault, targets) {
   return { ok: results.every((r) => r.status === "ok"), results };
 }
 async function rekeyOne(vault, target) {
-  const { keyId, secretPath: file } = target;
-  const seen = await vault.inspect(file);
+  const { keyId, secretPath: file2 } = target;
+  const seen = await vault.inspect(file2);
   if (seen.kind === "missing")
-    return { keyId, file, status: "missing", message: `${file} does not exist` };
+    return { keyId, file: file2, status: "missing", message: `${file2} does not exist` };
   if (seen.kind === "plaintext") {
     return {
       keyId,
-      file,
+      file: file2,
       status: "plaintext",
-      message: `${file} is not encrypted (${seen.reason}); nothing to rekey`
+      message: `${file2} is not encrypted (${seen.reason}); nothing to rekey`
     };
   }
   try {
-    const outcome = await vault.rekey(file, keyId);
+    const outcome = await vault.rekey(file2, keyId);
     const added = outcome.recipientsAfter.filter((r) => !outcome.recipientsBefore.includes(r));
     const removed = outcome.recipientsBefore.filter((r) => !outcome.recipientsAfter.includes(r));
     const change = [
@@ -43265,9 +43265,9 @@ async function rekeyOne(vault, target) {
     ].filter(Boolean);
     return {
       keyId,
-      file,
+      file: file2,
       status: "rekeyed",
-      message: `${file}: new data key${change.length ? `; ${change.join("; ")}` : "; same recipients"}`,
+      message: `${file2}: new data key${change.length ? `; ${change.join("; ")}` : "; same recipients"}`,
       recipientsBefore: outcome.recipientsBefore,
       recipientsAfter: outcome.recipientsAfter,
       access: outcome.access
@@ -43276,7 +43276,7 @@ async function rekeyOne(vault, target) {
     const failure = fileFailure(error);
     return {
       keyId,
-      file,
+      file: file2,
       status: "failed",
       message: failure.message,
       ...failure instanceof VaultError ? { code: failure.code } : {}
@@ -43293,9 +43293,9 @@ async function vaultRekey(vault, targets) {
 function secretRefs(value2) {
   const root = value2 ?? {};
   const refs = [];
-  const add2 = (keyId, file, path) => {
-    if (typeof file === "string" && file !== "" && !looksLikeSecret(file))
-      refs.push({ target: { keyId, secretPath: file }, path });
+  const add2 = (keyId, file2, path) => {
+    if (typeof file2 === "string" && file2 !== "" && !looksLikeSecret(file2))
+      refs.push({ target: { keyId, secretPath: file2 }, path });
   };
   const entries = (section) => section !== null && typeof section === "object" ? Object.entries(section) : [];
   for (const [id, provider] of entries(root.providers))
@@ -43919,7 +43919,7 @@ import { mkdir, readdir, readFile as readFile3, writeFile } from "node:fs/promis
 import { dirname as dirname2, isAbsolute as isAbsolute2, join, posix as posix2, relative as relative3 } from "node:path";
 import { promisify } from "node:util";
 var run = promisify(execFile);
-var BOT = [
+var BOT_GIT_CONFIG = [
   "-c",
   "user.name=keyward",
   "-c",
@@ -43929,7 +43929,7 @@ var BOT = [
 ];
 var OUTBOX = ".keyward/outbox";
 function localForge(root) {
-  const git = async (...args) => (await run("git", [...BOT, ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 })).stdout;
+  const git = async (...args) => (await run("git", [...BOT_GIT_CONFIG, ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 })).stdout;
   const issuesDir = join(root, OUTBOX, "issues");
   const issueFile = (number) => join(issuesDir, `${String(number).padStart(4, "0")}.md`);
   async function ensureRepository() {
@@ -43941,13 +43941,13 @@ function localForge(root) {
       );
     }
   }
-  async function readIssue(file) {
-    const text = await readFile3(join(issuesDir, file), "utf8");
+  async function readIssue(file2) {
+    const text = await readFile3(join(issuesDir, file2), "utf8");
     const newline = text.indexOf("\n");
     const header = JSON.parse(
       text.slice(0, newline).replace(/^<!-- keyward:outbox /, "").replace(/ -->$/, "")
     );
-    return { ...header, body: text.slice(newline + 1), url: posix2.join(OUTBOX, "issues", file) };
+    return { ...header, body: text.slice(newline + 1), url: posix2.join(OUTBOX, "issues", file2) };
   }
   async function writeIssue(issue, body) {
     await mkdir(issuesDir, { recursive: true });
@@ -44005,15 +44005,15 @@ ${body}`
     async commitFiles(files, message, parent) {
       await ensureRepository();
       if (await this.head() !== parent) return { status: "conflict" };
-      for (const file of files) {
-        const inside = relative3(root, join(root, file.path));
+      for (const file2 of files) {
+        const inside = relative3(root, join(root, file2.path));
         if (inside.startsWith("..") || isAbsolute2(inside))
-          throw new Error(`refusing to write ${file.path} outside the repository`);
+          throw new Error(`refusing to write ${file2.path} outside the repository`);
       }
-      for (const file of files) {
-        const full = join(root, file.path);
+      for (const file2 of files) {
+        const full = join(root, file2.path);
         await mkdir(dirname2(full), { recursive: true });
-        await writeFile(full, file.content);
+        await writeFile(full, file2.content);
       }
       await git("add", "--", ...files.map((f) => f.path));
       const staged = await git("diff", "--cached", "--name-only", "--", ...files.map((f) => f.path));
@@ -44072,9 +44072,9 @@ ${body}`
     },
     async comment(number, text) {
       await stored(number);
-      const file = issueFile(number).replace(/\.md$/, ".comments.txt");
-      const before = await readFile3(file, "utf8").catch(() => "");
-      await writeFile(file, `${before}---
+      const file2 = issueFile(number).replace(/\.md$/, ".comments.txt");
+      const before = await readFile3(file2, "utf8").catch(() => "");
+      await writeFile(file2, `${before}---
 ${text}
 `);
     }
@@ -44514,7 +44514,7 @@ async function listTrackedFiles(root) {
       cause: error
     });
   }
-  const files = new Set(output.split("\0").filter((file) => file !== ""));
+  const files = new Set(output.split("\0").filter((file2) => file2 !== ""));
   return { files: [...files].sort(compare), source: "git" };
 }
 async function scanRepository(root, options) {
@@ -44525,35 +44525,35 @@ async function scanRepository(root, options) {
   const hits = [];
   const skipped = [];
   let scannedFiles = 0;
-  const scanFile = async (file) => {
-    if (isIgnored(posix3.relative(baseDir, file))) {
-      skipped.push({ file, reason: "ignored" });
+  const scanFile = async (file2) => {
+    if (isIgnored(posix3.relative(baseDir, file2))) {
+      skipped.push({ file: file2, reason: "ignored" });
       return;
     }
-    const absolute = join2(root, file);
+    const absolute = join2(root, file2);
     let bytes;
     try {
       const stats = await lstat(absolute);
       if (!stats.isFile()) {
-        skipped.push({ file, reason: "not-a-file" });
+        skipped.push({ file: file2, reason: "not-a-file" });
         return;
       }
       if (stats.size > MAX_SCANNED_BYTES) {
-        skipped.push({ file, reason: "too-large" });
+        skipped.push({ file: file2, reason: "too-large" });
         return;
       }
       bytes = await readFile4(absolute);
     } catch {
-      skipped.push({ file, reason: "unreadable" });
+      skipped.push({ file: file2, reason: "unreadable" });
       return;
     }
     const text = decodeText(bytes);
     if (text === void 0) {
-      skipped.push({ file, reason: "binary" });
+      skipped.push({ file: file2, reason: "binary" });
       return;
     }
     scannedFiles += 1;
-    hits.push(...scanText(file, text, scanOptions));
+    hits.push(...scanText(file2, text, scanOptions));
   };
   await forEachLimited(files, READ_CONCURRENCY, scanFile);
   hits.sort((a, b) => compare(a.file, b.file) || a.line - b.line || a.column - b.column);
@@ -44671,7 +44671,7 @@ var Semaphore = class {
   waiting = [];
   async acquire() {
     if (this.active >= this.limit) {
-      await new Promise((resolve8) => this.waiting.push(resolve8));
+      await new Promise((resolve9) => this.waiting.push(resolve9));
     } else {
       this.active += 1;
     }
@@ -45719,38 +45719,44 @@ function createOpenAiProvider(options) {
       const endpoint = `/organization/usage/${type}`;
       const validate2 = validateUsage[type];
       if (!validate2) continue;
-      const pages = rec.pages(
+      rec.pages(
         endpoint,
         await paginate({
           maxPages,
-          fetch: (page) => get2(
-            endpoint,
-            endpoint,
-            [
-              ["start_time", String(unixSeconds(start))],
-              ["end_time", String(unixSeconds(end))],
-              ["bucket_width", "1h"],
-              ["limit", "168"],
-              ["group_by[]", "api_key_id"],
-              ["group_by[]", "model"],
-              ...projectQuery,
-              ...page ? [["page", page]] : []
-            ],
-            validate2
-          ),
+          fetch: async (page) => {
+            const result = await get2(
+              endpoint,
+              endpoint,
+              [
+                ["start_time", String(unixSeconds(start))],
+                ["end_time", String(unixSeconds(end))],
+                ["bucket_width", "1h"],
+                ["limit", "168"],
+                ["group_by[]", "api_key_id"],
+                ["group_by[]", "model"],
+                ...projectQuery,
+                ...page ? [["page", page]] : []
+              ],
+              validate2
+            );
+            if (!result.ok) return result;
+            for (const bucket of result.value.data) {
+              const span = {
+                start: isoFromUnixSeconds(bucket.start_time),
+                end: isoFromUnixSeconds(bucket.end_time)
+              };
+              for (const r of bucket.results) records.push(toUsage(type, span, r, costsPerKey));
+            }
+            return { ...result, value: { ...result.value, data: [] } };
+          },
           next: (page) => page.has_more && page.next_page ? page.next_page : void 0
         }),
         maxPages
       );
-      for (const page of pages) {
-        for (const bucket of page.data) {
-          for (const r of bucket.results) records.push(toUsage(type, bucket, r, costsPerKey));
-        }
-      }
     }
     return rec.result(records);
   }
-  function toUsage(type, bucket, r, costsPerKey) {
+  function toUsage(type, span, r, costsPerKey) {
     const input = r.input_tokens ?? 0;
     const output = r.output_tokens ?? 0;
     const cached = r.input_cached_tokens ?? 0;
@@ -45763,8 +45769,8 @@ function createOpenAiProvider(options) {
     return {
       provider: options.id,
       providerKeyId: r.api_key_id ?? void 0,
-      start: isoFromUnixSeconds(bucket.start_time),
-      end: isoFromUnixSeconds(bucket.end_time),
+      start: span.start,
+      end: span.end,
       model,
       operation: type,
       requests: r.num_model_requests,
@@ -46113,6 +46119,21 @@ function buildProvider(id, settings, adminKey, deps) {
 // src/commands/audit.ts
 import { createHash as createHash4 } from "node:crypto";
 
+// src/map-limited.ts
+async function mapLimited(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]);
+      }
+    })
+  );
+  return results;
+}
+
 // src/analysis/baseline.ts
 function median(values) {
   if (values.length === 0) return 0;
@@ -46195,14 +46216,102 @@ function usageOf(ctx, key) {
     index = /* @__PURE__ */ new Map();
     for (const u of ctx.usage) {
       if (u.providerKeyId === void 0) continue;
-      const slot = `${u.provider}\0${u.providerKeyId}`;
-      const list2 = index.get(slot);
+      let byKey = index.get(u.provider);
+      if (!byKey) {
+        byKey = /* @__PURE__ */ new Map();
+        index.set(u.provider, byKey);
+      }
+      const list2 = byKey.get(u.providerKeyId);
       if (list2) list2.push(u);
-      else index.set(slot, [u]);
+      else byKey.set(u.providerKeyId, [u]);
     }
     usageIndex.set(ctx, index);
   }
-  return index.get(`${key.entry.provider}\0${key.providerKeyId}`) ?? [];
+  return index.get(key.entry.provider)?.get(key.providerKeyId) ?? [];
+}
+var seriesIndex = /* @__PURE__ */ new WeakMap();
+function seriesOf(ctx, key) {
+  const records = usageOf(ctx, key);
+  let index = seriesIndex.get(ctx);
+  if (!index) {
+    index = { series: /* @__PURE__ */ new Map(), times: /* @__PURE__ */ new Map() };
+    seriesIndex.set(ctx, index);
+  }
+  let series = index.series.get(records);
+  if (!series) {
+    series = buildSeries(records, index.times);
+    if (records.length > 0) index.series.set(records, series);
+  }
+  return series;
+}
+function parseTime(times, at) {
+  let ms = times.get(at);
+  if (ms === void 0) {
+    ms = Date.parse(at);
+    times.set(at, ms);
+  }
+  return ms;
+}
+function buildSeries(records, times) {
+  const startMs = new Float64Array(records.length);
+  const days = /* @__PURE__ */ new Map();
+  let ordered = true;
+  let anyCost = false;
+  let firstDay;
+  let lastUsedEnd = Number.NEGATIVE_INFINITY;
+  let lastStart;
+  let dayId = "";
+  let day = { cost: 0, tokens: 0 };
+  let month = { cost: 0 };
+  const monthSlots = /* @__PURE__ */ new Map();
+  for (let i = 0; i < records.length; i++) {
+    const u = records[i];
+    const cost = costOf(u);
+    const tokens = u.inputTokens + u.outputTokens;
+    if (u.start !== lastStart) {
+      lastStart = u.start;
+      startMs[i] = parseTime(times, u.start);
+      if (dayId.length !== 10 || !u.start.startsWith(dayId)) {
+        dayId = u.start.slice(0, 10);
+        const knownDay = days.get(dayId);
+        if (knownDay) day = knownDay;
+        else {
+          day = { cost: 0, tokens: 0 };
+          days.set(dayId, day);
+          if (firstDay === void 0 || dayId < firstDay) firstDay = dayId;
+        }
+        const monthId = u.start.slice(0, 7);
+        const knownMonth = monthSlots.get(monthId);
+        if (knownMonth) month = knownMonth;
+        else {
+          month = { cost: 0 };
+          monthSlots.set(monthId, month);
+        }
+      }
+    } else {
+      startMs[i] = startMs[i - 1];
+    }
+    if (i > 0 && !(startMs[i] >= startMs[i - 1])) ordered = false;
+    day.cost += cost;
+    day.tokens += tokens;
+    month.cost += cost;
+    if (u.costUsd !== void 0) anyCost = true;
+    if ((u.requests ?? 0) + tokens > 0) lastUsedEnd = Math.max(lastUsedEnd, parseTime(times, u.end));
+  }
+  const months = /* @__PURE__ */ new Map();
+  for (const [id, slot] of monthSlots) months.set(id, slot.cost);
+  return { records, startMs, ordered, days, firstDay, months, anyCost, lastUsedEnd };
+}
+function firstIndexFrom(series, ms) {
+  if (!series.ordered) return 0;
+  let lo = 0;
+  let hi = series.startMs.length;
+  while (lo < hi) {
+    const mid = lo + hi >>> 1;
+    if (series.startMs[mid] < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 var costOf = (u) => u.costUsd ?? 0;
 function ownerFields(key) {
@@ -46214,27 +46323,50 @@ function ownerFields(key) {
 }
 
 // src/analysis/detectors/budget.ts
-function spendOf(ctx, records) {
+function spendOf(ctx, monthToDate, dayCost) {
   const start = monthStart(ctx.now);
-  const month = utcMonth(ctx.now);
-  let monthToDate = 0;
-  const perDay = /* @__PURE__ */ new Map();
-  for (const u of records) {
-    const cost = u.costUsd ?? 0;
-    if (u.start.startsWith(month)) monthToDate += cost;
-    perDay.set(u.start.slice(0, 10), (perDay.get(u.start.slice(0, 10)) ?? 0) + cost);
-  }
   const elapsedDays = Math.max((ctx.now.getTime() - start.getTime()) / DAY_MS3, 1);
   const days = daysInMonth(ctx.now);
   const history = Array.from(
     { length: 28 },
-    (_, i) => perDay.get(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS3))) ?? 0
+    (_, i) => dayCost(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS3)))
   );
   return {
     monthToDate,
     forecast: monthToDate / elapsedDays * days,
     typicalMonth: median(history) * days
   };
+}
+function keySpend(ctx, series) {
+  return spendOf(
+    ctx,
+    series.months.get(utcMonth(ctx.now)) ?? 0,
+    (day) => series.days.get(day)?.cost ?? 0
+  );
+}
+function workflowSpend(ctx, lists) {
+  const month = utcMonth(ctx.now);
+  let monthToDate = 0;
+  const perDay = /* @__PURE__ */ new Map();
+  for (const records of lists) {
+    let day = "";
+    let slot = { cost: 0 };
+    for (const u of records) {
+      const cost = costOf(u);
+      if (u.start.startsWith(month)) monthToDate += cost;
+      if (day.length !== 10 || !u.start.startsWith(day)) {
+        day = u.start.slice(0, 10);
+        const known = perDay.get(day);
+        if (known) slot = known;
+        else {
+          slot = { cost: 0 };
+          perDay.set(day, slot);
+        }
+      }
+      slot.cost += cost;
+    }
+  }
+  return spendOf(ctx, monthToDate, (day) => perDay.get(day)?.cost ?? 0);
 }
 var usd = (n) => `$${n.toFixed(2)}`;
 function detectBudgets(ctx) {
@@ -46286,30 +46418,28 @@ function detectBudgets(ctx) {
   };
   const byWorkflow = /* @__PURE__ */ new Map();
   for (const key of keyViews(ctx)) {
-    const records = usageOf(ctx, key);
-    byWorkflow.set(key.entry.workflow, [...byWorkflow.get(key.entry.workflow) ?? [], key]);
-    if (records.length === 0) continue;
+    const series = seriesOf(ctx, key);
+    const keys = byWorkflow.get(key.entry.workflow);
+    if (keys) keys.push(key);
+    else byWorkflow.set(key.entry.workflow, [key]);
+    if (series.records.length === 0) continue;
     check(
       key.id,
       `${key.id} (${key.entry.label})`,
       key.entry.budget_usd_month,
-      spendOf(ctx, records),
+      keySpend(ctx, series),
       { key: key.id, ...ownerFields(key) }
     );
   }
   for (const [id, workflow] of Object.entries(ctx.inventory.workflows)) {
     if (workflow.budget_usd_month === void 0) continue;
-    const records = (byWorkflow.get(id) ?? []).flatMap((key) => usageOf(ctx, key));
-    if (records.length === 0) continue;
-    const spend = spendOf(
-      ctx,
-      records.map((u) => ({ start: u.start, costUsd: costOf(u) }))
-    );
+    const lists = (byWorkflow.get(id) ?? []).map((key) => usageOf(ctx, key));
+    if (lists.every((records) => records.length === 0)) continue;
     check(
       `workflow:${id}`,
       `workflow ${id} (${workflow.label})`,
       workflow.budget_usd_month,
-      spend,
+      workflowSpend(ctx, lists),
       { workflow: id, owner: workflow.owner }
     );
   }
@@ -46382,10 +46512,10 @@ function detectIdleKeys(ctx) {
     if (!match || match.status !== "active" || key.entry.canary) continue;
     const created = Date.parse(`${key.entry.created}T00:00:00Z`);
     if (ctx.now.getTime() - created < idleAfter) continue;
-    let lastUsed = match.lastUsed ? Date.parse(match.lastUsed) : Number.NEGATIVE_INFINITY;
-    for (const u of usageOf(ctx, key))
-      if ((u.requests ?? 0) + u.inputTokens + u.outputTokens > 0)
-        lastUsed = Math.max(lastUsed, Date.parse(u.end));
+    const lastUsed = Math.max(
+      match.lastUsed ? Date.parse(match.lastUsed) : Number.NEGATIVE_INFINITY,
+      seriesOf(ctx, key).lastUsedEnd
+    );
     if (ctx.now.getTime() - lastUsed < idleAfter) continue;
     const since = Number.isFinite(lastUsed) ? `since ${new Date(lastUsed).toISOString().slice(0, 10)}` : "in the data keyward has";
     out.push(
@@ -46448,6 +46578,21 @@ function detectSharedKeys(ctx) {
 function detectOffHours(ctx) {
   const out = [];
   const defaultZone = ctx.inventory.defaults?.timezone ?? "UTC";
+  const windowStart = ctx.windowStart.getTime();
+  const locals = /* @__PURE__ */ new Map();
+  const localTimeOf = (start, zone) => {
+    let byStart = locals.get(zone);
+    if (!byStart) {
+      byStart = /* @__PURE__ */ new Map();
+      locals.set(zone, byStart);
+    }
+    let local = byStart.get(start);
+    if (!local) {
+      local = localTime(new Date(start), zone);
+      byStart.set(start, local);
+    }
+    return local;
+  };
   for (const key of keyViews(ctx)) {
     const hours = key.workflow?.active_hours;
     if (!hours) continue;
@@ -46455,11 +46600,14 @@ function detectOffHours(ctx) {
     if ("error" in window2) continue;
     const zone = key.workflow?.timezone ?? defaultZone;
     const perDay = /* @__PURE__ */ new Map();
-    for (const u of usageOf(ctx, key)) {
-      if (Date.parse(u.start) < ctx.windowStart.getTime()) continue;
+    const series = seriesOf(ctx, key);
+    const { records, startMs } = series;
+    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+      const u = records[i];
+      if (startMs[i] < windowStart) continue;
       const used2 = (u.requests ?? 0) + u.inputTokens + u.outputTokens;
       if (used2 === 0) continue;
-      const local = localTime(new Date(u.start), zone);
+      const local = localTimeOf(u.start, zone);
       if (withinHours(local.minutes, window2.start, window2.end)) continue;
       const day = perDay.get(local.date) ?? { buckets: 0, requests: 0, tokens: 0, first: u.start };
       day.buckets++;
@@ -46552,30 +46700,35 @@ function detectSpendSpikes(ctx) {
   const factor = ctx.inventory.defaults?.spike_factor ?? 3;
   const today = Date.UTC(ctx.now.getUTCFullYear(), ctx.now.getUTCMonth(), ctx.now.getUTCDate());
   const out = [];
-  for (const key of keyViews(ctx)) {
-    const records = usageOf(ctx, key);
-    if (records.length === 0) continue;
-    const useCost = records.some((u) => u.costUsd !== void 0);
-    const perDay = /* @__PURE__ */ new Map();
-    for (const u of records) {
-      const day = u.start.slice(0, 10);
-      perDay.set(
-        day,
-        (perDay.get(day) ?? 0) + (useCost ? costOf(u) : u.inputTokens + u.outputTokens)
-      );
+  const dayIds = /* @__PURE__ */ new Map();
+  const dayOf = (ms) => {
+    let id = dayIds.get(ms);
+    if (id === void 0) {
+      id = utcDay(new Date(ms));
+      dayIds.set(ms, id);
     }
-    const firstDay = Date.parse(`${[...perDay.keys()].sort()[0] ?? utcDay(ctx.now)}T00:00:00Z`);
+    return id;
+  };
+  for (const key of keyViews(ctx)) {
+    const series = seriesOf(ctx, key);
+    if (series.records.length === 0) continue;
+    const useCost = series.anyCost;
+    const valueOf = (day) => {
+      const sums = series.days.get(day);
+      return sums === void 0 ? 0 : useCost ? sums.cost : sums.tokens;
+    };
+    const firstDay = Date.parse(`${series.firstDay ?? utcDay(ctx.now)}T00:00:00Z`);
     const windowDay = Date.parse(`${utcDay(ctx.windowStart)}T00:00:00Z`);
     const from = Math.max(
       Math.min(windowDay, today - (RECHECKED_DAYS - 1) * DAY_MS3),
       firstDay + MIN_HISTORY_DAYS * DAY_MS3
     );
     for (let dayStart = today; dayStart >= from; dayStart -= DAY_MS3) {
-      const day = utcDay(new Date(dayStart));
-      const value2 = perDay.get(day) ?? 0;
+      const day = dayOf(dayStart);
+      const value2 = valueOf(day);
       const history = Array.from(
         { length: BASELINE_DAYS },
-        (_, i) => perDay.get(utcDay(new Date(dayStart - (i + 1) * DAY_MS3))) ?? 0
+        (_, i) => valueOf(dayOf(dayStart - (i + 1) * DAY_MS3))
       );
       const base = baselineOf(history);
       const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens;
@@ -46721,13 +46874,23 @@ function modelAllowed(model, allowed) {
 }
 function detectUnexpectedModels(ctx) {
   const out = [];
+  const windowStart = ctx.windowStart.getTime();
   for (const key of keyViews(ctx)) {
     const allowed = key.workflow?.allowed_models;
     if (!allowed) continue;
     const seen = /* @__PURE__ */ new Map();
-    for (const u of usageOf(ctx, key)) {
-      if (!u.model || modelAllowed(u.model, allowed) || !used(u) || Date.parse(u.start) < ctx.windowStart.getTime())
-        continue;
+    const verdicts = /* @__PURE__ */ new Map();
+    const series = seriesOf(ctx, key);
+    const { records, startMs } = series;
+    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+      const u = records[i];
+      if (!u.model || startMs[i] < windowStart || !used(u)) continue;
+      let allowedModel = verdicts.get(u.model);
+      if (allowedModel === void 0) {
+        allowedModel = modelAllowed(u.model, allowed);
+        verdicts.set(u.model, allowedModel);
+      }
+      if (allowedModel) continue;
       const s = seen.get(u.model) ?? { tokens: 0, first: u.start };
       s.tokens += u.inputTokens + u.outputTokens;
       if (u.start < s.first) s.first = u.start;
@@ -46783,6 +46946,32 @@ function runDetectors(ctx) {
   return { findings, errors };
 }
 
+// src/ledger/canonical-json.ts
+function canonicalJson(value2) {
+  return encode(value2, "") + "\n";
+}
+function encode(value2, path) {
+  if (value2 === null) return "null";
+  switch (typeof value2) {
+    case "string":
+      return JSON.stringify(value2);
+    case "boolean":
+      return value2 ? "true" : "false";
+    case "number":
+      if (!Number.isFinite(value2))
+        throw new TypeError(`canonical JSON cannot hold ${value2} (at ${path || "/"})`);
+      return JSON.stringify(value2);
+    case "object": {
+      if (Array.isArray(value2))
+        return `[${value2.map((item, i) => encode(item, `${path}/${i}`)).join(",")}]`;
+      const entries = Object.entries(value2).filter(([, v]) => v !== void 0).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v, `${path}/${k}`)}`).join(",")}}`;
+    }
+    default:
+      throw new TypeError(`canonical JSON cannot hold a ${typeof value2} (at ${path || "/"})`);
+  }
+}
+
 // src/analysis/fetch-window.ts
 var DEFAULT_BACKFILL_DAYS = 35;
 var DEFAULT_OVERLAP_HOURS = 24;
@@ -46798,21 +46987,66 @@ function fetchWindow(watermark, now, options = {}) {
   return { since: new Date(Math.max(earliest, from)), until, backfill: false };
 }
 function usageBucketKey(r) {
-  return [
-    r.provider,
-    r.providerKeyId ?? "",
-    r.model ?? "",
-    r.operation,
-    r.project ?? "",
-    r.start,
-    r.end
-  ].join("\0");
+  return `${r.provider}\0${r.providerKeyId ?? ""}\0${r.model ?? ""}\0${r.operation}\0${r.project ?? ""}\0${r.start}\0${r.end}`;
 }
 function mergeUsage(known, fresh) {
+  const tree = /* @__PURE__ */ new Map();
+  for (const list2 of [known, fresh]) {
+    for (const r of list2) if (!file(tree, r)) return mergeByBucketKey(known, fresh);
+  }
+  const out = [];
+  for (const byKey of sortedValues(tree))
+    for (const byModel of sortedValues(byKey))
+      for (const byOperation of sortedValues(byModel))
+        for (const byProject of sortedValues(byOperation))
+          for (const starts of sortedValues(byProject))
+            for (const leaf of sortedValues(starts)) {
+              if (leaf instanceof Map) for (const r of sortedValues(leaf)) out.push(r);
+              else out.push(leaf);
+            }
+  return out;
+}
+var hasNul = (s) => s.includes("\0");
+function file(tree, r) {
+  const keyId = r.providerKeyId ?? "";
+  const model = r.model ?? "";
+  const project = r.project ?? "";
+  if (hasNul(r.provider) || hasNul(keyId) || hasNul(model) || hasNul(r.operation) || hasNul(project) || hasNul(r.start) || hasNul(r.end))
+    return false;
+  const starts = child(
+    child(child(child(child(tree, r.provider), keyId), model), r.operation),
+    project
+  );
+  const there = starts.get(r.start);
+  if (there === void 0 || !(there instanceof Map) && there.end === r.end)
+    starts.set(r.start, r);
+  else if (there instanceof Map) there.set(r.end, r);
+  else
+    starts.set(
+      r.start,
+      /* @__PURE__ */ new Map([
+        [there.end, there],
+        [r.end, r]
+      ])
+    );
+  return true;
+}
+function child(map, key) {
+  let next = map.get(key);
+  if (!next) {
+    next = /* @__PURE__ */ new Map();
+    map.set(key, next);
+  }
+  return next;
+}
+function sortedValues(map) {
+  return [...map.keys()].sort().map((k) => map.get(k));
+}
+function mergeByBucketKey(known, fresh) {
   const byKey = /* @__PURE__ */ new Map();
   for (const r of known) byKey.set(usageBucketKey(r), r);
   for (const r of fresh) byKey.set(usageBucketKey(r), r);
-  return [...byKey.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, r]) => r);
+  return [...byKey.keys()].sort().map((k) => byKey.get(k));
 }
 function mergeEvents(known, fresh) {
   const byId = /* @__PURE__ */ new Map();
@@ -46822,8 +47056,25 @@ function mergeEvents(known, fresh) {
   );
 }
 function changedUsage(known, fresh) {
-  const old = new Map(known.map((r) => [usageBucketKey(r), JSON.stringify(r)]));
-  return fresh.filter((r) => old.get(usageBucketKey(r)) !== JSON.stringify(r));
+  const head = fresh[0];
+  if (head === void 0) return [];
+  let first = head.start;
+  let last = first;
+  for (const r of fresh) {
+    if (r.start < first) first = r.start;
+    if (r.start > last) last = r.start;
+  }
+  const wanted = new Set(fresh.map(usageBucketKey));
+  const old = /* @__PURE__ */ new Map();
+  for (const r of known) {
+    if (r.start < first || r.start > last) continue;
+    const key = usageBucketKey(r);
+    if (wanted.has(key)) old.set(key, r);
+  }
+  return fresh.filter((r) => {
+    const before = old.get(usageBucketKey(r));
+    return before === void 0 || canonicalJson(before) !== canonicalJson(r);
+  });
 }
 
 // src/analysis/key-matching.ts
@@ -46904,32 +47155,6 @@ function matchKeys(inventory, providerKeys) {
   return { matches, unmatched };
 }
 
-// src/ledger/canonical-json.ts
-function canonicalJson(value2) {
-  return encode(value2, "") + "\n";
-}
-function encode(value2, path) {
-  if (value2 === null) return "null";
-  switch (typeof value2) {
-    case "string":
-      return JSON.stringify(value2);
-    case "boolean":
-      return value2 ? "true" : "false";
-    case "number":
-      if (!Number.isFinite(value2))
-        throw new TypeError(`canonical JSON cannot hold ${value2} (at ${path || "/"})`);
-      return JSON.stringify(value2);
-    case "object": {
-      if (Array.isArray(value2))
-        return `[${value2.map((item, i) => encode(item, `${path}/${i}`)).join(",")}]`;
-      const entries = Object.entries(value2).filter(([, v]) => v !== void 0).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v, `${path}/${k}`)}`).join(",")}}`;
-    }
-    default:
-      throw new TypeError(`canonical JSON cannot hold a ${typeof value2} (at ${path || "/"})`);
-  }
-}
-
 // src/ledger/chain.ts
 var LEDGER_FILE = "audit/ledger.jsonl";
 var SNAPSHOT_DIR = "audit/snapshots";
@@ -46970,11 +47195,11 @@ function parseLedger(text) {
   return { entries, problems };
 }
 function verifyChain(source, anchor) {
-  const fail = (file, line, message, snapshots, head2) => ({
+  const fail = (file2, line, message, snapshots, head2) => ({
     ok: false,
     snapshots,
     head: head2,
-    broken: { file, line, message }
+    broken: { file: file2, line, message }
   });
   if (source.ledgerText === void 0) {
     if (source.snapshotFiles.length > 0)
@@ -47075,7 +47300,7 @@ function verifyChain(source, anchor) {
     previous = entry;
   }
   const head = previous?.sha256 ?? null;
-  const stray = source.snapshotFiles.filter((file) => !listed.has(file)).sort()[0];
+  const stray = source.snapshotFiles.filter((file2) => !listed.has(file2)).sort()[0];
   if (stray)
     return fail(
       stray,
@@ -47321,14 +47546,24 @@ async function reconcileIssues(forge, plan, options, log) {
       if (issue.state === "open") duplicates.push(issue);
     } else byFingerprint.set(fingerprint, issue);
   }
+  let stopped = false;
   const write = async (what, action) => {
-    if (result.writes >= options.maxWrites) {
+    if (stopped || result.writes >= options.maxWrites) {
       result.deferred.push(what);
       return false;
     }
     result.writes++;
-    if (!options.dryRun) await action();
-    return true;
+    if (options.dryRun) return true;
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      const status = error?.status;
+      if (status === 403 || status === 429) stopped = true;
+      log.warning(`issue write for ${what} failed, left for the next run: ${errorMessage(error)}`);
+      result.deferred.push(what);
+      return false;
+    }
   };
   for (const issue of duplicates) {
     const original = byFingerprint.get(markerOf(issue.body) ?? "");
@@ -47492,19 +47727,6 @@ async function readHistory(forge, readLocal, entries, now, log) {
   }
   return { usage, events };
 }
-async function mapLimited(items, limit, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index]);
-      }
-    })
-  );
-  return results;
-}
 async function audit(input, deps) {
   const { log, forge, vault } = deps;
   const now = deps.clock.now();
@@ -47534,17 +47756,17 @@ async function audit(input, deps) {
   const access = [];
   const tampered = [];
   const gaps = [];
-  const decrypt = async (file, keyId) => {
+  const decrypt = async (file2, keyId) => {
     try {
-      const { values, access: record } = await vault.decrypt(file, "audit", keyId);
+      const { values, access: record } = await vault.decrypt(file2, "audit", keyId);
       access.push(record);
       const value2 = values[SECRET_FIELD];
       return typeof value2 === "string" ? value2 : void 0;
     } catch (error) {
       if (error instanceof VaultError && error.code === "no-identity") throw error;
       if (error instanceof VaultError && error.tampered)
-        tampered.push({ keyId, file, message: error.message });
-      else notes.push(`${file}: ${errorMessage(error)}`);
+        tampered.push({ keyId, file: file2, message: error.message });
+      else notes.push(`${file2}: ${errorMessage(error)}`);
       return void 0;
     }
   };
@@ -47851,7 +48073,7 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
   const ledgerHead = input.dryRun ? prev : snapshot.entry.sha256;
   const dashboard = await log.group(
     "Dashboard",
-    () => ensureDashboard(
+    () => ensureDashboardSafely(
       forge,
       existing,
       {
@@ -47860,9 +48082,12 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
         open: openEntries(existing, plan, issues),
         gaps,
         ledgerHead,
-        snapshot: input.dryRun ? void 0 : snapshot.path
+        snapshot: input.dryRun ? void 0 : snapshot.path,
+        // Past GitHub's body limit the list is cut; every finding is in the committed snapshot.
+        overflowLink: `the \`findings\` of \`${snapshot.path}\``
       },
-      input.dryRun
+      input.dryRun,
+      log
     )
   );
   return {
@@ -47962,6 +48187,16 @@ function openEntries(existing, plan, issues) {
     } else if (stillOpen.has(number)) entries.set(number, entry);
   }
   return [...[...entries.values()].sort((a, b) => (a.issue ?? 0) - (b.issue ?? 0)), ...waiting];
+}
+async function ensureDashboardSafely(forge, existing, input, dryRun, log) {
+  try {
+    return await ensureDashboard(forge, existing, input, dryRun);
+  } catch (error) {
+    log.warning(
+      `the dashboard issue could not be written, the next run retries: ${errorMessage(error)}`
+    );
+    return { number: void 0, action: "unchanged" };
+  }
 }
 
 // src/demo/dataset.ts
@@ -48501,10 +48736,10 @@ async function startFakeServer(spec) {
         return;
       case "slow": {
         const response = spec.route(request2);
-        await new Promise((resolve8) => {
+        await new Promise((resolve9) => {
           const timer = setTimeout(() => {
             timers.delete(timer);
-            resolve8();
+            resolve9();
           }, fault.delayMs ?? 1e3);
           timers.add(timer);
         });
@@ -48534,7 +48769,7 @@ async function startFakeServer(spec) {
       }
     });
   });
-  await new Promise((resolve8) => server.listen(0, "127.0.0.1", resolve8));
+  await new Promise((resolve9) => server.listen(0, "127.0.0.1", resolve9));
   const { port } = server.address();
   return {
     origin: `http://127.0.0.1:${port}`,
@@ -48547,15 +48782,15 @@ async function startFakeServer(spec) {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       server.closeAllConnections();
-      await new Promise((resolve8) => server.close(() => resolve8()));
+      await new Promise((resolve9) => server.close(() => resolve9()));
     }
   };
 }
 function readBody(req) {
-  return new Promise((resolve8, reject) => {
+  return new Promise((resolve9, reject) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve8(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve9(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
 }
@@ -49146,14 +49381,6 @@ async function startDemoProviders(dataset, adminKeys = {}) {
 
 // src/cli/audit-command.ts
 var run2 = promisify3(execFile3);
-var BOT2 = [
-  "-c",
-  "user.name=keyward",
-  "-c",
-  "user.email=keyward@users.noreply.invalid",
-  "-c",
-  "commit.gpgsign=false"
-];
 async function findDemo() {
   let dir = dirname3(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
@@ -49173,15 +49400,15 @@ async function copyDemo() {
   const source = await findDemo();
   const target = await mkdtemp(join3(tmpdir(), "keyward-demo-"));
   await cp(source, target, { recursive: true });
-  const git = (...args) => run2("git", [...BOT2, ...args], { cwd: target });
+  const git = (...args) => run2("git", [...BOT_GIT_CONFIG, ...args], { cwd: target });
   await git("init", "--quiet", "-b", "main");
   await git("add", "-A");
   await git("commit", "--quiet", "--no-verify", "-m", "keyward demo governance repository");
   return target;
 }
 async function startDemo(vault, inventory, now) {
-  const read2 = async (file, keyId) => {
-    const value2 = (await vault.decrypt(file, "audit", keyId)).values[SECRET_FIELD];
+  const read2 = async (file2, keyId) => {
+    const value2 = (await vault.decrypt(file2, "audit", keyId)).values[SECRET_FIELD];
     return typeof value2 === "string" ? value2 : void 0;
   };
   const secrets = {};
@@ -49257,11 +49484,11 @@ async function runAuditCommand(command, ctx) {
   const root = dirname3(configPath);
   const env = command.demo && !deps.env.SOPS_AGE_KEY && !deps.env.SOPS_AGE_KEY_FILE ? { ...deps.env, SOPS_AGE_KEY_FILE: join3(root, "demo-age-key.txt") } : deps.env;
   const vault = ctx.vault(root, env);
-  const readFile8 = repoFileReader(root);
+  const readFile9 = repoFileReader(root);
   const configFile = relative5(root, configPath);
   let demo;
   if (command.demo) {
-    const bytes = await readFile8(configFile);
+    const bytes = await readFile9(configFile);
     if (!bytes) throw new UsageError(`cannot read ${configPath}: no such file`);
     const { parse: parse3 } = await Promise.resolve().then(() => __toESM(require_dist(), 1));
     demo = await startDemo(vault, parse3(new TextDecoder().decode(bytes)), deps.clock.now());
@@ -49277,7 +49504,7 @@ async function runAuditCommand(command, ctx) {
     const report2 = await audit(
       { configFile, dryRun: command.dryRun, maxIssuesPerRun: 20 },
       {
-        readFile: readFile8,
+        readFile: readFile9,
         vault,
         forge: localForge(root),
         scanner: gitLeakScanner(root, { log: ctx.log }),
@@ -49349,8 +49576,422 @@ ledger broken after ${report2.snapshots} intact snapshot(s)
   return EXIT.problems;
 }
 
+// src/cli/init-command.ts
+import { generateKeyPairSync } from "node:crypto";
+import { mkdir as mkdir2, readFile as readFile7, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { dirname as dirname5, join as join6, relative as relative6, resolve as resolve6 } from "node:path";
+
+// src/adapters/vault/bech32.ts
+var CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+var GENERATORS = [996825010, 642813549, 513874426, 1027748829, 705979059];
+function polymod(values) {
+  let chk = 1;
+  for (const value2 of values) {
+    const top = chk >>> 25;
+    chk = (chk & 33554431) << 5 ^ value2;
+    for (let i = 0; i < 5; i++) {
+      if (top >>> i & 1) chk ^= GENERATORS[i] ?? 0;
+    }
+  }
+  return chk >>> 0;
+}
+function hrpExpand(hrp) {
+  const high = [];
+  const low = [];
+  for (let i = 0; i < hrp.length; i++) {
+    const c = hrp.charCodeAt(i);
+    high.push(c >>> 5);
+    low.push(c & 31);
+  }
+  return [...high, 0, ...low];
+}
+function convertBits(data, from, to, pad2) {
+  let acc = 0;
+  let bits = 0;
+  const out = [];
+  const maxv = (1 << to) - 1;
+  for (let i = 0; i < data.length; i++) {
+    acc = acc << from | (data[i] ?? 0);
+    bits += from;
+    while (bits >= to) {
+      bits -= to;
+      out.push(acc >>> bits & maxv);
+    }
+  }
+  if (pad2) {
+    if (bits > 0) out.push(acc << to - bits & maxv);
+  } else if (bits >= from || (acc << to - bits & maxv) !== 0) {
+    throw new Error("invalid bech32 padding");
+  }
+  return out;
+}
+function bech32Decode(text) {
+  if (text !== text.toLowerCase() && text !== text.toUpperCase()) {
+    throw new Error("mixed-case bech32 string");
+  }
+  const lower = text.toLowerCase();
+  const separator = lower.lastIndexOf("1");
+  if (separator < 1 || separator + 7 > lower.length) throw new Error("bech32 string too short");
+  const hrp = lower.slice(0, separator);
+  for (let i = 0; i < hrp.length; i++) {
+    const c = hrp.charCodeAt(i);
+    if (c < 33 || c > 126) throw new Error("invalid bech32 prefix character");
+  }
+  const values = [];
+  for (const char of lower.slice(separator + 1)) {
+    const value2 = CHARSET.indexOf(char);
+    if (value2 === -1) throw new Error("invalid bech32 character");
+    values.push(value2);
+  }
+  if (polymod([...hrpExpand(hrp), ...values]) !== 1) throw new Error("bad bech32 checksum");
+  return { hrp, bytes: Uint8Array.from(convertBits(values.slice(0, -6), 5, 8, false)) };
+}
+function bech32Encode(hrp, bytes) {
+  const lowerHrp = hrp.toLowerCase();
+  const data = convertBits(bytes, 8, 5, true);
+  const chk = polymod([...hrpExpand(lowerHrp), ...data, 0, 0, 0, 0, 0, 0]) ^ 1;
+  const checksum = [];
+  for (let i = 0; i < 6; i++) checksum.push(chk >>> 5 * (5 - i) & 31);
+  return `${lowerHrp}1${[...data, ...checksum].map((v) => CHARSET[v]).join("")}`;
+}
+
+// src/adapters/vault/identities.ts
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { readFile as readFile6 } from "node:fs/promises";
+import { join as join5 } from "node:path";
+var PKCS8_X25519_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+var IDENTITY_HRP = "age-secret-key-";
+function x25519Identity(text, source) {
+  const { hrp, bytes } = bech32Decode(text);
+  if (hrp !== IDENTITY_HRP || bytes.length !== 32) throw new Error("not an X25519 age identity");
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_X25519_PREFIX, bytes]),
+    format: "der",
+    type: "pkcs8"
+  });
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  const publicKey = Uint8Array.from(spki.subarray(spki.length - 32));
+  return { privateKey, publicKey, recipient: bech32Encode("age", publicKey), source };
+}
+function parseX25519Recipient(recipient) {
+  const { hrp, bytes } = bech32Decode(recipient);
+  if (hrp !== "age" || bytes.length !== 32) throw new Error("not an X25519 age recipient");
+  return bytes;
+}
+function parseAgeIdentities(text, source) {
+  if (text.includes("-----BEGIN AGE ENCRYPTED FILE-----") || text.startsWith("age-encryption.org/")) {
+    throw new VaultError(
+      "unsupported",
+      "",
+      `${source} holds a passphrase-encrypted age file; keyward needs the plain identity (AGE-SECRET-KEY-1\u2026)`
+    );
+  }
+  const identities = [];
+  let skipped = 0;
+  for (const [index, rawLine] of text.split(/\r?\n/).entries()) {
+    const line = rawLine.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    for (const word of line.split(/\s+/)) {
+      const upper = word.toUpperCase();
+      if (upper.startsWith("AGE-SECRET-KEY-PQ-1") || upper.startsWith("AGE-PLUGIN-")) {
+        skipped++;
+        continue;
+      }
+      const where = `${source} line ${index + 1}`;
+      try {
+        identities.push(x25519Identity(word, where));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : "invalid";
+        throw new VaultError(
+          "no-identity",
+          "",
+          `${where} is not a valid age identity (${reason}); expected AGE-SECRET-KEY-1\u2026 or a # comment`
+        );
+      }
+    }
+  }
+  return { identities, skipped };
+}
+function defaultKeysFile(env) {
+  if (env.XDG_CONFIG_HOME) return join5(env.XDG_CONFIG_HOME, "sops", "age", "keys.txt");
+  if (env.HOME) return join5(env.HOME, ".config", "sops", "age", "keys.txt");
+  return void 0;
+}
+async function readKeysFile(path) {
+  try {
+    return await readFile6(path, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return void 0;
+    throw error;
+  }
+}
+async function loadAgeIdentities(sources) {
+  const { env } = sources;
+  const found = [];
+  let skipped = 0;
+  const add2 = (text, source) => {
+    const parsed = parseAgeIdentities(text, source);
+    found.push(...parsed.identities);
+    skipped += parsed.skipped;
+  };
+  const looked = [];
+  if (sources.ageKey !== void 0) {
+    const label = sources.ageKeyLabel ?? "the action input age-key";
+    looked.push(label);
+    if (sources.ageKey.trim()) add2(sources.ageKey, label);
+  }
+  looked.push("SOPS_AGE_KEY");
+  if (env.SOPS_AGE_KEY?.trim()) add2(env.SOPS_AGE_KEY, "SOPS_AGE_KEY");
+  looked.push("SOPS_AGE_KEY_FILE");
+  if (env.SOPS_AGE_KEY_FILE) {
+    const path = env.SOPS_AGE_KEY_FILE;
+    let text;
+    try {
+      text = await readFile6(path, "utf8");
+    } catch (error) {
+      const code = error.code ?? "unreadable";
+      throw new VaultError(
+        "no-identity",
+        "",
+        `SOPS_AGE_KEY_FILE names ${path}, which cannot be read (${code})`,
+        { cause: error }
+      );
+    }
+    add2(text, `SOPS_AGE_KEY_FILE (${path})`);
+  }
+  const defaultFile = sources.defaultKeysFile === false ? void 0 : defaultKeysFile(env);
+  if (defaultFile !== void 0) {
+    looked.push(defaultFile);
+    const text = await readKeysFile(defaultFile);
+    if (text !== void 0) add2(text, defaultFile);
+  }
+  const unique = [...new Map(found.map((id) => [id.recipient, id])).values()];
+  if (unique.length === 0) {
+    const note = skipped > 0 ? ` (${skipped} post-quantum or plugin identit${skipped === 1 ? "y was" : "ies were"} skipped: keyward supports X25519 AGE-SECRET-KEY-1\u2026 identities only)` : "";
+    throw new VaultError(
+      "no-identity",
+      "",
+      `no age identity found${note}; looked in ${looked.join(", ")}. Set SOPS_AGE_KEY to the key text or SOPS_AGE_KEY_FILE to a keys file (in the action: the age-key input).`
+    );
+  }
+  return unique;
+}
+function createIdentityLoader(sources) {
+  let loaded;
+  return () => loaded ??= loadAgeIdentities(sources);
+}
+
+// src/commands/init.ts
+var AGE_KEY_SECRET = "KEYWARD_AGE_KEY";
+function initFiles(input) {
+  return [
+    {
+      path: "keyward.yaml",
+      purpose: "the inventory: providers, workflows and keys",
+      content: `# yaml-language-server: $schema=https://raw.githubusercontent.com/keyward/keyward/main/schemas/keyward.schema.json
+#
+# keyward.yaml: every LLM API key this repository governs. Edit it in pull requests;
+# keyward checks each change (keyward validate) and audits usage on a schedule.
+
+version: 1
+
+# Policy defaults; workflows and keys can override the ones that apply to them.
+defaults:
+  timezone: UTC # IANA name for active_hours
+  rotate_after: 90d # a key this old gets a rotation pull request
+  idle_after: 30d # a key unused this long gets an issue
+
+# The provider accounts keyward reads usage from, each with an admin key kept
+# encrypted in its own file (add it with: keyward vault add --admin openai).
+providers:
+  openai:
+    admin_key: keys/admin/openai.sops.yaml
+
+# The tools and automations that spend money; each key belongs to one.
+workflows:
+  my-app:
+    label: My App # shown in issues and reports
+    owner: "@your-github-name" # assigned to this workflow's issues
+    active_hours: "07:00-22:00" # use outside these hours is reported
+    budget_usd_month: 20 # alert when a month goes past this
+
+# One entry per key, each in its own encrypted file
+# (add it with: keyward vault add my-app-openai < key.txt).
+keys:
+  my-app-openai:
+    label: My App - OpenAI
+    workflow: my-app
+    provider: openai
+    secret: keys/my-app-openai.sops.yaml
+    created: ${input.today} # when the key was minted
+    used_in: [My App production] # where the key is pasted, for rotations
+`
+    },
+    {
+      path: ".sops.yaml",
+      purpose: "which age recipients the secret files are encrypted to (read by keyward and sops)",
+      content: `# Standard sops creation rules. Add a teammate's age public key here, then run
+# keyward vault rekey so the existing files are encrypted to them too.
+creation_rules:
+  - path_regex: keys/.*\\.sops\\.yaml$
+    age: ${input.recipient}
+`
+    },
+    {
+      path: ".github/workflows/keyward.yml",
+      purpose: "validate on pull requests, audit every hour",
+      content: `name: keyward
+on:
+  pull_request:
+    paths: [keyward.yaml, .sops.yaml, "keys/**"]
+  schedule:
+    - cron: "17 * * * *"
+  workflow_dispatch:
+
+# One audit at a time: two would race for the same commit.
+concurrency:
+  group: keyward-\${{ github.event_name == 'pull_request' && github.ref || 'audit' }}
+  cancel-in-progress: false
+
+jobs:
+  validate:
+    if: github.event_name == 'pull_request'
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pull-requests: read
+    steps:
+      - uses: actions/checkout@v4
+      - uses: keyward/keyward@v0
+        with:
+          command: validate
+          age-key: \${{ secrets.${AGE_KEY_SECRET} }}
+
+  audit:
+    if: github.event_name != 'pull_request'
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write # commit the audit snapshot
+      issues: write # findings and the dashboard
+    steps:
+      - uses: actions/checkout@v4
+      - uses: keyward/keyward@v0
+        with:
+          command: audit
+          age-key: \${{ secrets.${AGE_KEY_SECRET} }}
+`
+    },
+    {
+      path: "README.md",
+      purpose: "what this repository is, for your team",
+      content: `# LLM API keys
+
+This repository is governed by [keyward](https://github.com/keyward/keyward).
+
+- \`keyward.yaml\` lists every key: its workflow, owner, birth date and budget.
+- \`keys/\` holds one SOPS file per key, encrypted with age. Read one with
+  \`keyward vault show <key-id>\` (masked) or \`--reveal\`.
+- Add a key: \`keyward vault add <key-id> < key.txt\`, then add its entry to keyward.yaml.
+- Check everything: \`keyward validate\`.
+- The hourly audit commits snapshots under \`audit/\` and opens an issue for anything
+  that needs a person. The age identity is the repository secret \`${AGE_KEY_SECRET}\`.
+`
+    },
+    {
+      path: ".gitignore",
+      purpose: "keeps the local audit outbox out of git",
+      content: ".keyward/\n"
+    }
+  ];
+}
+
+// src/cli/init-command.ts
+var exists = (path) => stat2(path).then(
+  () => true,
+  () => false
+);
+function newIdentity(now) {
+  const { privateKey } = generateKeyPairSync("x25519");
+  const d = privateKey.export({ format: "jwk" }).d ?? "";
+  const secret = bech32Encode("age-secret-key-", Buffer.from(d, "base64url")).toUpperCase();
+  return {
+    text: secret,
+    file: `# created: ${now.toISOString().slice(0, 19)}Z by keyward init
+${secret}
+`
+  };
+}
+async function recipientFor(deps, say) {
+  try {
+    const [identity2] = await loadAgeIdentities({ env: deps.env });
+    if (identity2) {
+      say(
+        `Using your age identity from ${identity2.source}: secret files will be encrypted to ${identity2.recipient}.`
+      );
+      return identity2.recipient;
+    }
+  } catch (error) {
+    if (!(error instanceof VaultError && error.code === "no-identity")) throw error;
+  }
+  const keysFile = defaultKeysFile(deps.env);
+  if (!keysFile)
+    throw new UsageError(
+      "no age identity found and no HOME to create one in; set SOPS_AGE_KEY_FILE to a keys file (age-keygen -o <file>)"
+    );
+  if (await exists(keysFile))
+    throw new UsageError(
+      `${keysFile} exists but holds no X25519 identity keyward can use; add one with age-keygen, or set SOPS_AGE_KEY_FILE`
+    );
+  const identity = newIdentity(deps.clock.now());
+  await mkdir2(dirname5(keysFile), { recursive: true, mode: 448 });
+  await writeFile2(keysFile, identity.file, { mode: 384, flag: "wx" });
+  const [loaded] = await loadAgeIdentities({ env: { ...deps.env, SOPS_AGE_KEY_FILE: keysFile } });
+  if (!loaded) throw new Error(`could not read back the identity written to ${keysFile}`);
+  say(
+    `Generated an age identity in ${keysFile} (public key ${loaded.recipient}). Back it up: without it nobody can decrypt the keys.`
+  );
+  say(
+    `Add the whole content of that file to the GitHub repository secret ${AGE_KEY_SECRET}, so the action can read the vault.`
+  );
+  return loaded.recipient;
+}
+async function runInitCommand(command, ctx) {
+  const { deps } = ctx;
+  const dir = resolve6(deps.cwd, command.dir);
+  await mkdir2(dir, { recursive: true });
+  const recipient = await recipientFor(deps, ctx.note);
+  const today = deps.clock.now().toISOString().slice(0, 10);
+  const lines = [];
+  for (const file2 of initFiles({ recipient, today })) {
+    const path = join6(dir, file2.path);
+    if (await exists(path)) {
+      const same2 = await readFile7(path, "utf8").catch(() => "") === file2.content;
+      lines.push(`  kept     ${file2.path}${same2 ? "" : " (exists; not overwritten)"}`);
+      continue;
+    }
+    await mkdir2(dirname5(path), { recursive: true });
+    await writeFile2(path, file2.content, { flag: "wx" });
+    lines.push(`  created  ${file2.path}: ${file2.purpose}`);
+  }
+  const where = relative6(deps.cwd, dir) || ".";
+  ctx.print(
+    [
+      `keyward init in ${where}`,
+      ...lines,
+      "",
+      "Next:",
+      `  1. Edit ${join6(where, "keyward.yaml")}: your workflows, owners and keys.`,
+      `  2. Store each key: keyward vault add my-app-openai --config ${join6(where, "keyward.yaml")} < key.txt`,
+      `     and the admin key: keyward vault add --admin openai --config ${join6(where, "keyward.yaml")} < admin-key.txt`,
+      `  3. keyward validate --config ${join6(where, "keyward.yaml")}, then commit and push.`,
+      ""
+    ].join("\n")
+  );
+  return EXIT.ok;
+}
+
 // src/cli/report-command.ts
-import { dirname as dirname5, join as join5, relative as relative6, resolve as resolve6, sep as sep2 } from "node:path";
+import { dirname as dirname6, join as join7, relative as relative7, resolve as resolve7, sep as sep2 } from "node:path";
 
 // src/adapters/git/change-log.ts
 import { execFile as execFile4 } from "node:child_process";
@@ -49938,14 +50579,14 @@ function describeConfigCommit(commit, context) {
       if (typeof secret === "string") owners.set(secret, id);
     }
     for (const [id, provider] of Object.entries(asRecord2(inv.providers))) {
-      const file = asRecord2(provider).admin_key;
-      if (typeof file === "string") owners.set(file, `admin:${id}`);
+      const file2 = asRecord2(provider).admin_key;
+      if (typeof file2 === "string") owners.set(file2, `admin:${id}`);
     }
   }
-  for (const file of commit.files) {
-    if (file === context.configFile) continue;
-    const id = owners.get(file);
-    if (id === void 0) other.push(file);
+  for (const file2 of commit.files) {
+    if (file2 === context.configFile) continue;
+    const id = owners.get(file2);
+    if (id === void 0) other.push(file2);
     else if (!keys.some((k) => k.id === id)) keys.push({ id, change: "secret", fields: [] });
   }
   return {
@@ -50238,19 +50879,6 @@ function renderReviewJson(review, extra = {}) {
 var REPORTS_DIR = "reports";
 var COMMIT_ATTEMPTS2 = 3;
 var READ_CONCURRENCY2 = 8;
-async function mapLimited2(items, limit, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index]);
-      }
-    })
-  );
-  return results;
-}
 async function loadInventory(input, deps, now) {
   const bytes = await deps.readFile(input.configFile);
   if (bytes === void 0) throw new UsageError(`cannot read ${input.configFile}: no such file`);
@@ -50294,7 +50922,7 @@ async function report(input, deps) {
     const entries = parsed.entries.filter((e) => Date.parse(e.at) <= now.getTime());
     const cutoff = now.getTime() - reviewHistoryMs(periodMs);
     const wanted = entries.filter((e) => Date.parse(e.at) >= cutoff);
-    const read2 = await mapLimited2(
+    const read2 = await mapLimited(
       wanted,
       READ_CONCURRENCY2,
       async (entry) => {
@@ -50331,7 +50959,7 @@ async function report(input, deps) {
   });
   const review = computeReview({ inventory, snapshots, ledger, changes, now, periodMs, notes });
   const label = periodLabel(now);
-  const file = `${REPORTS_DIR}/${label}.md`;
+  const file2 = `${REPORTS_DIR}/${label}.md`;
   const fileUrl = input.fileUrl ?? ((path) => path);
   const issues = (await forge.listIssues()).map((issue) => ({ issue, label: reviewLabelOf(issue.body) })).filter((r) => r.label !== void 0);
   const current = issues.filter((r) => r.label === label).map((r) => r.issue).sort((a, b) => a.number - b.number);
@@ -50342,13 +50970,13 @@ async function report(input, deps) {
   let sha = head;
   await log.group("Report file", async () => {
     if (input.dryRun) {
-      log.info(`dry run: would commit ${file}`);
+      log.info(`dry run: would commit ${file2}`);
       return;
     }
     let parent = head;
     for (let attempt = 1; ; attempt++) {
       const outcome = await forge.commitFiles(
-        [{ path: file, content: full }],
+        [{ path: file2, content: full }],
         `keyward report ${label}
 
 The weekly review for ${review.period.start} to ${review.period.end}.
@@ -50358,16 +50986,16 @@ Ledger head ${review.ledger.head ?? "none"}`,
       if (outcome.status === "committed") {
         committed = true;
         sha = outcome.sha;
-        log.info(`committed ${file}`);
+        log.info(`committed ${file2}`);
         return;
       }
       if (outcome.status === "unchanged") {
-        log.info(`${file} is up to date`);
+        log.info(`${file2} is up to date`);
         return;
       }
       if (attempt >= COMMIT_ATTEMPTS2)
         throw new Error(
-          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file}; run the report again`
+          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file2}; run the report again`
         );
       parent = await forge.head();
       sha = parent;
@@ -50375,7 +51003,7 @@ Ledger head ${review.ledger.head ?? "none"}`,
   });
   const body = renderReviewMarkdown(review, {
     mode: "issue",
-    links: { ...links, fullReport: { path: file, url: fileUrl(file, sha) } }
+    links: { ...links, fullReport: { path: file2, url: fileUrl(file2, sha) } }
   });
   const title = reviewTitle(review);
   const result = await log.group("Review issue", async () => {
@@ -50424,7 +51052,7 @@ Ledger head ${review.ledger.head ?? "none"}`,
   });
   return {
     review,
-    file,
+    file: file2,
     full,
     body,
     committed,
@@ -50437,9 +51065,9 @@ Ledger head ${review.ledger.head ?? "none"}`,
 // src/cli/report-command.ts
 async function runReportCommand(command, ctx) {
   const { deps } = ctx;
-  const configPath = resolve6(deps.cwd, command.config);
-  const root = dirname5(configPath);
-  const configFile = relative6(root, configPath).split(sep2).join("/");
+  const configPath = resolve7(deps.cwd, command.config);
+  const root = dirname6(configPath);
+  const configFile = relative7(root, configPath).split(sep2).join("/");
   const result = await report(
     { configFile, since: command.since, dryRun: false },
     {
@@ -50452,7 +51080,7 @@ async function runReportCommand(command, ctx) {
   );
   for (const note of result.notes) ctx.log.warning(note);
   ctx.note(
-    `keyward report ${result.review.period.label}: ${result.file}${result.committed ? " (committed)" : ""}; issue ${result.issue.number ?? "-"} ${result.issue.action} \u2192 ${join5(root, OUTBOX, "issues")}`
+    `keyward report ${result.review.period.label}: ${result.file}${result.committed ? " (committed)" : ""}; issue ${result.issue.number ?? "-"} ${result.issue.action} \u2192 ${join7(root, OUTBOX, "issues")}`
   );
   ctx.print(
     command.json ? renderReviewJson(result.review, { file: result.file, issue: result.issue.number ?? null }) : result.full
@@ -50462,8 +51090,8 @@ async function runReportCommand(command, ctx) {
 
 // src/cli/main.ts
 function displayPathFor(deps, root) {
-  return (file) => {
-    const shown = relative7(deps.cwd, resolve7(root, file));
+  return (file2) => {
+    const shown = relative8(deps.cwd, resolve8(root, file2));
     return sep3 === "/" ? shown : shown.split(sep3).join("/");
   };
 }
@@ -50489,11 +51117,11 @@ function createVault(ctx, root) {
 }
 async function runValidate(command, ctx) {
   const { deps } = ctx;
-  const configPath = resolve7(deps.cwd, command.config);
-  const root = dirname6(configPath);
+  const configPath = resolve8(deps.cwd, command.config);
+  const root = dirname7(configPath);
   const vault = createVault(ctx, root);
   const result = await validate(
-    { configFile: relative7(root, configPath), configLabel: command.config },
+    { configFile: relative8(root, configPath), configLabel: command.config },
     {
       readFile: repoFileReader(root),
       vault,
@@ -50552,6 +51180,12 @@ async function main(argv, deps) {
           print: ctx.print,
           note: (text) => deps.stderr.write(redactor.redact(text) + "\n")
         });
+      case "init":
+        return await runInitCommand(command, {
+          deps,
+          print: ctx.print,
+          note: (text) => deps.stderr.write(redactor.redact(text) + "\n")
+        });
       case "ledger-verify":
         return await runLedgerVerify(command, ctx);
       case "report":
@@ -50561,10 +51195,10 @@ async function main(argv, deps) {
           print: ctx.print,
           note: (text) => deps.stderr.write(redactor.redact(text) + "\n")
         });
-      default:
-        throw new UsageError(
-          `\`keyward ${command.command.replace("-", " ")}\` is not available in this version yet; see CHANGELOG.md for what is`
-        );
+      default: {
+        const unhandled = command;
+        throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);
+      }
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof VaultError && error.code === "no-identity") {
@@ -50583,213 +51217,11 @@ async function main(argv, deps) {
 // src/adapters/clock/system-clock.ts
 var systemClock = { now: () => /* @__PURE__ */ new Date() };
 
-// src/adapters/vault/identities.ts
-import { createPrivateKey, createPublicKey } from "node:crypto";
-import { readFile as readFile6 } from "node:fs/promises";
-import { join as join6 } from "node:path";
-
-// src/adapters/vault/bech32.ts
-var CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-var GENERATORS = [996825010, 642813549, 513874426, 1027748829, 705979059];
-function polymod(values) {
-  let chk = 1;
-  for (const value2 of values) {
-    const top = chk >>> 25;
-    chk = (chk & 33554431) << 5 ^ value2;
-    for (let i = 0; i < 5; i++) {
-      if (top >>> i & 1) chk ^= GENERATORS[i] ?? 0;
-    }
-  }
-  return chk >>> 0;
-}
-function hrpExpand(hrp) {
-  const high = [];
-  const low = [];
-  for (let i = 0; i < hrp.length; i++) {
-    const c = hrp.charCodeAt(i);
-    high.push(c >>> 5);
-    low.push(c & 31);
-  }
-  return [...high, 0, ...low];
-}
-function convertBits(data, from, to, pad2) {
-  let acc = 0;
-  let bits = 0;
-  const out = [];
-  const maxv = (1 << to) - 1;
-  for (let i = 0; i < data.length; i++) {
-    acc = acc << from | (data[i] ?? 0);
-    bits += from;
-    while (bits >= to) {
-      bits -= to;
-      out.push(acc >>> bits & maxv);
-    }
-  }
-  if (pad2) {
-    if (bits > 0) out.push(acc << to - bits & maxv);
-  } else if (bits >= from || (acc << to - bits & maxv) !== 0) {
-    throw new Error("invalid bech32 padding");
-  }
-  return out;
-}
-function bech32Decode(text) {
-  if (text !== text.toLowerCase() && text !== text.toUpperCase()) {
-    throw new Error("mixed-case bech32 string");
-  }
-  const lower = text.toLowerCase();
-  const separator = lower.lastIndexOf("1");
-  if (separator < 1 || separator + 7 > lower.length) throw new Error("bech32 string too short");
-  const hrp = lower.slice(0, separator);
-  for (let i = 0; i < hrp.length; i++) {
-    const c = hrp.charCodeAt(i);
-    if (c < 33 || c > 126) throw new Error("invalid bech32 prefix character");
-  }
-  const values = [];
-  for (const char of lower.slice(separator + 1)) {
-    const value2 = CHARSET.indexOf(char);
-    if (value2 === -1) throw new Error("invalid bech32 character");
-    values.push(value2);
-  }
-  if (polymod([...hrpExpand(hrp), ...values]) !== 1) throw new Error("bad bech32 checksum");
-  return { hrp, bytes: Uint8Array.from(convertBits(values.slice(0, -6), 5, 8, false)) };
-}
-function bech32Encode(hrp, bytes) {
-  const lowerHrp = hrp.toLowerCase();
-  const data = convertBits(bytes, 8, 5, true);
-  const chk = polymod([...hrpExpand(lowerHrp), ...data, 0, 0, 0, 0, 0, 0]) ^ 1;
-  const checksum = [];
-  for (let i = 0; i < 6; i++) checksum.push(chk >>> 5 * (5 - i) & 31);
-  return `${lowerHrp}1${[...data, ...checksum].map((v) => CHARSET[v]).join("")}`;
-}
-
-// src/adapters/vault/identities.ts
-var PKCS8_X25519_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
-var IDENTITY_HRP = "age-secret-key-";
-function x25519Identity(text, source) {
-  const { hrp, bytes } = bech32Decode(text);
-  if (hrp !== IDENTITY_HRP || bytes.length !== 32) throw new Error("not an X25519 age identity");
-  const privateKey = createPrivateKey({
-    key: Buffer.concat([PKCS8_X25519_PREFIX, bytes]),
-    format: "der",
-    type: "pkcs8"
-  });
-  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  const publicKey = Uint8Array.from(spki.subarray(spki.length - 32));
-  return { privateKey, publicKey, recipient: bech32Encode("age", publicKey), source };
-}
-function parseX25519Recipient(recipient) {
-  const { hrp, bytes } = bech32Decode(recipient);
-  if (hrp !== "age" || bytes.length !== 32) throw new Error("not an X25519 age recipient");
-  return bytes;
-}
-function parseAgeIdentities(text, source) {
-  if (text.includes("-----BEGIN AGE ENCRYPTED FILE-----") || text.startsWith("age-encryption.org/")) {
-    throw new VaultError(
-      "unsupported",
-      "",
-      `${source} holds a passphrase-encrypted age file; keyward needs the plain identity (AGE-SECRET-KEY-1\u2026)`
-    );
-  }
-  const identities = [];
-  let skipped = 0;
-  for (const [index, rawLine] of text.split(/\r?\n/).entries()) {
-    const line = rawLine.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    for (const word of line.split(/\s+/)) {
-      const upper = word.toUpperCase();
-      if (upper.startsWith("AGE-SECRET-KEY-PQ-1") || upper.startsWith("AGE-PLUGIN-")) {
-        skipped++;
-        continue;
-      }
-      const where = `${source} line ${index + 1}`;
-      try {
-        identities.push(x25519Identity(word, where));
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : "invalid";
-        throw new VaultError(
-          "no-identity",
-          "",
-          `${where} is not a valid age identity (${reason}); expected AGE-SECRET-KEY-1\u2026 or a # comment`
-        );
-      }
-    }
-  }
-  return { identities, skipped };
-}
-function defaultKeysFile(env) {
-  if (env.XDG_CONFIG_HOME) return join6(env.XDG_CONFIG_HOME, "sops", "age", "keys.txt");
-  if (env.HOME) return join6(env.HOME, ".config", "sops", "age", "keys.txt");
-  return void 0;
-}
-async function readKeysFile(path) {
-  try {
-    return await readFile6(path, "utf8");
-  } catch (error) {
-    if (error.code === "ENOENT") return void 0;
-    throw error;
-  }
-}
-async function loadAgeIdentities(sources) {
-  const { env } = sources;
-  const found = [];
-  let skipped = 0;
-  const add2 = (text, source) => {
-    const parsed = parseAgeIdentities(text, source);
-    found.push(...parsed.identities);
-    skipped += parsed.skipped;
-  };
-  const looked = [];
-  if (sources.ageKey !== void 0) {
-    const label = sources.ageKeyLabel ?? "the action input age-key";
-    looked.push(label);
-    if (sources.ageKey.trim()) add2(sources.ageKey, label);
-  }
-  looked.push("SOPS_AGE_KEY");
-  if (env.SOPS_AGE_KEY?.trim()) add2(env.SOPS_AGE_KEY, "SOPS_AGE_KEY");
-  looked.push("SOPS_AGE_KEY_FILE");
-  if (env.SOPS_AGE_KEY_FILE) {
-    const path = env.SOPS_AGE_KEY_FILE;
-    let text;
-    try {
-      text = await readFile6(path, "utf8");
-    } catch (error) {
-      const code = error.code ?? "unreadable";
-      throw new VaultError(
-        "no-identity",
-        "",
-        `SOPS_AGE_KEY_FILE names ${path}, which cannot be read (${code})`,
-        { cause: error }
-      );
-    }
-    add2(text, `SOPS_AGE_KEY_FILE (${path})`);
-  }
-  const defaultFile = sources.defaultKeysFile === false ? void 0 : defaultKeysFile(env);
-  if (defaultFile !== void 0) {
-    looked.push(defaultFile);
-    const text = await readKeysFile(defaultFile);
-    if (text !== void 0) add2(text, defaultFile);
-  }
-  const unique = [...new Map(found.map((id) => [id.recipient, id])).values()];
-  if (unique.length === 0) {
-    const note = skipped > 0 ? ` (${skipped} post-quantum or plugin identit${skipped === 1 ? "y was" : "ies were"} skipped: keyward supports X25519 AGE-SECRET-KEY-1\u2026 identities only)` : "";
-    throw new VaultError(
-      "no-identity",
-      "",
-      `no age identity found${note}; looked in ${looked.join(", ")}. Set SOPS_AGE_KEY to the key text or SOPS_AGE_KEY_FILE to a keys file (in the action: the age-key input).`
-    );
-  }
-  return unique;
-}
-function createIdentityLoader(sources) {
-  let loaded;
-  return () => loaded ??= loadAgeIdentities(sources);
-}
-
 // src/adapters/vault/sops-age-vault.ts
 import { randomBytes as randomBytes7 } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir as mkdir2, readFile as readFile7, rename, rm, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname7, join as join7, posix as posix5 } from "node:path";
+import { mkdir as mkdir3, readFile as readFile8, rename, rm, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname8, join as join8, posix as posix5 } from "node:path";
 
 // src/adapters/vault/age-unwrap.ts
 import {
@@ -50841,12 +51273,12 @@ function decodeUnpadded(text, what) {
   }
   return bytes;
 }
-function parseHeader(file) {
+function parseHeader(file2) {
   let pos = 0;
   const nextLine = () => {
-    const end = file.indexOf(10, pos);
+    const end = file2.indexOf(10, pos);
     if (end === -1) throw new AgeFormatError("malformed", "truncated age header");
-    const line = file.subarray(pos, end).toString("latin1");
+    const line = file2.subarray(pos, end).toString("latin1");
     pos = end + 1;
     return line;
   };
@@ -50858,9 +51290,9 @@ function parseHeader(file) {
     if (line.startsWith("--- ")) {
       return {
         stanzas,
-        macInput: file.subarray(0, lineStart + 3),
+        macInput: file2.subarray(0, lineStart + 3),
         mac: decodeUnpadded(line.slice(4), "header MAC"),
-        payload: file.subarray(pos)
+        payload: file2.subarray(pos)
       };
     }
     const words = line.split(" ");
@@ -59383,20 +59815,20 @@ __export(armor_exports, {
   decode: () => decode,
   encode: () => encode2
 });
-function encode2(file) {
+function encode2(file2) {
   const lines = [];
   lines.push("-----BEGIN AGE ENCRYPTED FILE-----\n");
-  for (let i = 0; i < file.length; i += 48) {
+  for (let i = 0; i < file2.length; i += 48) {
     let end = i + 48;
-    if (end > file.length)
-      end = file.length;
-    lines.push(base64.encode(file.subarray(i, end)) + "\n");
+    if (end > file2.length)
+      end = file2.length;
+    lines.push(base64.encode(file2.subarray(i, end)) + "\n");
   }
   lines.push("-----END AGE ENCRYPTED FILE-----\n");
   return lines.join("");
 }
-function decode(file) {
-  const lines = file.trim().replaceAll("\r\n", "\n").split("\n");
+function decode(file2) {
+  const lines = file2.trim().replaceAll("\r\n", "\n").split("\n");
   if (lines.shift() !== "-----BEGIN AGE ENCRYPTED FILE-----") {
     throw Error("invalid header");
   }
@@ -59486,7 +59918,7 @@ var Encrypter = class {
       this.recipients.push(s);
     }
   }
-  async encrypt(file) {
+  async encrypt(file2) {
     const fileKey = randomBytes(16);
     const stanzas = [];
     let recipients = this.recipients;
@@ -59504,12 +59936,12 @@ var Encrypter = class {
     const labelPayload = new TextEncoder().encode("payload");
     const streamKey = hkdf2(sha2563, fileKey, nonce, labelPayload, 32);
     const encrypter = encryptSTREAM(streamKey);
-    if (!(file instanceof ReadableStream)) {
-      if (typeof file === "string")
-        file = new TextEncoder().encode(file);
-      return await readAll(prepend(stream(file).pipeThrough(encrypter), header, nonce));
+    if (!(file2 instanceof ReadableStream)) {
+      if (typeof file2 === "string")
+        file2 = new TextEncoder().encode(file2);
+      return await readAll(prepend(stream(file2).pipeThrough(encrypter), header, nonce));
     }
-    return Object.assign(prepend(file.pipeThrough(encrypter), header, nonce), {
+    return Object.assign(prepend(file2.pipeThrough(encrypter), header, nonce), {
       size: (size) => ciphertextSize(size) + header.length + nonce.length
     });
   }
@@ -59609,12 +60041,12 @@ var OTHER_KEY_FIELDS = [
 function isRecord(value2) {
   return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
 }
-function ageField(value2, where, file) {
+function ageField(value2, where, file2) {
   if (value2 === void 0 || value2 === null) return [];
   const items = Array.isArray(value2) ? value2 : [value2];
   return items.flatMap((item) => {
     if (typeof item !== "string") {
-      throw new VaultError("malformed", file, `${where}: age must be a string or a list of strings`);
+      throw new VaultError("malformed", file2, `${where}: age must be a string or a list of strings`);
     }
     return item.split(",").map((r) => r.trim()).filter((r) => r !== "");
   });
@@ -59625,43 +60057,43 @@ function hasOtherKeys(raw) {
     return typeof value2 === "string" ? value2.trim() !== "" : Array.isArray(value2) && value2.length > 0;
   });
 }
-function recipientsOf(raw, where, file) {
+function recipientsOf(raw, where, file2) {
   let recipients;
   const groups = raw.key_groups;
   if (Array.isArray(groups) && groups.length > 0) {
     if (groups.length > 1) {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where} has ${groups.length} key_groups, which sops combines with a Shamir split; keyward supports one group: list the age recipients under \`age:\` instead`
       );
     }
     const [group] = groups;
     if (!isRecord(group))
-      throw new VaultError("malformed", file, `${where}: key_groups[0] is not a mapping`);
+      throw new VaultError("malformed", file2, `${where}: key_groups[0] is not a mapping`);
     if (group.merge !== void 0) {
-      throw new VaultError("unsupported", file, `${where}: key_groups with merge are not supported`);
+      throw new VaultError("unsupported", file2, `${where}: key_groups with merge are not supported`);
     }
-    recipients = ageField(group.age, `${where} key_groups[0]`, file);
+    recipients = ageField(group.age, `${where} key_groups[0]`, file2);
     if (recipients.length === 0 && hasOtherKeys(group)) {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where} names no age recipient; keyward encrypts to age only`
       );
     }
   } else {
-    recipients = ageField(raw.age, where, file);
+    recipients = ageField(raw.age, where, file2);
     if (recipients.length === 0 && hasOtherKeys(raw)) {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where} names no age recipient; keyward encrypts to age only`
       );
     }
   }
   if (recipients.length === 0) {
-    throw new VaultError("malformed", file, `${where} names no recipients; add an \`age:\` list`);
+    throw new VaultError("malformed", file2, `${where} names no recipients; add an \`age:\` list`);
   }
   for (const recipient of recipients) {
     try {
@@ -59669,25 +60101,25 @@ function recipientsOf(raw, where, file) {
     } catch {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where}: "${recipient}" is not an X25519 age recipient (age1\u2026); post-quantum, SSH and plugin recipients are not supported`
       );
     }
   }
   return [...new Set(recipients)];
 }
-function encryptionRuleOf(raw, where, file) {
+function encryptionRuleOf(raw, where, file2) {
   const set = ENCRYPTION_RULE_KEYS.flatMap((key) => {
     const value2 = raw[key];
     if (value2 === void 0 || value2 === null || value2 === "") return [];
     if (typeof value2 !== "string")
-      throw new VaultError("malformed", file, `${where}: ${key} must be a string`);
+      throw new VaultError("malformed", file2, `${where}: ${key} must be a string`);
     return [{ key, value: value2 }];
   });
   if (set.length > 1) {
     throw new VaultError(
       "malformed",
-      file,
+      file2,
       `${where} sets ${set.map((r) => r.key).join(" and ")}; sops allows one`
     );
   }
@@ -59695,7 +60127,7 @@ function encryptionRuleOf(raw, where, file) {
   if (rule?.key === "encrypted_comment_regex") {
     throw new VaultError(
       "unsupported",
-      file,
+      file2,
       `${where} uses encrypted_comment_regex; keyward writes no comments, so every value would stay in cleartext`
     );
   }
@@ -59705,30 +60137,30 @@ function encryptionRuleOf(raw, where, file) {
     } catch {
       throw new VaultError(
         "malformed",
-        file,
+        file2,
         `${where}: ${rule.key} is not a valid regular expression`
       );
     }
   }
   return rule ?? DEFAULT_ENCRYPTION_RULE;
 }
-function findCreationRule(configText, relativePath, file = ".sops.yaml") {
+function findCreationRule(configText, relativePath, file2 = ".sops.yaml") {
   const doc = (0, import_yaml4.parseDocument)(configText);
   const [first] = doc.errors;
-  if (first) throw new VaultError("malformed", file, `is not valid YAML (${first.code})`);
+  if (first) throw new VaultError("malformed", file2, `is not valid YAML (${first.code})`);
   const config = doc.toJS();
   if (config === null || config === void 0) return void 0;
-  if (!isRecord(config)) throw new VaultError("malformed", file, "is not a mapping");
+  if (!isRecord(config)) throw new VaultError("malformed", file2, "is not a mapping");
   const rules = config.creation_rules;
   if (rules === void 0 || rules === null) return void 0;
-  if (!Array.isArray(rules)) throw new VaultError("malformed", file, "creation_rules is not a list");
+  if (!Array.isArray(rules)) throw new VaultError("malformed", file2, "creation_rules is not a list");
   for (const [index, raw] of rules.entries()) {
     const where = `creation_rules[${index}]`;
-    if (!isRecord(raw)) throw new VaultError("malformed", file, `${where} is not a mapping`);
+    if (!isRecord(raw)) throw new VaultError("malformed", file2, `${where} is not a mapping`);
     const pathRegex = raw.path_regex;
     if (pathRegex !== void 0 && pathRegex !== null && pathRegex !== "") {
       if (typeof pathRegex !== "string") {
-        throw new VaultError("malformed", file, `${where}: path_regex must be a string`);
+        throw new VaultError("malformed", file2, `${where}: path_regex must be a string`);
       }
       let re;
       try {
@@ -59736,7 +60168,7 @@ function findCreationRule(configText, relativePath, file = ".sops.yaml") {
       } catch {
         throw new VaultError(
           "malformed",
-          file,
+          file2,
           `${where}: path_regex is not a valid regular expression`
         );
       }
@@ -59745,8 +60177,8 @@ function findCreationRule(configText, relativePath, file = ".sops.yaml") {
     return {
       index,
       pathRegex: typeof pathRegex === "string" && pathRegex !== "" ? pathRegex : void 0,
-      recipients: recipientsOf(raw, where, file),
-      rule: encryptionRuleOf(raw, where, file),
+      recipients: recipientsOf(raw, where, file2),
+      rule: encryptionRuleOf(raw, where, file2),
       macOnlyEncrypted: raw.mac_only_encrypted === true
     };
   }
@@ -60223,20 +60655,20 @@ function unflatten(entries) {
     tokens.forEach((token, index) => {
       const last = index === tokens.length - 1;
       const next = tokens[index + 1];
-      const child = () => last ? value2 : next?.startsWith(LIST_SEPARATOR) ? [] : { kind: "map", entries: [] };
+      const child2 = () => last ? value2 : next?.startsWith(LIST_SEPARATOR) ? [] : { kind: "map", entries: [] };
       if (token.startsWith(LIST_SEPARATOR)) {
         const position = Number(token.slice(LIST_SEPARATOR.length));
         if (!Array.isArray(container) || !Number.isInteger(position) || position < 0 || position > 1e3) {
           throw new DocumentError("invalid flattened sops metadata key");
         }
-        container[position] ??= child();
+        container[position] ??= child2();
         if (!last) container = container[position];
       } else {
         const name = token.startsWith(MAP_SEPARATOR) ? token.slice(MAP_SEPARATOR.length) : token;
         if (Array.isArray(container)) throw new DocumentError("invalid flattened sops metadata key");
         let entry = container.entries.find((e) => e.key === name);
         if (!entry) {
-          entry = { key: name, value: child() };
+          entry = { key: name, value: child2() };
           container.entries.push(entry);
         } else if (last) {
           throw new DocumentError("duplicate sops metadata key");
@@ -60551,15 +60983,15 @@ var SopsAgeVault = class {
   options;
   configFile;
   async inspect(path) {
-    const file = normalizePath(path);
+    const file2 = normalizePath(path);
     let text;
     try {
-      text = readKeyFile(join7(this.options.root, file));
+      text = readKeyFile(join8(this.options.root, file2));
     } catch (error) {
       if (isNotFound(error)) return { kind: "missing" };
-      throw new VaultError("malformed", file, `${file} cannot be read`, { cause: error });
+      throw new VaultError("malformed", file2, `${file2} cannot be read`, { cause: error });
     }
-    const format = formatForPath(file);
+    const format = formatForPath(file2);
     if (format === void 0) {
       return { kind: "plaintext", reason: "not a .yaml, .json or .env file" };
     }
@@ -60594,30 +61026,30 @@ var SopsAgeVault = class {
     return (await this.creationRule(normalizePath(path)))?.recipients;
   }
   async decrypt(path, purpose, keyId) {
-    const file = normalizePath(path);
-    const opened = await this.open(file);
-    const { branches } = this.verify(file, opened);
+    const file2 = normalizePath(path);
+    const opened = await this.open(file2);
+    const { branches } = this.verify(file2, opened);
     const [first] = branches;
     const values = first ? toPlainValue(first) : {};
-    return { values, access: this.access(file, keyId, purpose) };
+    return { values, access: this.access(file2, keyId, purpose) };
   }
   async encrypt(path, values) {
-    const file = normalizePath(path);
-    const format = this.formatOf(file);
-    const rule = await this.requireCreationRule(file);
+    const file2 = normalizePath(path);
+    const format = this.formatOf(file2);
+    const rule = await this.requireCreationRule(file2);
     const entries = Object.entries(values).map(([key, value2]) => {
       if (key === "" || key === "sops" || format === "dotenv" && (key.startsWith("sops_") || /[=\n]/.test(key))) {
         throw new VaultError(
           "malformed",
-          file,
-          `cannot write key "${key}" into ${file}: the name is empty or reserved`
+          file2,
+          `cannot write key "${key}" into ${file2}: the name is empty or reserved`
         );
       }
       if (typeof value2 !== "string") {
         throw new VaultError(
           "malformed",
-          file,
-          `cannot write ${file}: the value of "${key}" is not a string`
+          file2,
+          `cannot write ${file2}: the value of "${key}" is not a string`
         );
       }
       return { key, value: value2 };
@@ -60626,7 +61058,7 @@ var SopsAgeVault = class {
     const dataKey = randomBytes7(DATA_KEY_SIZE);
     const options = { rule: rule.rule, macOnlyEncrypted: rule.macOnlyEncrypted };
     const encrypted = encryptTree([branch], dataKey, options);
-    await this.write(file, format, encrypted.branches, {
+    await this.write(file2, format, encrypted.branches, {
       dataKey,
       mac: encrypted.mac,
       recipients: rule.recipients,
@@ -60635,11 +61067,11 @@ var SopsAgeVault = class {
     });
   }
   async rekey(path, keyId) {
-    const file = normalizePath(path);
-    const format = this.formatOf(file);
-    const opened = await this.open(file);
-    this.verify(file, opened);
-    const rule = await this.requireCreationRule(file);
+    const file2 = normalizePath(path);
+    const format = this.formatOf(file2);
+    const opened = await this.open(file2);
+    this.verify(file2, opened);
+    const rule = await this.requireCreationRule(file2);
     const newKey = randomBytes7(DATA_KEY_SIZE);
     const { meta } = opened;
     const options = { rule: meta.rule, macOnlyEncrypted: meta.macOnlyEncrypted };
@@ -60650,9 +61082,9 @@ var SopsAgeVault = class {
         onString: this.options.mask
       });
     } catch (error) {
-      throw this.treeError(file, error);
+      throw this.treeError(file2, error);
     }
-    await this.write(file, format, moved.branches, {
+    await this.write(file2, format, moved.branches, {
       dataKey: newKey,
       mac: moved.mac,
       recipients: rule.recipients,
@@ -60662,60 +61094,60 @@ var SopsAgeVault = class {
     return {
       recipientsBefore: meta.age.map((s) => s.recipient),
       recipientsAfter: rule.recipients,
-      access: this.access(file, keyId, "rekey")
+      access: this.access(file2, keyId, "rekey")
     };
   }
   // ------------------------------------------------------------ internals
-  access(file, keyId, purpose) {
-    return { file, keyId, at: this.options.now().toISOString(), actor: this.options.actor, purpose };
+  access(file2, keyId, purpose) {
+    return { file: file2, keyId, at: this.options.now().toISOString(), actor: this.options.actor, purpose };
   }
-  formatOf(file) {
-    const format = formatForPath(file);
+  formatOf(file2) {
+    const format = formatForPath(file2);
     if (format === void 0) {
       throw new VaultError(
         "unsupported",
-        file,
-        `${file}: keyward reads and writes .yaml, .json and .env SOPS files, not sops' binary format`
+        file2,
+        `${file2}: keyward reads and writes .yaml, .json and .env SOPS files, not sops' binary format`
       );
     }
     return format;
   }
-  async creationRule(file) {
+  async creationRule(file2) {
     let text;
     try {
-      text = await readFile7(join7(this.options.root, this.configFile), "utf8");
+      text = await readFile8(join8(this.options.root, this.configFile), "utf8");
     } catch (error) {
       if (isNotFound(error)) return void 0;
       throw new VaultError("malformed", this.configFile, `${this.configFile} cannot be read`, {
         cause: error
       });
     }
-    return findCreationRule(text, file, this.configFile);
+    return findCreationRule(text, file2, this.configFile);
   }
-  async requireCreationRule(file) {
-    const rule = await this.creationRule(file);
+  async requireCreationRule(file2) {
+    const rule = await this.creationRule(file2);
     if (rule === void 0) {
       throw new UsageError(
-        `no creation rule in ${this.configFile} matches ${file}: add a rule whose path_regex matches it, with the age recipients to encrypt to`
+        `no creation rule in ${this.configFile} matches ${file2}: add a rule whose path_regex matches it, with the age recipients to encrypt to`
       );
     }
     return rule;
   }
   /** Reads, parses and checks the metadata, and recovers the data key. */
-  async open(file) {
-    const format = this.formatOf(file);
+  async open(file2) {
+    const format = this.formatOf(file2);
     let text;
     try {
-      text = readKeyFile(join7(this.options.root, file));
+      text = readKeyFile(join8(this.options.root, file2));
     } catch (error) {
       if (isNotFound(error)) {
         throw new VaultError(
           "missing",
-          file,
-          `${file} does not exist; write it with \`keyward vault add\``
+          file2,
+          `${file2} does not exist; write it with \`keyward vault add\``
         );
       }
-      throw new VaultError("malformed", file, `${file} cannot be read`, { cause: error });
+      throw new VaultError("malformed", file2, `${file2} cannot be read`, { cause: error });
     }
     const damaged = `; the file looks truncated or edited. ${RESTORE_HINT}`;
     let parsed;
@@ -60723,20 +61155,20 @@ var SopsAgeVault = class {
       parsed = parseSopsDocument(text, format);
     } catch (error) {
       const reason = error instanceof DocumentError ? error.message : "unparsable";
-      throw new VaultError("malformed", file, `${file} cannot be parsed (${reason})${damaged}`);
+      throw new VaultError("malformed", file2, `${file2} cannot be parsed (${reason})${damaged}`);
     }
     if (parsed.metadata === void 0) {
       if (text.includes(ENC_MARKER)) {
         throw new VaultError(
           "malformed",
-          file,
-          `${file} holds encrypted values but no sops metadata${damaged}`
+          file2,
+          `${file2} holds encrypted values but no sops metadata${damaged}`
         );
       }
       throw new VaultError(
         "not-sops",
-        file,
-        `${file} is not a SOPS file (no sops metadata). If it holds a key in cleartext, remove it and write it with \`keyward vault add\`.`
+        file2,
+        `${file2} is not a SOPS file (no sops metadata). If it holds a key in cleartext, remove it and write it with \`keyward vault add\`.`
       );
     }
     let meta;
@@ -60745,21 +61177,21 @@ var SopsAgeVault = class {
     } catch (error) {
       if (error instanceof MetadataError) {
         const hint = error.kind === "malformed" ? damaged : ".";
-        throw new VaultError(error.kind, file, `${file}: ${error.message}${hint}`);
+        throw new VaultError(error.kind, file2, `${file2}: ${error.message}${hint}`);
       }
       throw error;
     }
     if (meta.mac === void 0) {
       throw new VaultError(
         "mac-missing",
-        file,
-        `${file} has no sops.mac, so its values cannot be verified (removed outside sops?). ${RESTORE_HINT}`
+        file2,
+        `${file2} has no sops.mac, so its values cannot be verified (removed outside sops?). ${RESTORE_HINT}`
       );
     }
-    const dataKey = this.unwrapDataKey(file, meta.age, await this.options.identities());
+    const dataKey = this.unwrapDataKey(file2, meta.age, await this.options.identities());
     return { parsed, meta, dataKey };
   }
-  unwrapDataKey(file, stanzas, identities) {
+  unwrapDataKey(file2, stanzas, identities) {
     const ours = new Set(identities.map((id) => id.recipient));
     const ordered = [...stanzas].sort(
       (a, b) => Number(ours.has(b.recipient)) - Number(ours.has(a.recipient))
@@ -60788,28 +61220,28 @@ var SopsAgeVault = class {
       }
     }
     if (failure)
-      throw new VaultError(failure.code, file, `${file}: ${failure.reason}. ${RESTORE_HINT}`);
+      throw new VaultError(failure.code, file2, `${file2}: ${failure.reason}. ${RESTORE_HINT}`);
     const theirs = stanzas.map((s) => s.recipient).join(", ");
     throw new VaultError(
       "wrong-identity",
-      file,
-      `${file}: none of your age identities (${[...ours].join(", ")}) opens it; it is encrypted to ${theirs}. Use an identity listed in .sops.yaml, or ask someone who holds one to run \`keyward vault rekey\`.`
+      file2,
+      `${file2}: none of your age identities (${[...ours].join(", ")}) opens it; it is encrypted to ${theirs}. Use an identity listed in .sops.yaml, or ask someone who holds one to run \`keyward vault rekey\`.`
     );
   }
-  treeError(file, error) {
+  treeError(file2, error) {
     if (!(error instanceof TreeError)) throw error;
-    const where = `${file}: the value at ${error.path.join(".") || "(top level)"}`;
+    const where = `${file2}: the value at ${error.path.join(".") || "(top level)"}`;
     if (error.kind === "malformed") {
       return new VaultError(
         "malformed",
-        file,
+        file2,
         `${where} is malformed (${error.message}). ${RESTORE_HINT}`
       );
     }
-    return new VaultError("decrypt-failed", file, `${where} ${error.message}. ${RESTORE_HINT}`);
+    return new VaultError("decrypt-failed", file2, `${where} ${error.message}. ${RESTORE_HINT}`);
   }
   /** Decrypts every value and checks the MAC; nothing is returned unless all of it holds. */
-  verify(file, opened) {
+  verify(file2, opened) {
     const { meta, dataKey } = opened;
     let result;
     try {
@@ -60819,7 +61251,7 @@ var SopsAgeVault = class {
         onString: this.options.mask
       });
     } catch (error) {
-      throw this.treeError(file, error);
+      throw this.treeError(file2, error);
     }
     let stored;
     try {
@@ -60828,28 +61260,28 @@ var SopsAgeVault = class {
       const reason = error instanceof Error ? error.message : "malformed";
       throw new VaultError(
         "malformed",
-        file,
-        `${file}: sops.mac is malformed (${reason}). ${RESTORE_HINT}`
+        file2,
+        `${file2}: sops.mac is malformed (${reason}). ${RESTORE_HINT}`
       );
     }
     const mac = openValue(stored, dataKey, meta.macAad)?.toString("utf8");
     if (mac === void 0) {
       throw new VaultError(
         "mac-mismatch",
-        file,
-        `${file}: sops.mac fails authentication, so lastmodified or the mac itself was changed outside sops. ${RESTORE_HINT}`
+        file2,
+        `${file2}: sops.mac fails authentication, so lastmodified or the mac itself was changed outside sops. ${RESTORE_HINT}`
       );
     }
     if (mac !== result.mac) {
       throw new VaultError(
         "mac-mismatch",
-        file,
-        `${file}: MAC mismatch: values were edited, added, removed or reordered outside sops. ${RESTORE_HINT}`
+        file2,
+        `${file2}: MAC mismatch: values were edited, added, removed or reordered outside sops. ${RESTORE_HINT}`
       );
     }
     return result;
   }
-  async write(file, format, branches, input) {
+  async write(file2, format, branches, input) {
     const lastModified = formatLastModified(this.options.now());
     const age = await Promise.all(
       input.recipients.map(async (recipient) => ({
@@ -60870,13 +61302,13 @@ var SopsAgeVault = class {
       text = emitSopsDocument(format, branches, metadata);
     } catch (error) {
       const reason = error instanceof Error ? error.message : "cannot be written";
-      throw new VaultError("unsupported", file, `${file} cannot be written as ${format}: ${reason}`);
+      throw new VaultError("unsupported", file2, `${file2} cannot be written as ${format}: ${reason}`);
     }
-    const target = join7(this.options.root, file);
-    await mkdir2(dirname7(target), { recursive: true });
+    const target = join8(this.options.root, file2);
+    await mkdir3(dirname8(target), { recursive: true });
     const temp = `${target}.${randomBytes7(6).toString("hex")}.tmp`;
     try {
-      await writeFile2(temp, text, { encoding: "utf8", mode: 420 });
+      await writeFile3(temp, text, { encoding: "utf8", mode: 420 });
       await rename(temp, target);
     } catch (error) {
       await rm(temp, { force: true });
@@ -60910,7 +61342,7 @@ function readFromTerminal(prompt, stdin, stderr) {
   stdin.setRawMode(true);
   stdin.resume();
   let text = "";
-  return new Promise((resolve8, reject) => {
+  return new Promise((resolve9, reject) => {
     let done = false;
     const finish = (error) => {
       if (done) return;
@@ -60920,7 +61352,7 @@ function readFromTerminal(prompt, stdin, stderr) {
       stdin.off("data", onData);
       stderr.write("\n");
       if (error) reject(error);
-      else resolve8(text);
+      else resolve9(text);
     };
     const onData = (chunk) => {
       for (const char of chunk.toString("utf8")) {

@@ -67466,10 +67466,10 @@ function errorMessage(error2) {
   return String(error2);
 }
 var VaultError = class extends Error {
-  constructor(code, file, message, options) {
+  constructor(code, file2, message, options) {
     super(message, options);
     this.code = code;
-    this.file = file;
+    this.file = file2;
   }
   code;
   file;
@@ -67936,7 +67936,7 @@ async function listTrackedFiles(root) {
       cause: error2
     });
   }
-  const files = new Set(output.split("\0").filter((file) => file !== ""));
+  const files = new Set(output.split("\0").filter((file2) => file2 !== ""));
   return { files: [...files].sort(compare), source: "git" };
 }
 async function scanRepository(root, options) {
@@ -67947,35 +67947,35 @@ async function scanRepository(root, options) {
   const hits = [];
   const skipped = [];
   let scannedFiles = 0;
-  const scanFile = async (file) => {
-    if (isIgnored(posix.relative(baseDir, file))) {
-      skipped.push({ file, reason: "ignored" });
+  const scanFile = async (file2) => {
+    if (isIgnored(posix.relative(baseDir, file2))) {
+      skipped.push({ file: file2, reason: "ignored" });
       return;
     }
-    const absolute = join(root, file);
+    const absolute = join(root, file2);
     let bytes;
     try {
       const stats = await lstat2(absolute);
       if (!stats.isFile()) {
-        skipped.push({ file, reason: "not-a-file" });
+        skipped.push({ file: file2, reason: "not-a-file" });
         return;
       }
       if (stats.size > MAX_SCANNED_BYTES) {
-        skipped.push({ file, reason: "too-large" });
+        skipped.push({ file: file2, reason: "too-large" });
         return;
       }
       bytes = await readFile2(absolute);
     } catch {
-      skipped.push({ file, reason: "unreadable" });
+      skipped.push({ file: file2, reason: "unreadable" });
       return;
     }
     const text = decodeText(bytes);
     if (text === void 0) {
-      skipped.push({ file, reason: "binary" });
+      skipped.push({ file: file2, reason: "binary" });
       return;
     }
     scannedFiles += 1;
-    hits.push(...scanText(file, text, scanOptions));
+    hits.push(...scanText(file2, text, scanOptions));
   };
   await forEachLimited(files, READ_CONCURRENCY, scanFile);
   hits.sort((a, b) => compare(a.file, b.file) || a.line - b.line || a.column - b.column);
@@ -68315,12 +68315,12 @@ function decodeUnpadded(text, what) {
   }
   return bytes;
 }
-function parseHeader(file) {
+function parseHeader(file2) {
   let pos = 0;
   const nextLine = () => {
-    const end = file.indexOf(10, pos);
+    const end = file2.indexOf(10, pos);
     if (end === -1) throw new AgeFormatError("malformed", "truncated age header");
-    const line = file.subarray(pos, end).toString("latin1");
+    const line = file2.subarray(pos, end).toString("latin1");
     pos = end + 1;
     return line;
   };
@@ -68332,9 +68332,9 @@ function parseHeader(file) {
     if (line.startsWith("--- ")) {
       return {
         stanzas,
-        macInput: file.subarray(0, lineStart + 3),
+        macInput: file2.subarray(0, lineStart + 3),
         mac: decodeUnpadded(line.slice(4), "header MAC"),
-        payload: file.subarray(pos)
+        payload: file2.subarray(pos)
       };
     }
     const words = line.split(" ");
@@ -76857,20 +76857,20 @@ __export(armor_exports, {
   decode: () => decode,
   encode: () => encode
 });
-function encode(file) {
+function encode(file2) {
   const lines = [];
   lines.push("-----BEGIN AGE ENCRYPTED FILE-----\n");
-  for (let i = 0; i < file.length; i += 48) {
+  for (let i = 0; i < file2.length; i += 48) {
     let end = i + 48;
-    if (end > file.length)
-      end = file.length;
-    lines.push(base64.encode(file.subarray(i, end)) + "\n");
+    if (end > file2.length)
+      end = file2.length;
+    lines.push(base64.encode(file2.subarray(i, end)) + "\n");
   }
   lines.push("-----END AGE ENCRYPTED FILE-----\n");
   return lines.join("");
 }
-function decode(file) {
-  const lines = file.trim().replaceAll("\r\n", "\n").split("\n");
+function decode(file2) {
+  const lines = file2.trim().replaceAll("\r\n", "\n").split("\n");
   if (lines.shift() !== "-----BEGIN AGE ENCRYPTED FILE-----") {
     throw Error("invalid header");
   }
@@ -76960,7 +76960,7 @@ var Encrypter = class {
       this.recipients.push(s);
     }
   }
-  async encrypt(file) {
+  async encrypt(file2) {
     const fileKey = randomBytes(16);
     const stanzas = [];
     let recipients = this.recipients;
@@ -76978,12 +76978,12 @@ var Encrypter = class {
     const labelPayload = new TextEncoder().encode("payload");
     const streamKey = hkdf2(sha2563, fileKey, nonce, labelPayload, 32);
     const encrypter = encryptSTREAM(streamKey);
-    if (!(file instanceof ReadableStream)) {
-      if (typeof file === "string")
-        file = new TextEncoder().encode(file);
-      return await readAll(prepend(stream(file).pipeThrough(encrypter), header, nonce));
+    if (!(file2 instanceof ReadableStream)) {
+      if (typeof file2 === "string")
+        file2 = new TextEncoder().encode(file2);
+      return await readAll(prepend(stream(file2).pipeThrough(encrypter), header, nonce));
     }
-    return Object.assign(prepend(file.pipeThrough(encrypter), header, nonce), {
+    return Object.assign(prepend(file2.pipeThrough(encrypter), header, nonce), {
       size: (size) => ciphertextSize(size) + header.length + nonce.length
     });
   }
@@ -77083,12 +77083,12 @@ var OTHER_KEY_FIELDS = [
 function isRecord(value2) {
   return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
 }
-function ageField(value2, where, file) {
+function ageField(value2, where, file2) {
   if (value2 === void 0 || value2 === null) return [];
   const items = Array.isArray(value2) ? value2 : [value2];
   return items.flatMap((item) => {
     if (typeof item !== "string") {
-      throw new VaultError("malformed", file, `${where}: age must be a string or a list of strings`);
+      throw new VaultError("malformed", file2, `${where}: age must be a string or a list of strings`);
     }
     return item.split(",").map((r) => r.trim()).filter((r) => r !== "");
   });
@@ -77099,43 +77099,43 @@ function hasOtherKeys(raw) {
     return typeof value2 === "string" ? value2.trim() !== "" : Array.isArray(value2) && value2.length > 0;
   });
 }
-function recipientsOf(raw, where, file) {
+function recipientsOf(raw, where, file2) {
   let recipients;
   const groups2 = raw.key_groups;
   if (Array.isArray(groups2) && groups2.length > 0) {
     if (groups2.length > 1) {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where} has ${groups2.length} key_groups, which sops combines with a Shamir split; keyward supports one group: list the age recipients under \`age:\` instead`
       );
     }
     const [group2] = groups2;
     if (!isRecord(group2))
-      throw new VaultError("malformed", file, `${where}: key_groups[0] is not a mapping`);
+      throw new VaultError("malformed", file2, `${where}: key_groups[0] is not a mapping`);
     if (group2.merge !== void 0) {
-      throw new VaultError("unsupported", file, `${where}: key_groups with merge are not supported`);
+      throw new VaultError("unsupported", file2, `${where}: key_groups with merge are not supported`);
     }
-    recipients = ageField(group2.age, `${where} key_groups[0]`, file);
+    recipients = ageField(group2.age, `${where} key_groups[0]`, file2);
     if (recipients.length === 0 && hasOtherKeys(group2)) {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where} names no age recipient; keyward encrypts to age only`
       );
     }
   } else {
-    recipients = ageField(raw.age, where, file);
+    recipients = ageField(raw.age, where, file2);
     if (recipients.length === 0 && hasOtherKeys(raw)) {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where} names no age recipient; keyward encrypts to age only`
       );
     }
   }
   if (recipients.length === 0) {
-    throw new VaultError("malformed", file, `${where} names no recipients; add an \`age:\` list`);
+    throw new VaultError("malformed", file2, `${where} names no recipients; add an \`age:\` list`);
   }
   for (const recipient of recipients) {
     try {
@@ -77143,25 +77143,25 @@ function recipientsOf(raw, where, file) {
     } catch {
       throw new VaultError(
         "unsupported",
-        file,
+        file2,
         `${where}: "${recipient}" is not an X25519 age recipient (age1\u2026); post-quantum, SSH and plugin recipients are not supported`
       );
     }
   }
   return [...new Set(recipients)];
 }
-function encryptionRuleOf(raw, where, file) {
+function encryptionRuleOf(raw, where, file2) {
   const set = ENCRYPTION_RULE_KEYS.flatMap((key) => {
     const value2 = raw[key];
     if (value2 === void 0 || value2 === null || value2 === "") return [];
     if (typeof value2 !== "string")
-      throw new VaultError("malformed", file, `${where}: ${key} must be a string`);
+      throw new VaultError("malformed", file2, `${where}: ${key} must be a string`);
     return [{ key, value: value2 }];
   });
   if (set.length > 1) {
     throw new VaultError(
       "malformed",
-      file,
+      file2,
       `${where} sets ${set.map((r) => r.key).join(" and ")}; sops allows one`
     );
   }
@@ -77169,7 +77169,7 @@ function encryptionRuleOf(raw, where, file) {
   if (rule?.key === "encrypted_comment_regex") {
     throw new VaultError(
       "unsupported",
-      file,
+      file2,
       `${where} uses encrypted_comment_regex; keyward writes no comments, so every value would stay in cleartext`
     );
   }
@@ -77179,30 +77179,30 @@ function encryptionRuleOf(raw, where, file) {
     } catch {
       throw new VaultError(
         "malformed",
-        file,
+        file2,
         `${where}: ${rule.key} is not a valid regular expression`
       );
     }
   }
   return rule ?? DEFAULT_ENCRYPTION_RULE;
 }
-function findCreationRule(configText, relativePath, file = ".sops.yaml") {
+function findCreationRule(configText, relativePath, file2 = ".sops.yaml") {
   const doc = (0, import_yaml.parseDocument)(configText);
   const [first] = doc.errors;
-  if (first) throw new VaultError("malformed", file, `is not valid YAML (${first.code})`);
+  if (first) throw new VaultError("malformed", file2, `is not valid YAML (${first.code})`);
   const config = doc.toJS();
   if (config === null || config === void 0) return void 0;
-  if (!isRecord(config)) throw new VaultError("malformed", file, "is not a mapping");
+  if (!isRecord(config)) throw new VaultError("malformed", file2, "is not a mapping");
   const rules = config.creation_rules;
   if (rules === void 0 || rules === null) return void 0;
-  if (!Array.isArray(rules)) throw new VaultError("malformed", file, "creation_rules is not a list");
+  if (!Array.isArray(rules)) throw new VaultError("malformed", file2, "creation_rules is not a list");
   for (const [index, raw] of rules.entries()) {
     const where = `creation_rules[${index}]`;
-    if (!isRecord(raw)) throw new VaultError("malformed", file, `${where} is not a mapping`);
+    if (!isRecord(raw)) throw new VaultError("malformed", file2, `${where} is not a mapping`);
     const pathRegex = raw.path_regex;
     if (pathRegex !== void 0 && pathRegex !== null && pathRegex !== "") {
       if (typeof pathRegex !== "string") {
-        throw new VaultError("malformed", file, `${where}: path_regex must be a string`);
+        throw new VaultError("malformed", file2, `${where}: path_regex must be a string`);
       }
       let re;
       try {
@@ -77210,7 +77210,7 @@ function findCreationRule(configText, relativePath, file = ".sops.yaml") {
       } catch {
         throw new VaultError(
           "malformed",
-          file,
+          file2,
           `${where}: path_regex is not a valid regular expression`
         );
       }
@@ -77219,8 +77219,8 @@ function findCreationRule(configText, relativePath, file = ".sops.yaml") {
     return {
       index,
       pathRegex: typeof pathRegex === "string" && pathRegex !== "" ? pathRegex : void 0,
-      recipients: recipientsOf(raw, where, file),
-      rule: encryptionRuleOf(raw, where, file),
+      recipients: recipientsOf(raw, where, file2),
+      rule: encryptionRuleOf(raw, where, file2),
       macOnlyEncrypted: raw.mac_only_encrypted === true
     };
   }
@@ -77697,20 +77697,20 @@ function unflatten(entries) {
     tokens.forEach((token, index) => {
       const last = index === tokens.length - 1;
       const next = tokens[index + 1];
-      const child = () => last ? value2 : next?.startsWith(LIST_SEPARATOR) ? [] : { kind: "map", entries: [] };
+      const child2 = () => last ? value2 : next?.startsWith(LIST_SEPARATOR) ? [] : { kind: "map", entries: [] };
       if (token.startsWith(LIST_SEPARATOR)) {
         const position = Number(token.slice(LIST_SEPARATOR.length));
         if (!Array.isArray(container) || !Number.isInteger(position) || position < 0 || position > 1e3) {
           throw new DocumentError("invalid flattened sops metadata key");
         }
-        container[position] ??= child();
+        container[position] ??= child2();
         if (!last) container = container[position];
       } else {
         const name = token.startsWith(MAP_SEPARATOR) ? token.slice(MAP_SEPARATOR.length) : token;
         if (Array.isArray(container)) throw new DocumentError("invalid flattened sops metadata key");
         let entry = container.entries.find((e) => e.key === name);
         if (!entry) {
-          entry = { key: name, value: child() };
+          entry = { key: name, value: child2() };
           container.entries.push(entry);
         } else if (last) {
           throw new DocumentError("duplicate sops metadata key");
@@ -78025,15 +78025,15 @@ var SopsAgeVault = class {
   options;
   configFile;
   async inspect(path) {
-    const file = normalizePath(path);
+    const file2 = normalizePath(path);
     let text;
     try {
-      text = readKeyFile(join3(this.options.root, file));
+      text = readKeyFile(join3(this.options.root, file2));
     } catch (error2) {
       if (isNotFound(error2)) return { kind: "missing" };
-      throw new VaultError("malformed", file, `${file} cannot be read`, { cause: error2 });
+      throw new VaultError("malformed", file2, `${file2} cannot be read`, { cause: error2 });
     }
-    const format = formatForPath(file);
+    const format = formatForPath(file2);
     if (format === void 0) {
       return { kind: "plaintext", reason: "not a .yaml, .json or .env file" };
     }
@@ -78068,30 +78068,30 @@ var SopsAgeVault = class {
     return (await this.creationRule(normalizePath(path)))?.recipients;
   }
   async decrypt(path, purpose, keyId) {
-    const file = normalizePath(path);
-    const opened = await this.open(file);
-    const { branches } = this.verify(file, opened);
+    const file2 = normalizePath(path);
+    const opened = await this.open(file2);
+    const { branches } = this.verify(file2, opened);
     const [first] = branches;
     const values = first ? toPlainValue(first) : {};
-    return { values, access: this.access(file, keyId, purpose) };
+    return { values, access: this.access(file2, keyId, purpose) };
   }
   async encrypt(path, values) {
-    const file = normalizePath(path);
-    const format = this.formatOf(file);
-    const rule = await this.requireCreationRule(file);
+    const file2 = normalizePath(path);
+    const format = this.formatOf(file2);
+    const rule = await this.requireCreationRule(file2);
     const entries = Object.entries(values).map(([key, value2]) => {
       if (key === "" || key === "sops" || format === "dotenv" && (key.startsWith("sops_") || /[=\n]/.test(key))) {
         throw new VaultError(
           "malformed",
-          file,
-          `cannot write key "${key}" into ${file}: the name is empty or reserved`
+          file2,
+          `cannot write key "${key}" into ${file2}: the name is empty or reserved`
         );
       }
       if (typeof value2 !== "string") {
         throw new VaultError(
           "malformed",
-          file,
-          `cannot write ${file}: the value of "${key}" is not a string`
+          file2,
+          `cannot write ${file2}: the value of "${key}" is not a string`
         );
       }
       return { key, value: value2 };
@@ -78100,7 +78100,7 @@ var SopsAgeVault = class {
     const dataKey = randomBytes7(DATA_KEY_SIZE);
     const options = { rule: rule.rule, macOnlyEncrypted: rule.macOnlyEncrypted };
     const encrypted = encryptTree([branch], dataKey, options);
-    await this.write(file, format, encrypted.branches, {
+    await this.write(file2, format, encrypted.branches, {
       dataKey,
       mac: encrypted.mac,
       recipients: rule.recipients,
@@ -78109,11 +78109,11 @@ var SopsAgeVault = class {
     });
   }
   async rekey(path, keyId) {
-    const file = normalizePath(path);
-    const format = this.formatOf(file);
-    const opened = await this.open(file);
-    this.verify(file, opened);
-    const rule = await this.requireCreationRule(file);
+    const file2 = normalizePath(path);
+    const format = this.formatOf(file2);
+    const opened = await this.open(file2);
+    this.verify(file2, opened);
+    const rule = await this.requireCreationRule(file2);
     const newKey = randomBytes7(DATA_KEY_SIZE);
     const { meta } = opened;
     const options = { rule: meta.rule, macOnlyEncrypted: meta.macOnlyEncrypted };
@@ -78124,9 +78124,9 @@ var SopsAgeVault = class {
         onString: this.options.mask
       });
     } catch (error2) {
-      throw this.treeError(file, error2);
+      throw this.treeError(file2, error2);
     }
-    await this.write(file, format, moved.branches, {
+    await this.write(file2, format, moved.branches, {
       dataKey: newKey,
       mac: moved.mac,
       recipients: rule.recipients,
@@ -78136,25 +78136,25 @@ var SopsAgeVault = class {
     return {
       recipientsBefore: meta.age.map((s) => s.recipient),
       recipientsAfter: rule.recipients,
-      access: this.access(file, keyId, "rekey")
+      access: this.access(file2, keyId, "rekey")
     };
   }
   // ------------------------------------------------------------ internals
-  access(file, keyId, purpose) {
-    return { file, keyId, at: this.options.now().toISOString(), actor: this.options.actor, purpose };
+  access(file2, keyId, purpose) {
+    return { file: file2, keyId, at: this.options.now().toISOString(), actor: this.options.actor, purpose };
   }
-  formatOf(file) {
-    const format = formatForPath(file);
+  formatOf(file2) {
+    const format = formatForPath(file2);
     if (format === void 0) {
       throw new VaultError(
         "unsupported",
-        file,
-        `${file}: keyward reads and writes .yaml, .json and .env SOPS files, not sops' binary format`
+        file2,
+        `${file2}: keyward reads and writes .yaml, .json and .env SOPS files, not sops' binary format`
       );
     }
     return format;
   }
-  async creationRule(file) {
+  async creationRule(file2) {
     let text;
     try {
       text = await readFile4(join3(this.options.root, this.configFile), "utf8");
@@ -78164,32 +78164,32 @@ var SopsAgeVault = class {
         cause: error2
       });
     }
-    return findCreationRule(text, file, this.configFile);
+    return findCreationRule(text, file2, this.configFile);
   }
-  async requireCreationRule(file) {
-    const rule = await this.creationRule(file);
+  async requireCreationRule(file2) {
+    const rule = await this.creationRule(file2);
     if (rule === void 0) {
       throw new UsageError(
-        `no creation rule in ${this.configFile} matches ${file}: add a rule whose path_regex matches it, with the age recipients to encrypt to`
+        `no creation rule in ${this.configFile} matches ${file2}: add a rule whose path_regex matches it, with the age recipients to encrypt to`
       );
     }
     return rule;
   }
   /** Reads, parses and checks the metadata, and recovers the data key. */
-  async open(file) {
-    const format = this.formatOf(file);
+  async open(file2) {
+    const format = this.formatOf(file2);
     let text;
     try {
-      text = readKeyFile(join3(this.options.root, file));
+      text = readKeyFile(join3(this.options.root, file2));
     } catch (error2) {
       if (isNotFound(error2)) {
         throw new VaultError(
           "missing",
-          file,
-          `${file} does not exist; write it with \`keyward vault add\``
+          file2,
+          `${file2} does not exist; write it with \`keyward vault add\``
         );
       }
-      throw new VaultError("malformed", file, `${file} cannot be read`, { cause: error2 });
+      throw new VaultError("malformed", file2, `${file2} cannot be read`, { cause: error2 });
     }
     const damaged = `; the file looks truncated or edited. ${RESTORE_HINT}`;
     let parsed;
@@ -78197,20 +78197,20 @@ var SopsAgeVault = class {
       parsed = parseSopsDocument(text, format);
     } catch (error2) {
       const reason = error2 instanceof DocumentError ? error2.message : "unparsable";
-      throw new VaultError("malformed", file, `${file} cannot be parsed (${reason})${damaged}`);
+      throw new VaultError("malformed", file2, `${file2} cannot be parsed (${reason})${damaged}`);
     }
     if (parsed.metadata === void 0) {
       if (text.includes(ENC_MARKER)) {
         throw new VaultError(
           "malformed",
-          file,
-          `${file} holds encrypted values but no sops metadata${damaged}`
+          file2,
+          `${file2} holds encrypted values but no sops metadata${damaged}`
         );
       }
       throw new VaultError(
         "not-sops",
-        file,
-        `${file} is not a SOPS file (no sops metadata). If it holds a key in cleartext, remove it and write it with \`keyward vault add\`.`
+        file2,
+        `${file2} is not a SOPS file (no sops metadata). If it holds a key in cleartext, remove it and write it with \`keyward vault add\`.`
       );
     }
     let meta;
@@ -78219,21 +78219,21 @@ var SopsAgeVault = class {
     } catch (error2) {
       if (error2 instanceof MetadataError) {
         const hint = error2.kind === "malformed" ? damaged : ".";
-        throw new VaultError(error2.kind, file, `${file}: ${error2.message}${hint}`);
+        throw new VaultError(error2.kind, file2, `${file2}: ${error2.message}${hint}`);
       }
       throw error2;
     }
     if (meta.mac === void 0) {
       throw new VaultError(
         "mac-missing",
-        file,
-        `${file} has no sops.mac, so its values cannot be verified (removed outside sops?). ${RESTORE_HINT}`
+        file2,
+        `${file2} has no sops.mac, so its values cannot be verified (removed outside sops?). ${RESTORE_HINT}`
       );
     }
-    const dataKey = this.unwrapDataKey(file, meta.age, await this.options.identities());
+    const dataKey = this.unwrapDataKey(file2, meta.age, await this.options.identities());
     return { parsed, meta, dataKey };
   }
-  unwrapDataKey(file, stanzas, identities) {
+  unwrapDataKey(file2, stanzas, identities) {
     const ours = new Set(identities.map((id) => id.recipient));
     const ordered = [...stanzas].sort(
       (a, b) => Number(ours.has(b.recipient)) - Number(ours.has(a.recipient))
@@ -78262,28 +78262,28 @@ var SopsAgeVault = class {
       }
     }
     if (failure)
-      throw new VaultError(failure.code, file, `${file}: ${failure.reason}. ${RESTORE_HINT}`);
+      throw new VaultError(failure.code, file2, `${file2}: ${failure.reason}. ${RESTORE_HINT}`);
     const theirs = stanzas.map((s) => s.recipient).join(", ");
     throw new VaultError(
       "wrong-identity",
-      file,
-      `${file}: none of your age identities (${[...ours].join(", ")}) opens it; it is encrypted to ${theirs}. Use an identity listed in .sops.yaml, or ask someone who holds one to run \`keyward vault rekey\`.`
+      file2,
+      `${file2}: none of your age identities (${[...ours].join(", ")}) opens it; it is encrypted to ${theirs}. Use an identity listed in .sops.yaml, or ask someone who holds one to run \`keyward vault rekey\`.`
     );
   }
-  treeError(file, error2) {
+  treeError(file2, error2) {
     if (!(error2 instanceof TreeError)) throw error2;
-    const where = `${file}: the value at ${error2.path.join(".") || "(top level)"}`;
+    const where = `${file2}: the value at ${error2.path.join(".") || "(top level)"}`;
     if (error2.kind === "malformed") {
       return new VaultError(
         "malformed",
-        file,
+        file2,
         `${where} is malformed (${error2.message}). ${RESTORE_HINT}`
       );
     }
-    return new VaultError("decrypt-failed", file, `${where} ${error2.message}. ${RESTORE_HINT}`);
+    return new VaultError("decrypt-failed", file2, `${where} ${error2.message}. ${RESTORE_HINT}`);
   }
   /** Decrypts every value and checks the MAC; nothing is returned unless all of it holds. */
-  verify(file, opened) {
+  verify(file2, opened) {
     const { meta, dataKey } = opened;
     let result;
     try {
@@ -78293,7 +78293,7 @@ var SopsAgeVault = class {
         onString: this.options.mask
       });
     } catch (error2) {
-      throw this.treeError(file, error2);
+      throw this.treeError(file2, error2);
     }
     let stored;
     try {
@@ -78302,28 +78302,28 @@ var SopsAgeVault = class {
       const reason = error2 instanceof Error ? error2.message : "malformed";
       throw new VaultError(
         "malformed",
-        file,
-        `${file}: sops.mac is malformed (${reason}). ${RESTORE_HINT}`
+        file2,
+        `${file2}: sops.mac is malformed (${reason}). ${RESTORE_HINT}`
       );
     }
     const mac = openValue(stored, dataKey, meta.macAad)?.toString("utf8");
     if (mac === void 0) {
       throw new VaultError(
         "mac-mismatch",
-        file,
-        `${file}: sops.mac fails authentication, so lastmodified or the mac itself was changed outside sops. ${RESTORE_HINT}`
+        file2,
+        `${file2}: sops.mac fails authentication, so lastmodified or the mac itself was changed outside sops. ${RESTORE_HINT}`
       );
     }
     if (mac !== result.mac) {
       throw new VaultError(
         "mac-mismatch",
-        file,
-        `${file}: MAC mismatch: values were edited, added, removed or reordered outside sops. ${RESTORE_HINT}`
+        file2,
+        `${file2}: MAC mismatch: values were edited, added, removed or reordered outside sops. ${RESTORE_HINT}`
       );
     }
     return result;
   }
-  async write(file, format, branches, input) {
+  async write(file2, format, branches, input) {
     const lastModified = formatLastModified(this.options.now());
     const age = await Promise.all(
       input.recipients.map(async (recipient) => ({
@@ -78344,9 +78344,9 @@ var SopsAgeVault = class {
       text = emitSopsDocument(format, branches, metadata);
     } catch (error2) {
       const reason = error2 instanceof Error ? error2.message : "cannot be written";
-      throw new VaultError("unsupported", file, `${file} cannot be written as ${format}: ${reason}`);
+      throw new VaultError("unsupported", file2, `${file2} cannot be written as ${format}: ${reason}`);
     }
-    const target = join3(this.options.root, file);
+    const target = join3(this.options.root, file2);
     await mkdir2(dirname(target), { recursive: true });
     const temp = `${target}.${randomBytes7(6).toString("hex")}.tmp`;
     try {
@@ -78437,10 +78437,10 @@ function findExcessiveNesting(text, maxDepth) {
 }
 
 // src/inventory/parse.ts
-var syntax = (file, line, column, message) => ({
+var syntax = (file2, line, column, message) => ({
   rule: "yaml-syntax",
   severity: "error",
-  file,
+  file: file2,
   line,
   column,
   message
@@ -78482,10 +78482,10 @@ function explain(code, message, source) {
       return first.replace(/ at line \d+, column \d+:?$/, "");
   }
 }
-function parseYamlFile(file, bytes) {
+function parseYamlFile(file2, bytes) {
   const fail = (line, column, message) => ({
     ok: false,
-    findings: [syntax(file, line, column, message)]
+    findings: [syntax(file2, line, column, message)]
   });
   if (bytes.byteLength > INVENTORY_LIMITS.maxBytes) {
     const mib = (bytes.byteLength / 1024 / 1024).toFixed(1);
@@ -78521,7 +78521,7 @@ function parseYamlFile(file, bytes) {
   const findings = doc.errors.map((error2) => {
     const pos = lineCounter.linePos(error2.pos[0]);
     return syntax(
-      file,
+      file2,
       pos.line,
       pos.col,
       explain(error2.code, error2.message, keyAt(text, error2.pos[0]))
@@ -78531,7 +78531,7 @@ function parseYamlFile(file, bytes) {
   for (const offset of duplicateKeys(doc)) {
     const pos = lineCounter.linePos(offset);
     findings.push(
-      syntax(file, pos.line, pos.col, explain("DUPLICATE_KEY", "", keyAt(text, offset)))
+      syntax(file2, pos.line, pos.col, explain("DUPLICATE_KEY", "", keyAt(text, offset)))
     );
   }
   let value2;
@@ -78539,10 +78539,10 @@ function parseYamlFile(file, bytes) {
     value2 = doc.toJS({ maxAliasCount: INVENTORY_LIMITS.maxAliasCount });
   } catch (error2) {
     const reason = error2 instanceof ReferenceError && /alias count/i.test(error2.message) ? `aliases expand to too much data (more than ${INVENTORY_LIMITS.maxAliasCount} alias uses); an inventory needs none` : `the file cannot be turned into a value: ${error2 instanceof Error ? error2.message : String(error2)}`;
-    findings.push(syntax(file, 1, 1, reason));
+    findings.push(syntax(file2, 1, 1, reason));
     return { ok: false, findings };
   }
-  return { ok: true, parsed: { file, doc, lineCounter, value: value2 }, findings };
+  return { ok: true, parsed: { file: file2, doc, lineCounter, value: value2 }, findings };
 }
 
 // src/inventory/policy.ts
@@ -79348,8 +79348,8 @@ function checkSchema(parsed) {
 }
 
 // src/inventory/check.ts
-function checkInventory(file, bytes, context) {
-  const parse4 = parseYamlFile(file, bytes);
+function checkInventory(file2, bytes, context) {
+  const parse4 = parseYamlFile(file2, bytes);
   if (!parse4.ok) return { parsed: void 0, findings: parse4.findings };
   const findings = [
     ...parse4.findings,
@@ -79374,9 +79374,9 @@ function compareRecipients(actual, expected) {
   return { actual, expected, missing, extra };
 }
 function driftMessage(target, drift) {
-  const file = target.secretPath;
+  const file2 = target.secretPath;
   if (drift.expected === void 0) {
-    return `${file}: no creation rule in .sops.yaml matches it, so its recipients cannot be checked; add a rule`;
+    return `${file2}: no creation rule in .sops.yaml matches it, so its recipients cannot be checked; add a rule`;
   }
   const parts = [
     drift.extra.length ? `still readable by ${drift.extra.join(", ")}, which .sops.yaml no longer lists` : "",
@@ -79384,7 +79384,7 @@ function driftMessage(target, drift) {
   ].filter(Boolean);
   const rekey = target.keyId.startsWith("admin:") ? "keyward vault rekey" : `keyward vault rekey ${target.keyId}`;
   const rotate = drift.extra.length ? ", and rotate the key if a removed recipient should lose access" : "";
-  return `${file} is ${parts.join(" and ")}; run \`${rekey}\` to re-encrypt it to the recipients in .sops.yaml${rotate}`;
+  return `${file2} is ${parts.join(" and ")}; run \`${rekey}\` to re-encrypt it to the recipients in .sops.yaml${rotate}`;
 }
 function fileFailure(error2) {
   if (error2 instanceof VaultError && error2.code !== "no-identity") return error2;
@@ -79392,43 +79392,43 @@ function fileFailure(error2) {
   throw error2;
 }
 async function checkSecretFile(vault, target, options = { verifyMac: true }) {
-  const { keyId, secretPath: file } = target;
-  const seen = await vault.inspect(file);
+  const { keyId, secretPath: file2 } = target;
+  const seen = await vault.inspect(file2);
   if (seen.kind === "missing") {
     return {
       keyId,
-      file,
+      file: file2,
       status: "missing",
-      message: `${file} does not exist; write it with \`${addCommand(keyId)}\``
+      message: `${file2} does not exist; write it with \`${addCommand(keyId)}\``
     };
   }
   if (seen.kind === "plaintext") {
     return {
       keyId,
-      file,
+      file: file2,
       status: "plaintext",
-      message: `${file} (${describeTarget(keyId)}) is not a SOPS file encrypted with age: ${seen.reason}. Anyone who can read the repository may read this key: rotate it at the provider, then store the new one with \`${addCommand(keyId)}\``
+      message: `${file2} (${describeTarget(keyId)}) is not a SOPS file encrypted with age: ${seen.reason}. Anyone who can read the repository may read this key: rotate it at the provider, then store the new one with \`${addCommand(keyId)}\``
     };
   }
-  const drift = compareRecipients(seen.recipients, await vault.expectedRecipients(file));
+  const drift = compareRecipients(seen.recipients, await vault.expectedRecipients(file2));
   if (!options.verifyMac) {
-    return drift ? { keyId, file, status: "recipients-drift", message: driftMessage(target, drift), drift } : {
+    return drift ? { keyId, file: file2, status: "recipients-drift", message: driftMessage(target, drift), drift } : {
       keyId,
-      file,
+      file: file2,
       status: "ok",
-      message: `${file}: recipients match .sops.yaml (MAC not verified)`
+      message: `${file2}: recipients match .sops.yaml (MAC not verified)`
     };
   }
   let access2;
   try {
-    access2 = (await vault.decrypt(file, options.purpose ?? "check", keyId)).access;
+    access2 = (await vault.decrypt(file2, options.purpose ?? "check", keyId)).access;
   } catch (error2) {
     const failure = fileFailure(error2);
     const code = failure instanceof VaultError ? failure.code : void 0;
     const tampered = failure instanceof VaultError && failure.tampered;
     return {
       keyId,
-      file,
+      file: file2,
       status: tampered ? "vault-tampered" : "unreadable",
       message: failure.message,
       ...code ? { code } : {},
@@ -79438,7 +79438,7 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
   if (drift)
     return {
       keyId,
-      file,
+      file: file2,
       status: "recipients-drift",
       message: driftMessage(target, drift),
       drift,
@@ -79446,9 +79446,9 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
     };
   return {
     keyId,
-    file,
+    file: file2,
     status: "ok",
-    message: `${file}: MAC verified, recipients match .sops.yaml`,
+    message: `${file2}: MAC verified, recipients match .sops.yaml`,
     access: access2
   };
 }
@@ -79457,9 +79457,9 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
 function secretRefs(value2) {
   const root = value2 ?? {};
   const refs = [];
-  const add2 = (keyId, file, path) => {
-    if (typeof file === "string" && file !== "" && !looksLikeSecret(file))
-      refs.push({ target: { keyId, secretPath: file }, path });
+  const add2 = (keyId, file2, path) => {
+    if (typeof file2 === "string" && file2 !== "" && !looksLikeSecret(file2))
+      refs.push({ target: { keyId, secretPath: file2 }, path });
   };
   const entries = (section) => section !== null && typeof section === "object" ? Object.entries(section) : [];
   for (const [id, provider] of entries(root.providers))
@@ -79686,6 +79686,21 @@ function auditSummary(report2, run3) {
 // src/commands/audit.ts
 import { createHash as createHash5 } from "node:crypto";
 
+// src/map-limited.ts
+async function mapLimited(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]);
+      }
+    })
+  );
+  return results;
+}
+
 // src/analysis/baseline.ts
 function median(values) {
   if (values.length === 0) return 0;
@@ -79768,14 +79783,102 @@ function usageOf(ctx, key) {
     index = /* @__PURE__ */ new Map();
     for (const u of ctx.usage) {
       if (u.providerKeyId === void 0) continue;
-      const slot = `${u.provider}\0${u.providerKeyId}`;
-      const list2 = index.get(slot);
+      let byKey = index.get(u.provider);
+      if (!byKey) {
+        byKey = /* @__PURE__ */ new Map();
+        index.set(u.provider, byKey);
+      }
+      const list2 = byKey.get(u.providerKeyId);
       if (list2) list2.push(u);
-      else index.set(slot, [u]);
+      else byKey.set(u.providerKeyId, [u]);
     }
     usageIndex.set(ctx, index);
   }
-  return index.get(`${key.entry.provider}\0${key.providerKeyId}`) ?? [];
+  return index.get(key.entry.provider)?.get(key.providerKeyId) ?? [];
+}
+var seriesIndex = /* @__PURE__ */ new WeakMap();
+function seriesOf(ctx, key) {
+  const records = usageOf(ctx, key);
+  let index = seriesIndex.get(ctx);
+  if (!index) {
+    index = { series: /* @__PURE__ */ new Map(), times: /* @__PURE__ */ new Map() };
+    seriesIndex.set(ctx, index);
+  }
+  let series = index.series.get(records);
+  if (!series) {
+    series = buildSeries(records, index.times);
+    if (records.length > 0) index.series.set(records, series);
+  }
+  return series;
+}
+function parseTime(times, at) {
+  let ms = times.get(at);
+  if (ms === void 0) {
+    ms = Date.parse(at);
+    times.set(at, ms);
+  }
+  return ms;
+}
+function buildSeries(records, times) {
+  const startMs = new Float64Array(records.length);
+  const days = /* @__PURE__ */ new Map();
+  let ordered = true;
+  let anyCost = false;
+  let firstDay;
+  let lastUsedEnd = Number.NEGATIVE_INFINITY;
+  let lastStart;
+  let dayId = "";
+  let day = { cost: 0, tokens: 0 };
+  let month = { cost: 0 };
+  const monthSlots = /* @__PURE__ */ new Map();
+  for (let i = 0; i < records.length; i++) {
+    const u = records[i];
+    const cost = costOf(u);
+    const tokens = u.inputTokens + u.outputTokens;
+    if (u.start !== lastStart) {
+      lastStart = u.start;
+      startMs[i] = parseTime(times, u.start);
+      if (dayId.length !== 10 || !u.start.startsWith(dayId)) {
+        dayId = u.start.slice(0, 10);
+        const knownDay = days.get(dayId);
+        if (knownDay) day = knownDay;
+        else {
+          day = { cost: 0, tokens: 0 };
+          days.set(dayId, day);
+          if (firstDay === void 0 || dayId < firstDay) firstDay = dayId;
+        }
+        const monthId = u.start.slice(0, 7);
+        const knownMonth = monthSlots.get(monthId);
+        if (knownMonth) month = knownMonth;
+        else {
+          month = { cost: 0 };
+          monthSlots.set(monthId, month);
+        }
+      }
+    } else {
+      startMs[i] = startMs[i - 1];
+    }
+    if (i > 0 && !(startMs[i] >= startMs[i - 1])) ordered = false;
+    day.cost += cost;
+    day.tokens += tokens;
+    month.cost += cost;
+    if (u.costUsd !== void 0) anyCost = true;
+    if ((u.requests ?? 0) + tokens > 0) lastUsedEnd = Math.max(lastUsedEnd, parseTime(times, u.end));
+  }
+  const months = /* @__PURE__ */ new Map();
+  for (const [id, slot] of monthSlots) months.set(id, slot.cost);
+  return { records, startMs, ordered, days, firstDay, months, anyCost, lastUsedEnd };
+}
+function firstIndexFrom(series, ms) {
+  if (!series.ordered) return 0;
+  let lo = 0;
+  let hi = series.startMs.length;
+  while (lo < hi) {
+    const mid = lo + hi >>> 1;
+    if (series.startMs[mid] < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 var costOf = (u) => u.costUsd ?? 0;
 function ownerFields(key) {
@@ -79787,27 +79890,50 @@ function ownerFields(key) {
 }
 
 // src/analysis/detectors/budget.ts
-function spendOf(ctx, records) {
+function spendOf(ctx, monthToDate, dayCost) {
   const start = monthStart(ctx.now);
-  const month = utcMonth(ctx.now);
-  let monthToDate = 0;
-  const perDay = /* @__PURE__ */ new Map();
-  for (const u of records) {
-    const cost = u.costUsd ?? 0;
-    if (u.start.startsWith(month)) monthToDate += cost;
-    perDay.set(u.start.slice(0, 10), (perDay.get(u.start.slice(0, 10)) ?? 0) + cost);
-  }
   const elapsedDays = Math.max((ctx.now.getTime() - start.getTime()) / DAY_MS, 1);
   const days = daysInMonth(ctx.now);
   const history = Array.from(
     { length: 28 },
-    (_, i) => perDay.get(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS))) ?? 0
+    (_, i) => dayCost(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS)))
   );
   return {
     monthToDate,
     forecast: monthToDate / elapsedDays * days,
     typicalMonth: median(history) * days
   };
+}
+function keySpend(ctx, series) {
+  return spendOf(
+    ctx,
+    series.months.get(utcMonth(ctx.now)) ?? 0,
+    (day) => series.days.get(day)?.cost ?? 0
+  );
+}
+function workflowSpend(ctx, lists) {
+  const month = utcMonth(ctx.now);
+  let monthToDate = 0;
+  const perDay = /* @__PURE__ */ new Map();
+  for (const records of lists) {
+    let day = "";
+    let slot = { cost: 0 };
+    for (const u of records) {
+      const cost = costOf(u);
+      if (u.start.startsWith(month)) monthToDate += cost;
+      if (day.length !== 10 || !u.start.startsWith(day)) {
+        day = u.start.slice(0, 10);
+        const known = perDay.get(day);
+        if (known) slot = known;
+        else {
+          slot = { cost: 0 };
+          perDay.set(day, slot);
+        }
+      }
+      slot.cost += cost;
+    }
+  }
+  return spendOf(ctx, monthToDate, (day) => perDay.get(day)?.cost ?? 0);
 }
 var usd = (n) => `$${n.toFixed(2)}`;
 function detectBudgets(ctx) {
@@ -79859,30 +79985,28 @@ function detectBudgets(ctx) {
   };
   const byWorkflow = /* @__PURE__ */ new Map();
   for (const key of keyViews(ctx)) {
-    const records = usageOf(ctx, key);
-    byWorkflow.set(key.entry.workflow, [...byWorkflow.get(key.entry.workflow) ?? [], key]);
-    if (records.length === 0) continue;
+    const series = seriesOf(ctx, key);
+    const keys = byWorkflow.get(key.entry.workflow);
+    if (keys) keys.push(key);
+    else byWorkflow.set(key.entry.workflow, [key]);
+    if (series.records.length === 0) continue;
     check(
       key.id,
       `${key.id} (${key.entry.label})`,
       key.entry.budget_usd_month,
-      spendOf(ctx, records),
+      keySpend(ctx, series),
       { key: key.id, ...ownerFields(key) }
     );
   }
   for (const [id, workflow] of Object.entries(ctx.inventory.workflows)) {
     if (workflow.budget_usd_month === void 0) continue;
-    const records = (byWorkflow.get(id) ?? []).flatMap((key) => usageOf(ctx, key));
-    if (records.length === 0) continue;
-    const spend = spendOf(
-      ctx,
-      records.map((u) => ({ start: u.start, costUsd: costOf(u) }))
-    );
+    const lists = (byWorkflow.get(id) ?? []).map((key) => usageOf(ctx, key));
+    if (lists.every((records) => records.length === 0)) continue;
     check(
       `workflow:${id}`,
       `workflow ${id} (${workflow.label})`,
       workflow.budget_usd_month,
-      spend,
+      workflowSpend(ctx, lists),
       { workflow: id, owner: workflow.owner }
     );
   }
@@ -79955,10 +80079,10 @@ function detectIdleKeys(ctx) {
     if (!match || match.status !== "active" || key.entry.canary) continue;
     const created = Date.parse(`${key.entry.created}T00:00:00Z`);
     if (ctx.now.getTime() - created < idleAfter) continue;
-    let lastUsed = match.lastUsed ? Date.parse(match.lastUsed) : Number.NEGATIVE_INFINITY;
-    for (const u of usageOf(ctx, key))
-      if ((u.requests ?? 0) + u.inputTokens + u.outputTokens > 0)
-        lastUsed = Math.max(lastUsed, Date.parse(u.end));
+    const lastUsed = Math.max(
+      match.lastUsed ? Date.parse(match.lastUsed) : Number.NEGATIVE_INFINITY,
+      seriesOf(ctx, key).lastUsedEnd
+    );
     if (ctx.now.getTime() - lastUsed < idleAfter) continue;
     const since = Number.isFinite(lastUsed) ? `since ${new Date(lastUsed).toISOString().slice(0, 10)}` : "in the data keyward has";
     out.push(
@@ -80021,6 +80145,21 @@ function detectSharedKeys(ctx) {
 function detectOffHours(ctx) {
   const out = [];
   const defaultZone = ctx.inventory.defaults?.timezone ?? "UTC";
+  const windowStart = ctx.windowStart.getTime();
+  const locals = /* @__PURE__ */ new Map();
+  const localTimeOf = (start, zone) => {
+    let byStart = locals.get(zone);
+    if (!byStart) {
+      byStart = /* @__PURE__ */ new Map();
+      locals.set(zone, byStart);
+    }
+    let local = byStart.get(start);
+    if (!local) {
+      local = localTime(new Date(start), zone);
+      byStart.set(start, local);
+    }
+    return local;
+  };
   for (const key of keyViews(ctx)) {
     const hours = key.workflow?.active_hours;
     if (!hours) continue;
@@ -80028,11 +80167,14 @@ function detectOffHours(ctx) {
     if ("error" in window2) continue;
     const zone = key.workflow?.timezone ?? defaultZone;
     const perDay = /* @__PURE__ */ new Map();
-    for (const u of usageOf(ctx, key)) {
-      if (Date.parse(u.start) < ctx.windowStart.getTime()) continue;
+    const series = seriesOf(ctx, key);
+    const { records, startMs } = series;
+    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+      const u = records[i];
+      if (startMs[i] < windowStart) continue;
       const used2 = (u.requests ?? 0) + u.inputTokens + u.outputTokens;
       if (used2 === 0) continue;
-      const local = localTime(new Date(u.start), zone);
+      const local = localTimeOf(u.start, zone);
       if (withinHours(local.minutes, window2.start, window2.end)) continue;
       const day = perDay.get(local.date) ?? { buckets: 0, requests: 0, tokens: 0, first: u.start };
       day.buckets++;
@@ -80125,30 +80267,35 @@ function detectSpendSpikes(ctx) {
   const factor = ctx.inventory.defaults?.spike_factor ?? 3;
   const today = Date.UTC(ctx.now.getUTCFullYear(), ctx.now.getUTCMonth(), ctx.now.getUTCDate());
   const out = [];
-  for (const key of keyViews(ctx)) {
-    const records = usageOf(ctx, key);
-    if (records.length === 0) continue;
-    const useCost = records.some((u) => u.costUsd !== void 0);
-    const perDay = /* @__PURE__ */ new Map();
-    for (const u of records) {
-      const day = u.start.slice(0, 10);
-      perDay.set(
-        day,
-        (perDay.get(day) ?? 0) + (useCost ? costOf(u) : u.inputTokens + u.outputTokens)
-      );
+  const dayIds = /* @__PURE__ */ new Map();
+  const dayOf = (ms) => {
+    let id = dayIds.get(ms);
+    if (id === void 0) {
+      id = utcDay(new Date(ms));
+      dayIds.set(ms, id);
     }
-    const firstDay = Date.parse(`${[...perDay.keys()].sort()[0] ?? utcDay(ctx.now)}T00:00:00Z`);
+    return id;
+  };
+  for (const key of keyViews(ctx)) {
+    const series = seriesOf(ctx, key);
+    if (series.records.length === 0) continue;
+    const useCost = series.anyCost;
+    const valueOf = (day) => {
+      const sums = series.days.get(day);
+      return sums === void 0 ? 0 : useCost ? sums.cost : sums.tokens;
+    };
+    const firstDay = Date.parse(`${series.firstDay ?? utcDay(ctx.now)}T00:00:00Z`);
     const windowDay = Date.parse(`${utcDay(ctx.windowStart)}T00:00:00Z`);
     const from = Math.max(
       Math.min(windowDay, today - (RECHECKED_DAYS - 1) * DAY_MS),
       firstDay + MIN_HISTORY_DAYS * DAY_MS
     );
     for (let dayStart = today; dayStart >= from; dayStart -= DAY_MS) {
-      const day = utcDay(new Date(dayStart));
-      const value2 = perDay.get(day) ?? 0;
+      const day = dayOf(dayStart);
+      const value2 = valueOf(day);
       const history = Array.from(
         { length: BASELINE_DAYS },
-        (_, i) => perDay.get(utcDay(new Date(dayStart - (i + 1) * DAY_MS))) ?? 0
+        (_, i) => valueOf(dayOf(dayStart - (i + 1) * DAY_MS))
       );
       const base = baselineOf(history);
       const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens;
@@ -80294,13 +80441,23 @@ function modelAllowed(model, allowed) {
 }
 function detectUnexpectedModels(ctx) {
   const out = [];
+  const windowStart = ctx.windowStart.getTime();
   for (const key of keyViews(ctx)) {
     const allowed = key.workflow?.allowed_models;
     if (!allowed) continue;
     const seen = /* @__PURE__ */ new Map();
-    for (const u of usageOf(ctx, key)) {
-      if (!u.model || modelAllowed(u.model, allowed) || !used(u) || Date.parse(u.start) < ctx.windowStart.getTime())
-        continue;
+    const verdicts = /* @__PURE__ */ new Map();
+    const series = seriesOf(ctx, key);
+    const { records, startMs } = series;
+    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+      const u = records[i];
+      if (!u.model || startMs[i] < windowStart || !used(u)) continue;
+      let allowedModel = verdicts.get(u.model);
+      if (allowedModel === void 0) {
+        allowedModel = modelAllowed(u.model, allowed);
+        verdicts.set(u.model, allowedModel);
+      }
+      if (allowedModel) continue;
       const s = seen.get(u.model) ?? { tokens: 0, first: u.start };
       s.tokens += u.inputTokens + u.outputTokens;
       if (u.start < s.first) s.first = u.start;
@@ -80356,6 +80513,32 @@ function runDetectors(ctx) {
   return { findings, errors };
 }
 
+// src/ledger/canonical-json.ts
+function canonicalJson(value2) {
+  return encode2(value2, "") + "\n";
+}
+function encode2(value2, path) {
+  if (value2 === null) return "null";
+  switch (typeof value2) {
+    case "string":
+      return JSON.stringify(value2);
+    case "boolean":
+      return value2 ? "true" : "false";
+    case "number":
+      if (!Number.isFinite(value2))
+        throw new TypeError(`canonical JSON cannot hold ${value2} (at ${path || "/"})`);
+      return JSON.stringify(value2);
+    case "object": {
+      if (Array.isArray(value2))
+        return `[${value2.map((item, i) => encode2(item, `${path}/${i}`)).join(",")}]`;
+      const entries = Object.entries(value2).filter(([, v]) => v !== void 0).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode2(v, `${path}/${k}`)}`).join(",")}}`;
+    }
+    default:
+      throw new TypeError(`canonical JSON cannot hold a ${typeof value2} (at ${path || "/"})`);
+  }
+}
+
 // src/analysis/fetch-window.ts
 var DEFAULT_BACKFILL_DAYS = 35;
 var DEFAULT_OVERLAP_HOURS = 24;
@@ -80371,21 +80554,66 @@ function fetchWindow(watermark, now, options = {}) {
   return { since: new Date(Math.max(earliest, from)), until, backfill: false };
 }
 function usageBucketKey(r) {
-  return [
-    r.provider,
-    r.providerKeyId ?? "",
-    r.model ?? "",
-    r.operation,
-    r.project ?? "",
-    r.start,
-    r.end
-  ].join("\0");
+  return `${r.provider}\0${r.providerKeyId ?? ""}\0${r.model ?? ""}\0${r.operation}\0${r.project ?? ""}\0${r.start}\0${r.end}`;
 }
 function mergeUsage(known, fresh) {
+  const tree = /* @__PURE__ */ new Map();
+  for (const list2 of [known, fresh]) {
+    for (const r of list2) if (!file(tree, r)) return mergeByBucketKey(known, fresh);
+  }
+  const out = [];
+  for (const byKey of sortedValues(tree))
+    for (const byModel of sortedValues(byKey))
+      for (const byOperation of sortedValues(byModel))
+        for (const byProject of sortedValues(byOperation))
+          for (const starts of sortedValues(byProject))
+            for (const leaf of sortedValues(starts)) {
+              if (leaf instanceof Map) for (const r of sortedValues(leaf)) out.push(r);
+              else out.push(leaf);
+            }
+  return out;
+}
+var hasNul = (s) => s.includes("\0");
+function file(tree, r) {
+  const keyId = r.providerKeyId ?? "";
+  const model = r.model ?? "";
+  const project = r.project ?? "";
+  if (hasNul(r.provider) || hasNul(keyId) || hasNul(model) || hasNul(r.operation) || hasNul(project) || hasNul(r.start) || hasNul(r.end))
+    return false;
+  const starts = child(
+    child(child(child(child(tree, r.provider), keyId), model), r.operation),
+    project
+  );
+  const there = starts.get(r.start);
+  if (there === void 0 || !(there instanceof Map) && there.end === r.end)
+    starts.set(r.start, r);
+  else if (there instanceof Map) there.set(r.end, r);
+  else
+    starts.set(
+      r.start,
+      /* @__PURE__ */ new Map([
+        [there.end, there],
+        [r.end, r]
+      ])
+    );
+  return true;
+}
+function child(map, key) {
+  let next = map.get(key);
+  if (!next) {
+    next = /* @__PURE__ */ new Map();
+    map.set(key, next);
+  }
+  return next;
+}
+function sortedValues(map) {
+  return [...map.keys()].sort().map((k) => map.get(k));
+}
+function mergeByBucketKey(known, fresh) {
   const byKey = /* @__PURE__ */ new Map();
   for (const r of known) byKey.set(usageBucketKey(r), r);
   for (const r of fresh) byKey.set(usageBucketKey(r), r);
-  return [...byKey.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, r]) => r);
+  return [...byKey.keys()].sort().map((k) => byKey.get(k));
 }
 function mergeEvents(known, fresh) {
   const byId = /* @__PURE__ */ new Map();
@@ -80395,8 +80623,25 @@ function mergeEvents(known, fresh) {
   );
 }
 function changedUsage(known, fresh) {
-  const old = new Map(known.map((r) => [usageBucketKey(r), JSON.stringify(r)]));
-  return fresh.filter((r) => old.get(usageBucketKey(r)) !== JSON.stringify(r));
+  const head = fresh[0];
+  if (head === void 0) return [];
+  let first = head.start;
+  let last = first;
+  for (const r of fresh) {
+    if (r.start < first) first = r.start;
+    if (r.start > last) last = r.start;
+  }
+  const wanted = new Set(fresh.map(usageBucketKey));
+  const old = /* @__PURE__ */ new Map();
+  for (const r of known) {
+    if (r.start < first || r.start > last) continue;
+    const key = usageBucketKey(r);
+    if (wanted.has(key)) old.set(key, r);
+  }
+  return fresh.filter((r) => {
+    const before = old.get(usageBucketKey(r));
+    return before === void 0 || canonicalJson(before) !== canonicalJson(r);
+  });
 }
 
 // src/analysis/key-matching.ts
@@ -80466,32 +80711,6 @@ function matchKeys(inventory, providerKeys) {
     (k) => !claimed.has(`${k.provider}\0${k.providerKeyId}`)
   );
   return { matches, unmatched };
-}
-
-// src/ledger/canonical-json.ts
-function canonicalJson(value2) {
-  return encode2(value2, "") + "\n";
-}
-function encode2(value2, path) {
-  if (value2 === null) return "null";
-  switch (typeof value2) {
-    case "string":
-      return JSON.stringify(value2);
-    case "boolean":
-      return value2 ? "true" : "false";
-    case "number":
-      if (!Number.isFinite(value2))
-        throw new TypeError(`canonical JSON cannot hold ${value2} (at ${path || "/"})`);
-      return JSON.stringify(value2);
-    case "object": {
-      if (Array.isArray(value2))
-        return `[${value2.map((item, i) => encode2(item, `${path}/${i}`)).join(",")}]`;
-      const entries = Object.entries(value2).filter(([, v]) => v !== void 0).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode2(v, `${path}/${k}`)}`).join(",")}}`;
-    }
-    default:
-      throw new TypeError(`canonical JSON cannot hold a ${typeof value2} (at ${path || "/"})`);
-  }
 }
 
 // src/ledger/chain.ts
@@ -80749,14 +80968,24 @@ async function reconcileIssues(forge, plan, options, log) {
       if (issue2.state === "open") duplicates.push(issue2);
     } else byFingerprint.set(fingerprint, issue2);
   }
+  let stopped = false;
   const write = async (what, action) => {
-    if (result.writes >= options.maxWrites) {
+    if (stopped || result.writes >= options.maxWrites) {
       result.deferred.push(what);
       return false;
     }
     result.writes++;
-    if (!options.dryRun) await action();
-    return true;
+    if (options.dryRun) return true;
+    try {
+      await action();
+      return true;
+    } catch (error2) {
+      const status = error2?.status;
+      if (status === 403 || status === 429) stopped = true;
+      log.warning(`issue write for ${what} failed, left for the next run: ${errorMessage(error2)}`);
+      result.deferred.push(what);
+      return false;
+    }
   };
   for (const issue2 of duplicates) {
     const original = byFingerprint.get(markerOf(issue2.body) ?? "");
@@ -80920,19 +81149,6 @@ async function readHistory(forge, readLocal, entries, now, log) {
   }
   return { usage, events };
 }
-async function mapLimited(items, limit, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index]);
-      }
-    })
-  );
-  return results;
-}
 async function audit(input, deps) {
   const { log, forge, vault } = deps;
   const now = deps.clock.now();
@@ -80962,17 +81178,17 @@ async function audit(input, deps) {
   const access2 = [];
   const tampered = [];
   const gaps = [];
-  const decrypt = async (file, keyId) => {
+  const decrypt = async (file2, keyId) => {
     try {
-      const { values, access: record } = await vault.decrypt(file, "audit", keyId);
+      const { values, access: record } = await vault.decrypt(file2, "audit", keyId);
       access2.push(record);
       const value2 = values[SECRET_FIELD];
       return typeof value2 === "string" ? value2 : void 0;
     } catch (error2) {
       if (error2 instanceof VaultError && error2.code === "no-identity") throw error2;
       if (error2 instanceof VaultError && error2.tampered)
-        tampered.push({ keyId, file, message: error2.message });
-      else notes.push(`${file}: ${errorMessage(error2)}`);
+        tampered.push({ keyId, file: file2, message: error2.message });
+      else notes.push(`${file2}: ${errorMessage(error2)}`);
       return void 0;
     }
   };
@@ -81279,7 +81495,7 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
   const ledgerHead = input.dryRun ? prev : snapshot.entry.sha256;
   const dashboard = await log.group(
     "Dashboard",
-    () => ensureDashboard(
+    () => ensureDashboardSafely(
       forge,
       existing,
       {
@@ -81288,9 +81504,12 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
         open: openEntries(existing, plan, issues),
         gaps,
         ledgerHead,
-        snapshot: input.dryRun ? void 0 : snapshot.path
+        snapshot: input.dryRun ? void 0 : snapshot.path,
+        // Past GitHub's body limit the list is cut; every finding is in the committed snapshot.
+        overflowLink: `the \`findings\` of \`${snapshot.path}\``
       },
-      input.dryRun
+      input.dryRun,
+      log
     )
   );
   return {
@@ -81390,6 +81609,16 @@ function openEntries(existing, plan, issues) {
     } else if (stillOpen.has(number)) entries.set(number, entry);
   }
   return [...[...entries.values()].sort((a, b) => (a.issue ?? 0) - (b.issue ?? 0)), ...waiting];
+}
+async function ensureDashboardSafely(forge, existing, input, dryRun, log) {
+  try {
+    return await ensureDashboard(forge, existing, input, dryRun);
+  } catch (error2) {
+    log.warning(
+      `the dashboard issue could not be written, the next run retries: ${errorMessage(error2)}`
+    );
+    return { number: void 0, action: "unchanged" };
+  }
 }
 
 // src/adapters/forge/github.ts
@@ -82652,38 +82881,44 @@ function createOpenAiProvider(options) {
       const endpoint2 = `/organization/usage/${type}`;
       const validate2 = validateUsage[type];
       if (!validate2) continue;
-      const pages = rec.pages(
+      rec.pages(
         endpoint2,
         await paginate2({
           maxPages,
-          fetch: (page) => get2(
-            endpoint2,
-            endpoint2,
-            [
-              ["start_time", String(unixSeconds(start))],
-              ["end_time", String(unixSeconds(end))],
-              ["bucket_width", "1h"],
-              ["limit", "168"],
-              ["group_by[]", "api_key_id"],
-              ["group_by[]", "model"],
-              ...projectQuery,
-              ...page ? [["page", page]] : []
-            ],
-            validate2
-          ),
+          fetch: async (page) => {
+            const result = await get2(
+              endpoint2,
+              endpoint2,
+              [
+                ["start_time", String(unixSeconds(start))],
+                ["end_time", String(unixSeconds(end))],
+                ["bucket_width", "1h"],
+                ["limit", "168"],
+                ["group_by[]", "api_key_id"],
+                ["group_by[]", "model"],
+                ...projectQuery,
+                ...page ? [["page", page]] : []
+              ],
+              validate2
+            );
+            if (!result.ok) return result;
+            for (const bucket of result.value.data) {
+              const span = {
+                start: isoFromUnixSeconds(bucket.start_time),
+                end: isoFromUnixSeconds(bucket.end_time)
+              };
+              for (const r of bucket.results) records.push(toUsage(type, span, r, costsPerKey));
+            }
+            return { ...result, value: { ...result.value, data: [] } };
+          },
           next: (page) => page.has_more && page.next_page ? page.next_page : void 0
         }),
         maxPages
       );
-      for (const page of pages) {
-        for (const bucket of page.data) {
-          for (const r of bucket.results) records.push(toUsage(type, bucket, r, costsPerKey));
-        }
-      }
     }
     return rec.result(records);
   }
-  function toUsage(type, bucket, r, costsPerKey) {
+  function toUsage(type, span, r, costsPerKey) {
     const input = r.input_tokens ?? 0;
     const output = r.output_tokens ?? 0;
     const cached = r.input_cached_tokens ?? 0;
@@ -82696,8 +82931,8 @@ function createOpenAiProvider(options) {
     return {
       provider: options.id,
       providerKeyId: r.api_key_id ?? void 0,
-      start: isoFromUnixSeconds(bucket.start_time),
-      end: isoFromUnixSeconds(bucket.end_time),
+      start: span.start,
+      end: span.end,
       model,
       operation: type,
       requests: r.num_model_requests,
@@ -83629,14 +83864,14 @@ function describeConfigCommit(commit, context) {
       if (typeof secret === "string") owners.set(secret, id);
     }
     for (const [id, provider] of Object.entries(asRecord2(inv.providers))) {
-      const file = asRecord2(provider).admin_key;
-      if (typeof file === "string") owners.set(file, `admin:${id}`);
+      const file2 = asRecord2(provider).admin_key;
+      if (typeof file2 === "string") owners.set(file2, `admin:${id}`);
     }
   }
-  for (const file of commit.files) {
-    if (file === context.configFile) continue;
-    const id = owners.get(file);
-    if (id === void 0) other.push(file);
+  for (const file2 of commit.files) {
+    if (file2 === context.configFile) continue;
+    const id = owners.get(file2);
+    if (id === void 0) other.push(file2);
     else if (!keys.some((k) => k.id === id)) keys.push({ id, change: "secret", fields: [] });
   }
   return {
@@ -83909,19 +84144,6 @@ _Shortened to fit GitHub's limit; the full report: ${links.fullReport?.url ?? "i
 var REPORTS_DIR = "reports";
 var COMMIT_ATTEMPTS2 = 3;
 var READ_CONCURRENCY2 = 8;
-async function mapLimited2(items, limit, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index]);
-      }
-    })
-  );
-  return results;
-}
 async function loadInventory(input, deps, now) {
   const bytes = await deps.readFile(input.configFile);
   if (bytes === void 0) throw new UsageError(`cannot read ${input.configFile}: no such file`);
@@ -83965,7 +84187,7 @@ async function report(input, deps) {
     const entries = parsed.entries.filter((e) => Date.parse(e.at) <= now.getTime());
     const cutoff = now.getTime() - reviewHistoryMs(periodMs);
     const wanted = entries.filter((e) => Date.parse(e.at) >= cutoff);
-    const read2 = await mapLimited2(
+    const read2 = await mapLimited(
       wanted,
       READ_CONCURRENCY2,
       async (entry) => {
@@ -84002,7 +84224,7 @@ async function report(input, deps) {
   });
   const review = computeReview({ inventory, snapshots, ledger, changes, now, periodMs, notes });
   const label = periodLabel(now);
-  const file = `${REPORTS_DIR}/${label}.md`;
+  const file2 = `${REPORTS_DIR}/${label}.md`;
   const fileUrl = input.fileUrl ?? ((path) => path);
   const issues = (await forge.listIssues()).map((issue2) => ({ issue: issue2, label: reviewLabelOf(issue2.body) })).filter((r) => r.label !== void 0);
   const current = issues.filter((r) => r.label === label).map((r) => r.issue).sort((a, b) => a.number - b.number);
@@ -84013,13 +84235,13 @@ async function report(input, deps) {
   let sha = head;
   await log.group("Report file", async () => {
     if (input.dryRun) {
-      log.info(`dry run: would commit ${file}`);
+      log.info(`dry run: would commit ${file2}`);
       return;
     }
     let parent = head;
     for (let attempt = 1; ; attempt++) {
       const outcome = await forge.commitFiles(
-        [{ path: file, content: full }],
+        [{ path: file2, content: full }],
         `keyward report ${label}
 
 The weekly review for ${review.period.start} to ${review.period.end}.
@@ -84029,16 +84251,16 @@ Ledger head ${review.ledger.head ?? "none"}`,
       if (outcome.status === "committed") {
         committed = true;
         sha = outcome.sha;
-        log.info(`committed ${file}`);
+        log.info(`committed ${file2}`);
         return;
       }
       if (outcome.status === "unchanged") {
-        log.info(`${file} is up to date`);
+        log.info(`${file2} is up to date`);
         return;
       }
       if (attempt >= COMMIT_ATTEMPTS2)
         throw new Error(
-          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file}; run the report again`
+          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file2}; run the report again`
         );
       parent = await forge.head();
       sha = parent;
@@ -84046,7 +84268,7 @@ Ledger head ${review.ledger.head ?? "none"}`,
   });
   const body = renderReviewMarkdown(review, {
     mode: "issue",
-    links: { ...links, fullReport: { path: file, url: fileUrl(file, sha) } }
+    links: { ...links, fullReport: { path: file2, url: fileUrl(file2, sha) } }
   });
   const title = reviewTitle(review);
   const result = await log.group("Review issue", async () => {
@@ -84095,7 +84317,7 @@ Ledger head ${review.ledger.head ?? "none"}`,
   });
   return {
     review,
-    file,
+    file: file2,
     full,
     body,
     committed,
@@ -84121,7 +84343,7 @@ async function runValidate(inputs, deps) {
   const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd();
   const configPath = resolve3(workspace, inputs.config);
   const root = dirname2(configPath);
-  const displayPath = (file) => toPosix(relative3(workspace, resolve3(root, file)));
+  const displayPath = (file2) => toPosix(relative3(workspace, resolve3(root, file2)));
   const pr = await pullRequestOf(deps.env);
   const changedFiles = pr ? async () => {
     const files = await pullRequestFiles(octokitFor(inputs, deps), pr);
@@ -84188,29 +84410,37 @@ function vaultFor(root, inputs, deps) {
     actor: `${deps.env.GITHUB_ACTOR ?? "github-actions"} (run ${deps.env.GITHUB_RUN_ID ?? "?"})`
   });
 }
-async function runAudit(inputs, deps) {
+async function onGitHub(inputs, deps, command) {
   const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd();
   const configPath = resolve3(workspace, inputs.config);
   const root = dirname2(configPath);
   const [owner, repo] = (deps.env.GITHUB_REPOSITORY ?? "").split("/");
   if (!owner || !repo)
     throw new UsageError(
-      "GITHUB_REPOSITORY is not set (expected owner/repo); run the audit inside GitHub Actions"
+      `GITHUB_REPOSITORY is not set (expected owner/repo); run the ${command} inside GitHub Actions`
     );
   const octokit = octokitFor(inputs, deps);
-  let githubCalls = 0;
-  octokit.hook.before("request", () => void githubCalls++);
+  const calls = { count: 0 };
+  octokit.hook.before("request", () => void calls.count++);
   const branch = deps.env.KEYWARD_BRANCH || (await octokit.rest.repos.get({ owner, repo })).data.default_branch;
-  const forge = githubForge(octokit, {
+  const base = toPosix(relative3(workspace, root));
+  const forge = githubForge(octokit, { owner, repo, branch, root: base, log: coreLog });
+  return {
+    root,
+    configFile: toPosix(relative3(root, configPath)),
     owner,
     repo,
     branch,
-    root: toPosix(relative3(workspace, root)),
-    log: coreLog
-  });
+    base,
+    forge,
+    calls
+  };
+}
+async function runAudit(inputs, deps) {
+  const { root, configFile, branch, forge, calls } = await onGitHub(inputs, deps, "audit");
   const report2 = await audit(
     {
-      configFile: toPosix(relative3(root, configPath)),
+      configFile,
       dryRun: inputs.dryRun,
       maxIssuesPerRun: inputs.maxIssuesPerRun
     },
@@ -84250,7 +84480,7 @@ async function runAudit(inputs, deps) {
   setOutput("pull-requests-opened", "[]");
   setOutput("snapshot", report2.snapshot ?? "");
   setOutput("ledger-head", report2.ledgerHead ?? "");
-  const summary2 = auditSummary(report2, { dryRun: inputs.dryRun, githubCalls, branch });
+  const summary2 = auditSummary(report2, { dryRun: inputs.dryRun, githubCalls: calls.count, branch });
   summary.addHeading(summary2.heading, 2);
   for (const line of summary2.lines) summary.addRaw(line, true);
   if (summary2.table) summary.addTable(summary2.table);
@@ -84261,22 +84491,15 @@ async function runAudit(inputs, deps) {
   }
 }
 async function runReport(inputs, deps) {
-  const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd();
-  const configPath = resolve3(workspace, inputs.config);
-  const root = dirname2(configPath);
-  const [owner, repo] = (deps.env.GITHUB_REPOSITORY ?? "").split("/");
-  if (!owner || !repo)
-    throw new UsageError(
-      "GITHUB_REPOSITORY is not set (expected owner/repo); run the report inside GitHub Actions"
-    );
-  const octokit = octokitFor(inputs, deps);
-  const branch = deps.env.KEYWARD_BRANCH || (await octokit.rest.repos.get({ owner, repo })).data.default_branch;
-  const base = toPosix(relative3(workspace, root));
-  const forge = githubForge(octokit, { owner, repo, branch, root: base, log: coreLog });
+  const { root, configFile, owner, repo, branch, base, forge } = await onGitHub(
+    inputs,
+    deps,
+    "report"
+  );
   const server = deps.env.GITHUB_SERVER_URL || "https://github.com";
   const result = await report(
     {
-      configFile: toPosix(relative3(root, configPath)),
+      configFile,
       since: "7d",
       dryRun: inputs.dryRun,
       fileUrl: (path, sha) => `${server}/${owner}/${repo}/blob/${sha ?? branch}/${base ? `${base}/` : ""}${path}`
