@@ -47,7 +47,7 @@ export interface KeyPattern {
   /**
    * The part after the prefix must contain a lowercase letter, an uppercase letter and a digit.
    * Set on the lenient OpenAI patterns only, whose long `[A-Za-z0-9_-]` body would otherwise
-   * also match hyphenated words (`sk-proj-this-is-where-your-key-goes-…`). Real bodies are
+   * also match a hyphenated placeholder (the prefix followed by words and dashes). Real bodies are
    * 40+ random base64url characters, which lack one of those classes with negligible odds.
    */
   mixedCharacters?: boolean
