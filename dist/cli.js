@@ -49378,6 +49378,24 @@ async function startDemoProviders(dataset, adminKeys = {}) {
     throw error;
   }
 }
+async function readDemoSecrets(vault, inventory) {
+  const read2 = async (file2, keyId) => {
+    const value2 = (await vault.decrypt(file2, "audit", keyId)).values[SECRET_FIELD];
+    return typeof value2 === "string" ? value2 : void 0;
+  };
+  const keys = {};
+  for (const id of DEMO_KEY_IDS) {
+    const key = inventory.keys[id];
+    const secret = key ? await read2(key.secret, id) : void 0;
+    if (secret) keys[id] = secret;
+  }
+  const admin = {};
+  for (const [id, settings] of Object.entries(inventory.providers)) {
+    const secret = await read2(settings.admin_key, `admin:${id}`);
+    if (secret) admin[providerType(id, settings)] = secret;
+  }
+  return { keys, admin };
+}
 
 // src/cli/audit-command.ts
 var run2 = promisify3(execFile3);
@@ -49407,22 +49425,8 @@ async function copyDemo() {
   return target;
 }
 async function startDemo(vault, inventory, now) {
-  const read2 = async (file2, keyId) => {
-    const value2 = (await vault.decrypt(file2, "audit", keyId)).values[SECRET_FIELD];
-    return typeof value2 === "string" ? value2 : void 0;
-  };
-  const secrets = {};
-  for (const id of DEMO_KEY_IDS) {
-    const key = inventory.keys[id];
-    const secret = key ? await read2(key.secret, id) : void 0;
-    if (secret) secrets[id] = secret;
-  }
-  const admin = {};
-  for (const [id, settings] of Object.entries(inventory.providers)) {
-    const secret = await read2(settings.admin_key, `admin:${id}`);
-    if (secret) admin[providerType(id, settings)] = secret;
-  }
-  return startDemoProviders(buildDemoDataset({ now, secrets }), admin);
+  const { keys, admin } = await readDemoSecrets(vault, inventory);
+  return startDemoProviders(buildDemoDataset({ now, secrets: keys }), admin);
 }
 var pad = (text, width) => text.length >= width ? text : text + " ".repeat(width - text.length);
 function renderAuditText(report2, where) {

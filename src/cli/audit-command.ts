@@ -10,9 +10,8 @@ import { gitLeakScanner } from '../adapters/git/leak-scanner.js'
 import { buildProvider } from '../adapters/providers/registry.js'
 import { audit, type AuditReport, type OpenedProvider } from '../commands/audit.js'
 import { EXIT, type ExitCode } from '../commands/exit-code.js'
-import { SECRET_FIELD } from '../commands/vault.js'
-import { buildDemoDataset, DEMO_KEY_IDS, type DemoKeyId } from '../demo/dataset.js'
-import { startDemoProviders, type DemoProviders } from '../demo/demo-providers.js'
+import { buildDemoDataset } from '../demo/dataset.js'
+import { startDemoProviders, type DemoProviders, readDemoSecrets } from '../demo/demo-providers.js'
 import { UsageError } from '../errors.js'
 import { providerType, type ProviderSettings } from '../inventory/types.js'
 import type { Log } from '../ports/log.js'
@@ -64,28 +63,11 @@ async function copyDemo(): Promise<string> {
 /** Serves the demo dataset on loopback, with the hints and admin keys of the demo's own vault. */
 async function startDemo(
   vault: Vault,
-  inventory: {
-    providers: Record<string, ProviderSettings>
-    keys: Record<string, { secret: string }>
-  },
+  inventory: Parameters<typeof readDemoSecrets>[1],
   now: Date,
 ): Promise<DemoProviders> {
-  const read = async (file: string, keyId: string) => {
-    const value = (await vault.decrypt(file, 'audit', keyId)).values[SECRET_FIELD]
-    return typeof value === 'string' ? value : undefined
-  }
-  const secrets: Partial<Record<DemoKeyId, string>> = {}
-  for (const id of DEMO_KEY_IDS) {
-    const key = inventory.keys[id]
-    const secret = key ? await read(key.secret, id) : undefined
-    if (secret) secrets[id] = secret
-  }
-  const admin: Record<string, string> = {}
-  for (const [id, settings] of Object.entries(inventory.providers)) {
-    const secret = await read(settings.admin_key, `admin:${id}`)
-    if (secret) admin[providerType(id, settings)] = secret
-  }
-  return startDemoProviders(buildDemoDataset({ now, secrets }), admin)
+  const { keys, admin } = await readDemoSecrets(vault, inventory)
+  return startDemoProviders(buildDemoDataset({ now, secrets: keys }), admin)
 }
 
 const pad = (text: string, width: number) =>

@@ -1,4 +1,7 @@
-import type { DemoDataset } from './dataset.js'
+import { SECRET_FIELD } from '../commands/vault.js'
+import { providerType, type ProviderSettings } from '../inventory/types.js'
+import type { Vault } from '../ports/vault.js'
+import { DEMO_KEY_IDS, type DemoDataset, type DemoKeyId } from './dataset.js'
 import { startAnthropicFake } from './fake-anthropic.js'
 import { startOpenAiFake } from './fake-openai.js'
 import { startOpenRouterFake } from './fake-openrouter.js'
@@ -44,4 +47,34 @@ export async function startDemoProviders(
     await Promise.all(started.map((s) => s.stop()))
     throw error
   }
+}
+
+/**
+ * The demo vault's own keys, decrypted: the dataset makes its redacted hints from the inventory
+ * keys (so matching by hint works as in production) and each fake accepts only its provider's
+ * admin key. Admin keys are keyed by provider type.
+ */
+export async function readDemoSecrets(
+  vault: Vault,
+  inventory: {
+    providers: Record<string, ProviderSettings>
+    keys: Record<string, { secret: string }>
+  },
+): Promise<{ keys: Partial<Record<DemoKeyId, string>>; admin: Record<string, string> }> {
+  const read = async (file: string, keyId: string) => {
+    const value = (await vault.decrypt(file, 'audit', keyId)).values[SECRET_FIELD]
+    return typeof value === 'string' ? value : undefined
+  }
+  const keys: Partial<Record<DemoKeyId, string>> = {}
+  for (const id of DEMO_KEY_IDS) {
+    const key = inventory.keys[id]
+    const secret = key ? await read(key.secret, id) : undefined
+    if (secret) keys[id] = secret
+  }
+  const admin: Record<string, string> = {}
+  for (const [id, settings] of Object.entries(inventory.providers)) {
+    const secret = await read(settings.admin_key, `admin:${id}`)
+    if (secret) admin[providerType(id, settings)] = secret
+  }
+  return { keys, admin }
 }

@@ -18,10 +18,13 @@ import { githubForge } from '../../src/adapters/forge/github.js'
 import { createOctokit } from '../../src/adapters/forge/octokit.js'
 import { createIdentityLoader } from '../../src/adapters/vault/identities.js'
 import { SopsAgeVault } from '../../src/adapters/vault/sops-age-vault.js'
-import { SECRET_FIELD } from '../../src/commands/vault.js'
-import { buildDemoDataset, DEMO_KEY_IDS, type DemoKeyId } from '../../src/demo/dataset.js'
-import { startDemoProviders, type DemoProviders } from '../../src/demo/demo-providers.js'
-import { providerType, type ProviderSettings } from '../../src/inventory/types.js'
+import { buildDemoDataset } from '../../src/demo/dataset.js'
+import {
+  startDemoProviders,
+  type DemoProviders,
+  readDemoSecrets,
+} from '../../src/demo/demo-providers.js'
+import type { ProviderSettings } from '../../src/inventory/types.js'
 import { LEDGER_FILE, SNAPSHOT_DIR, verifyChain } from '../../src/ledger/chain.js'
 import { silentLog } from '../../src/ports/log.js'
 import { DASHBOARD_MARKER } from '../../src/report/dashboard.js'
@@ -88,21 +91,7 @@ export async function startRig(): Promise<Rig> {
     now: () => new Date(T0),
     actor: 'test',
   })
-  const decrypt = async (file: string, id: string) => {
-    const value = (await vault.decrypt(file, 'audit', id)).values[SECRET_FIELD]
-    return typeof value === 'string' ? value : undefined
-  }
-  const secrets: Partial<Record<DemoKeyId, string>> = {}
-  for (const id of DEMO_KEY_IDS) {
-    const key = inventory.keys[id]
-    const secret = key ? await decrypt(key.secret, id) : undefined
-    if (secret) secrets[id] = secret
-  }
-  const admin: Record<string, string> = {}
-  for (const [id, settings] of Object.entries(inventory.providers)) {
-    const secret = await decrypt(settings.admin_key, `admin:${id}`)
-    if (secret) admin[providerType(id, settings)] = secret
-  }
+  const { keys: secrets, admin } = await readDemoSecrets(vault, inventory)
   const providers = await startDemoProviders(
     buildDemoDataset({ now: new Date(T0), secrets }),
     admin,

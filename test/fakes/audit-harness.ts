@@ -11,14 +11,12 @@ import { buildProvider } from '../../src/adapters/providers/registry.js'
 import { createIdentityLoader } from '../../src/adapters/vault/identities.js'
 import { SopsAgeVault } from '../../src/adapters/vault/sops-age-vault.js'
 import { audit, type AuditReport, type OpenedProvider } from '../../src/commands/audit.js'
-import { SECRET_FIELD } from '../../src/commands/vault.js'
+import { buildDemoDataset, type DemoDataset } from '../../src/demo/dataset.js'
 import {
-  buildDemoDataset,
-  DEMO_KEY_IDS,
-  type DemoDataset,
-  type DemoKeyId,
-} from '../../src/demo/dataset.js'
-import { startDemoProviders, type DemoProviders } from '../../src/demo/demo-providers.js'
+  startDemoProviders,
+  type DemoProviders,
+  readDemoSecrets,
+} from '../../src/demo/demo-providers.js'
 import type { Fault } from '../../src/demo/fake-server.js'
 import { providerType, type ProviderSettings } from '../../src/inventory/types.js'
 import type { Log } from '../../src/ports/log.js'
@@ -109,21 +107,7 @@ export async function startAuditHarness(options: { now: string }): Promise<Audit
 
   const inventory = parse(await readFile(join(root, CONFIG_FILE), 'utf8')) as DemoInventory
   const setupVault = demoVault(root, options.now)
-  const decrypt = async (file: string, keyId: string) => {
-    const value = (await setupVault.decrypt(file, 'audit', keyId)).values[SECRET_FIELD]
-    return typeof value === 'string' ? value : undefined
-  }
-  const secrets: Partial<Record<DemoKeyId, string>> = {}
-  for (const id of DEMO_KEY_IDS) {
-    const key = inventory.keys[id]
-    const secret = key ? await decrypt(key.secret, id) : undefined
-    if (secret) secrets[id] = secret
-  }
-  const admin: Record<string, string> = {}
-  for (const [id, settings] of Object.entries(inventory.providers)) {
-    const secret = await decrypt(settings.admin_key, `admin:${id}`)
-    if (secret) admin[providerType(id, settings)] = secret
-  }
+  const { keys: secrets, admin } = await readDemoSecrets(setupVault, inventory)
   const dataset = buildDemoDataset({ now: new Date(options.now), secrets })
   let providers: DemoProviders
   try {
