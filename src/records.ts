@@ -38,6 +38,10 @@ export interface ProviderKey {
   owner: string | undefined
   /** The provider-side spend limit in USD, where the provider has one (OpenRouter); null = none. */
   limitUsd?: number | null
+  /** When that limit resets (OpenRouter `limit_reset`). */
+  limitReset?: 'daily' | 'weekly' | 'monthly' | null
+  /** Whether a person or a service account owns the key (OpenAI); minting needs a service account. */
+  ownerType?: 'user' | 'service_account'
 }
 
 /** Where a record's cost comes from; `estimated` is tokens × the dated price table. */

@@ -41,6 +41,8 @@ export interface Vault {
   decrypt(path: string, purpose: VaultPurpose, keyId?: string): Promise<DecryptedSecret>
   /** Writes `values` to `path`, encrypted to the `.sops.yaml` recipients for it. */
   encrypt(path: string, values: Record<string, string>): Promise<void>
+  /** The text `encrypt` would write to `path`, without touching the disk (rotation PRs commit it). */
+  seal(path: string, values: Record<string, string>): Promise<string>
   /**
    * Re-encrypts `path` to the `.sops.yaml` recipients under a new data key, keeping
    * every value (and the file's encryption rule); verifies the MAC first.

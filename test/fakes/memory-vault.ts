@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { VaultError } from '../../src/errors.js'
 import type {
   DecryptedSecret,
@@ -111,6 +112,12 @@ export function memoryVault(state: MemoryVaultState, options: MemoryVaultOptions
         recipients: [...(state.expected.get(path) ?? [])],
         values: { ...values },
       })
+    },
+
+    // Stands in for ciphertext: names the recipients and a digest, never the value.
+    async seal(path: string, values: Record<string, string>): Promise<string> {
+      const digest = createHash('sha256').update(JSON.stringify(values)).digest('hex')
+      return `# memory vault, sealed for ${(state.expected.get(path) ?? []).join(', ')}\nsealed: ${digest}\n`
     },
 
     async rekey(path: string, keyId?: string): Promise<RekeyOutcome> {

@@ -162,6 +162,11 @@ export class SopsAgeVault implements Vault {
 
   async encrypt(path: string, values: Record<string, string>): Promise<void> {
     const file = normalizePath(path)
+    await this.writeAtomic(file, await this.seal(file, values))
+  }
+
+  async seal(path: string, values: Record<string, string>): Promise<string> {
+    const file = normalizePath(path)
     const format = this.formatOf(file)
     const rule = await this.requireCreationRule(file)
     const entries = Object.entries(values).map(([key, value]) => {
@@ -189,7 +194,7 @@ export class SopsAgeVault implements Vault {
     const dataKey = randomBytes(DATA_KEY_SIZE)
     const options = { rule: rule.rule, macOnlyEncrypted: rule.macOnlyEncrypted }
     const encrypted = encryptTree([branch], dataKey, options)
-    await this.write(file, format, encrypted.branches, {
+    return this.render(file, format, encrypted.branches, {
       dataKey,
       mac: encrypted.mac,
       recipients: rule.recipients,
@@ -217,13 +222,14 @@ export class SopsAgeVault implements Vault {
       throw this.treeError(file, error)
     }
     // The file's own encryption rule and version stay: rekey changes keys, not which values are encrypted.
-    await this.write(file, format, moved.branches, {
+    const text = await this.render(file, format, moved.branches, {
       dataKey: newKey,
       mac: moved.mac,
       recipients: rule.recipients,
       rule: options,
       version: meta.version,
     })
+    await this.writeAtomic(file, text)
     return {
       recipientsBefore: meta.age.map((s) => s.recipient),
       recipientsAfter: rule.recipients,
@@ -432,7 +438,7 @@ export class SopsAgeVault implements Vault {
     return result
   }
 
-  private async write(
+  private async render(
     file: string,
     format: SopsFormat,
     branches: SopsMap[],
@@ -443,7 +449,7 @@ export class SopsAgeVault implements Vault {
       rule: { rule: SopsMetadata['rule']; macOnlyEncrypted: boolean }
       version: string
     },
-  ): Promise<void> {
+  ): Promise<string> {
     const lastModified = formatLastModified(this.options.now())
     const age = await Promise.all(
       input.recipients.map(async (recipient) => ({
@@ -466,6 +472,10 @@ export class SopsAgeVault implements Vault {
       const reason = error instanceof Error ? error.message : 'cannot be written'
       throw new VaultError('unsupported', file, `${file} cannot be written as ${format}: ${reason}`)
     }
+    return text
+  }
+
+  private async writeAtomic(file: string, text: string): Promise<void> {
     // Write beside the target and rename, so a crash never leaves a truncated key file.
     const target = join(this.options.root, file)
     await mkdir(dirname(target), { recursive: true })
