@@ -15,6 +15,8 @@ import {
  * messages usage report in buckets with `group_by[]` and `page` (§2.3), the cost report in
  * cents per workspace (§2.4), the Compliance Activity Feed when enabled (§2.6), and the
  * documented error body and types (§2.10). Credentials: `x-api-key` plus `anthropic-version`.
+ * `POST /v1/organizations/api_keys/{id}` updates a key's name or status (§2.5) in `data`, in
+ * place, so later reads see it.
  */
 
 export interface AnthropicFakeKey {
@@ -77,6 +79,8 @@ export function anthropicErrorBody(status: number): unknown {
     request_id: `req_fake_${status}`,
   }
 }
+
+const KEY_STATUSES = ['active', 'inactive', 'archived'] as const
 
 const LIMITS: Record<BucketWidth, { def: number; max: number }> = {
   '1d': { def: 7, max: 31 },
@@ -189,8 +193,32 @@ export async function startAnthropicFake(
     }
   }
 
+  /** §2.2 `GET`/`POST /v1/organizations/api_keys/{id}`: body `{name?, status?}`, answers the ApiKey. */
+  function oneKey(req: FakeRequest, id: string): FakeResponse {
+    const key = data.keys.find((k) => k.id === id)
+    if (!key) return fail(404)
+    if (req.method === 'POST') {
+      if (typeof req.body !== 'object' || req.body === null) return fail(400)
+      const { name, status } = req.body as { name?: unknown; status?: unknown }
+      if (name !== undefined && (typeof name !== 'string' || name.length === 0)) return fail(400)
+      if (
+        status !== undefined &&
+        (typeof status !== 'string' || !KEY_STATUSES.some((s) => s === status))
+      ) {
+        return fail(400)
+      }
+      if (typeof name === 'string') key.name = name
+      if (typeof status === 'string') key.status = status as AnthropicFakeKey['status']
+    } else if (req.method !== 'GET') {
+      return fail(404)
+    }
+    return { status: 200, body: { type: 'api_key', ...key } }
+  }
+
   function route(req: FakeRequest): FakeResponse {
     const { path, query: q } = req
+    const keyMatch = /^\/v1\/organizations\/api_keys\/([^/]+)$/.exec(path)
+    if (keyMatch) return oneKey(req, decodeURIComponent(keyMatch[1] ?? ''))
     if (req.method !== 'GET') return fail(404)
     if (path === '/v1/organizations/api_keys') {
       const status = q.get('status')

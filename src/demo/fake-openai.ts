@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { redactedHint } from '../analysis/key-matching.js'
 import { BucketIndex, type BucketRow, type BucketWidth, WIDTH_SECONDS } from './fake-buckets.js'
 import {
   decodeCursor,
@@ -15,6 +17,11 @@ import {
  * shapes: projects and project keys (§1.6), usage per type with buckets, `group_by` and the
  * `page` cursor (§1.3), costs in 1d buckets (§1.4), audit logs with `after` (§1.5), and the
  * `ErrorResponse` body (§1.9). Paths are under `/v1`, as the real base URL is.
+ *
+ * Writes, in the shapes of OpenAI's API reference: a project's `spend_limit` (GET/POST),
+ * creating a service account (which comes with one key), deleting a service account (and its
+ * keys) or a user's project key (a service account's key answers 400, §1.2). They change
+ * `data` in place, so later reads (and the test) see them.
  */
 
 export interface OpenAiFakeProject {
@@ -22,6 +29,16 @@ export interface OpenAiFakeProject {
   name: string
   created_at: number
   status: 'active' | 'archived'
+  /** Integer cents; none (0) when absent. */
+  spend_limit?: { threshold_amount: number }
+}
+
+/** A service account created through the fake; accounts of the dataset live in key owners. */
+export interface OpenAiFakeServiceAccount {
+  project_id: string
+  id: string
+  name: string
+  created_at: number
 }
 
 /** A project key as §1.6 documents it, plus the project it lives in. */
@@ -72,6 +89,10 @@ export interface OpenAiFakeData {
   costsByKey?: boolean
   /** False: audit logging was never turned on (§1.5); the fake then answers 403. */
   auditLogging?: boolean
+  /** False: an organization without the project spend-limit API; `…/spend_limit` answers 404. */
+  spendLimits?: boolean
+  /** Service accounts created through the fake. */
+  serviceAccounts?: OpenAiFakeServiceAccount[]
 }
 
 const USAGE_GROUPS = ['project_id', 'user_id', 'api_key_id', 'model', 'batch', 'service_tier']
@@ -205,8 +226,145 @@ export async function startOpenAiFake(
     }
   }
 
+  const project = (id: string) => data.projects.find((p) => p.id === id)
+
+  function spendLimit(req: FakeRequest, p: OpenAiFakeProject): FakeResponse {
+    if (data.spendLimits === false) return fail(404)
+    if (req.method === 'POST') {
+      const body = req.body as Record<string, unknown> | undefined
+      const cents = body?.threshold_amount
+      if (
+        typeof cents !== 'number' ||
+        !Number.isInteger(cents) ||
+        cents < 0 ||
+        body?.currency !== 'USD' ||
+        body.interval !== 'month'
+      ) {
+        return fail(400)
+      }
+      p.spend_limit = { threshold_amount: cents }
+    } else if (req.method !== 'GET') {
+      return fail(404)
+    }
+    const cents = p.spend_limit?.threshold_amount ?? 0
+    return {
+      status: 200,
+      body: {
+        object: 'project.spend_limit',
+        threshold_amount: cents,
+        currency: 'USD',
+        interval: 'month',
+        enforcement: { status: cents > 0 ? 'enforcing' : 'inactive' },
+      },
+    }
+  }
+
+  function createServiceAccount(req: FakeRequest, p: OpenAiFakeProject): FakeResponse {
+    const name = (req.body as { name?: unknown } | undefined)?.name
+    if (typeof name !== 'string' || name.length === 0) return fail(400)
+    const account: OpenAiFakeServiceAccount = {
+      project_id: p.id,
+      id: `svc_acct_${randomBytes(12).toString('hex')}`,
+      name,
+      created_at: data.now,
+    }
+    const secret = `sk-svcacct-${randomBytes(36).toString('base64url')}`
+    const key: OpenAiFakeKey = {
+      project_id: p.id,
+      id: `key_${randomBytes(12).toString('hex')}`,
+      name,
+      redacted_value: redactedHint('openai', secret),
+      created_at: data.now,
+      last_used_at: null,
+      owner_project_access: 'active',
+      owner: { type: 'service_account', service_account: { id: account.id, name } },
+    }
+    ;(data.serviceAccounts ??= []).push(account)
+    data.keys.push(key)
+    return {
+      status: 200,
+      body: {
+        object: 'organization.project.service_account',
+        id: account.id,
+        name,
+        role: 'member',
+        created_at: account.created_at,
+        api_key: {
+          object: 'organization.project.service_account.api_key',
+          value: secret,
+          name,
+          created_at: key.created_at,
+          id: key.id,
+        },
+      },
+    }
+  }
+
+  const ownedBy = (k: OpenAiFakeKey, projectId: string, account: string) =>
+    k.project_id === projectId &&
+    k.owner.type === 'service_account' &&
+    k.owner.service_account.id === account
+
+  function deleteServiceAccount(projectId: string, account: string): FakeResponse {
+    const known =
+      (data.serviceAccounts ?? []).some((a) => a.project_id === projectId && a.id === account) ||
+      data.keys.some((k) => ownedBy(k, projectId, account))
+    if (!known) return fail(404)
+    data.serviceAccounts = (data.serviceAccounts ?? []).filter(
+      (a) => !(a.project_id === projectId && a.id === account),
+    )
+    data.keys = data.keys.filter((k) => !ownedBy(k, projectId, account))
+    return {
+      status: 200,
+      body: { object: 'organization.project.service_account.deleted', id: account, deleted: true },
+    }
+  }
+
+  function deleteKey(projectId: string, id: string): FakeResponse {
+    const key = data.keys.find((k) => k.project_id === projectId && k.id === id)
+    if (!key) return fail(404)
+    // §1.2: a service account's key cannot be deleted on its own.
+    if (key.owner.type === 'service_account') return fail(400)
+    data.keys = data.keys.filter((k) => k !== key)
+    return {
+      status: 200,
+      body: { object: 'organization.project.api_key.deleted', id, deleted: true },
+    }
+  }
+
+  /** The write routes, and the spend-limit read; undefined for every other request. */
+  function projectRoute(req: FakeRequest): FakeResponse | undefined {
+    const match =
+      /^\/v1\/organization\/projects\/([^/]+)\/(spend_limit|service_accounts|api_keys)(?:\/([^/]+))?$/.exec(
+        req.path,
+      )
+    if (!match) return undefined
+    const [, rawProject = '', kind, rawId] = match
+    const id = rawId === undefined ? undefined : decodeURIComponent(rawId)
+    const write = req.method !== 'GET'
+    if (kind === 'spend_limit' && id === undefined) {
+      const p = project(decodeURIComponent(rawProject))
+      return p ? spendLimit(req, p) : fail(404)
+    }
+    if (!write) return undefined
+    const p = project(decodeURIComponent(rawProject))
+    if (!p) return fail(404)
+    if (kind === 'service_accounts' && id === undefined && req.method === 'POST') {
+      return createServiceAccount(req, p)
+    }
+    if (kind === 'service_accounts' && id !== undefined && req.method === 'DELETE') {
+      return deleteServiceAccount(p.id, id)
+    }
+    if (kind === 'api_keys' && id !== undefined && req.method === 'DELETE') {
+      return deleteKey(p.id, id)
+    }
+    return fail(404)
+  }
+
   function route(req: FakeRequest): FakeResponse {
     const { path, query: q } = req
+    const written = projectRoute(req)
+    if (written) return written
     if (req.method !== 'GET') return fail(404)
     if (path === '/v1/organization/projects') {
       const projects =

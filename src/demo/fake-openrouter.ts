@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { redactedHint } from '../analysis/key-matching.js'
 import {
   type FakeRequest,
   type FakeResponse,
@@ -25,6 +27,10 @@ export interface OpenRouterFakeKey {
   updated_at: string | null
   creator_user_id: string | null
   workspace_id: string
+  /** False when absent. */
+  include_byok_in_limit?: boolean
+  /** ISO 8601 UTC; null (never) when absent. */
+  expires_at?: string | null
 }
 
 export interface OpenRouterFakeActivity {
@@ -53,6 +59,9 @@ export function openRouterErrorBody(status: number): unknown {
 
 const PAGE = 100
 const DAY_MS = 86_400_000
+const LIMIT_RESETS = ['daily', 'weekly', 'monthly']
+/** Where a key created without `workspace_id` goes (§3.2: "the default workspace"). */
+export const OPENROUTER_FAKE_DEFAULT_WORKSPACE = '00000000-0000-4000-8000-000000000000'
 
 export async function startOpenRouterFake(
   data: OpenRouterFakeData,
@@ -75,7 +84,7 @@ export async function startOpenRouterFake(
     return {
       ...k,
       limit_remaining: k.limit === null ? null : round(k.limit - sum(monthStart)),
-      include_byok_in_limit: false,
+      include_byok_in_limit: k.include_byok_in_limit ?? false,
       usage,
       usage_daily: sum(today),
       usage_weekly: sum(weekStart),
@@ -84,8 +93,87 @@ export async function startOpenRouterFake(
       byok_usage_daily: 0,
       byok_usage_weekly: 0,
       byok_usage_monthly: 0,
-      expires_at: null,
+      expires_at: k.expires_at ?? null,
     }
+  }
+
+  /** The §3.2 PATCH fields present in `body`, or undefined when one has the wrong type. */
+  function keyFields(body: Record<string, unknown>): Partial<OpenRouterFakeKey> | undefined {
+    const fields: Partial<OpenRouterFakeKey> = {}
+    const { name, disabled, limit, limit_reset: reset, include_byok_in_limit: byok } = body
+    if (name !== undefined) {
+      if (typeof name !== 'string' || name.length === 0) return undefined
+      fields.name = name
+    }
+    if (disabled !== undefined) {
+      if (typeof disabled !== 'boolean') return undefined
+      fields.disabled = disabled
+    }
+    if (limit !== undefined) {
+      if (limit !== null && (typeof limit !== 'number' || !(limit >= 0))) return undefined
+      fields.limit = limit
+    }
+    if (reset !== undefined) {
+      if (reset !== null && !LIMIT_RESETS.includes(reset as string)) return undefined
+      fields.limit_reset = reset as OpenRouterFakeKey['limit_reset']
+    }
+    if (byok !== undefined) {
+      if (typeof byok !== 'boolean') return undefined
+      fields.include_byok_in_limit = byok
+    }
+    return fields
+  }
+
+  /** §3.2 `POST /keys` (201): the plaintext key is in this answer only. */
+  function createKey(body: unknown): FakeResponse {
+    if (typeof body !== 'object' || body === null) return fail(400)
+    const b = body as Record<string, unknown>
+    const fields = keyFields(b)
+    if (fields?.name === undefined || fields.disabled !== undefined) return fail(400)
+    const optionalString = (v: unknown) => v === undefined || v === null || typeof v === 'string'
+    if (
+      !optionalString(b.expires_at) ||
+      !optionalString(b.creator_user_id) ||
+      (b.workspace_id !== undefined && typeof b.workspace_id !== 'string')
+    ) {
+      return fail(400)
+    }
+    const secret = `sk-or-v1-${randomBytes(32).toString('hex')}`
+    const key: OpenRouterFakeKey = {
+      hash: randomBytes(32).toString('hex'),
+      name: fields.name,
+      // §3.6: the first 12 characters and the last 4.
+      label: redactedHint('openrouter', secret),
+      disabled: false,
+      limit: fields.limit ?? null,
+      limit_reset: fields.limit_reset ?? null,
+      created_at: new Date(nowMs).toISOString(),
+      updated_at: null,
+      creator_user_id: (b.creator_user_id as string | null | undefined) ?? null,
+      workspace_id: (b.workspace_id as string | undefined) ?? OPENROUTER_FAKE_DEFAULT_WORKSPACE,
+      include_byok_in_limit: fields.include_byok_in_limit ?? false,
+      expires_at: (b.expires_at as string | null | undefined) ?? null,
+    }
+    data.keys.push(key)
+    return { status: 201, body: { data: keyObject(key), key: secret } }
+  }
+
+  /** §3.2 `GET`, `PATCH`, `DELETE /keys/{hash}`. */
+  function oneKey(req: FakeRequest, hash: string): FakeResponse {
+    const index = data.keys.findIndex((k) => k.hash === hash)
+    const key = data.keys[index]
+    if (!key) return fail(404)
+    if (req.method === 'GET') return { status: 200, body: { data: keyObject(key) } }
+    if (req.method === 'DELETE') {
+      data.keys.splice(index, 1)
+      return { status: 200, body: { deleted: true } }
+    }
+    if (req.method !== 'PATCH') return fail(404)
+    if (typeof req.body !== 'object' || req.body === null) return fail(400)
+    const fields = keyFields(req.body as Record<string, unknown>)
+    if (!fields) return fail(400)
+    Object.assign(key, fields, { updated_at: new Date(nowMs).toISOString() })
+    return { status: 200, body: { data: keyObject(key) } }
   }
 
   function analytics(body: unknown): FakeResponse {
@@ -158,6 +246,9 @@ export async function startOpenRouterFake(
       )
       return { status: 200, body: { data: sorted.slice(offset, offset + PAGE).map(keyObject) } }
     }
+    if (path === '/api/v1/keys' && req.method === 'POST') return createKey(req.body)
+    const keyMatch = /^\/api\/v1\/keys\/([^/]+)$/.exec(path)
+    if (keyMatch) return oneKey(req, decodeURIComponent(keyMatch[1] ?? ''))
     if (path === '/api/v1/activity' && req.method === 'GET') {
       const date = q.get('date')
       const hash = q.get('api_key_hash')

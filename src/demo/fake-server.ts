@@ -26,6 +26,8 @@ export interface Fault {
   kind: FaultKind
   /** Exact path (`/v1/organization/costs`) or a prefix ending in `*`; every path when absent. */
   path?: string
+  /** Only requests with this method (`POST`); every method when absent. */
+  method?: string
   /** How many matching requests it hits; Infinity for all. Default 1. */
   times?: number
   /** Value of Retry-After (seconds or an HTTP date) for rate-limit / unavailable. */
@@ -89,10 +91,11 @@ export async function startFakeServer(spec: FakeProviderSpec): Promise<FakeServe
   let faults: ActiveFault[] = []
   const timers = new Set<NodeJS.Timeout>()
 
-  function takeFault(path: string): ActiveFault | undefined {
+  function takeFault(method: string, path: string): ActiveFault | undefined {
     const fault = faults.find(
       (f) =>
         f.remaining > 0 &&
+        (f.method === undefined || f.method.toUpperCase() === method) &&
         (f.path === undefined ||
           f.path === path ||
           (f.path.endsWith('*') && path.startsWith(f.path.slice(0, -1)))),
@@ -113,7 +116,7 @@ export async function startFakeServer(spec: FakeProviderSpec): Promise<FakeServe
     const credential = spec.credential(req.headers)
     const query: Record<string, string[]> = {}
     for (const [name, value] of url.searchParams) (query[name] ??= []).push(value)
-    const fault = takeFault(url.pathname)
+    const fault = takeFault(req.method ?? 'GET', url.pathname)
     requests.push({
       method: req.method ?? 'GET',
       path: url.pathname,

@@ -179,7 +179,7 @@ describe('OpenAI adapter against the loopback fake', () => {
     provider = await setup()
   })
 
-  it('lists every project key with hint, dates, owner and status', async () => {
+  it('lists every project key with hint, dates, owner, owner type and status', async () => {
     const result = await provider.listKeys()
 
     expect(result.gaps).toEqual([])
@@ -194,11 +194,13 @@ describe('OpenAI adapter against the loopback fake', () => {
         status: 'active',
         project: 'proj_a',
         owner: 'jeff@example.com',
+        ownerType: 'user',
       },
       expect.objectContaining({
         providerKeyId: 'key_two',
         status: 'inactive',
         owner: 'svc_1',
+        ownerType: 'service_account',
         lastUsed: undefined,
       }),
     ])

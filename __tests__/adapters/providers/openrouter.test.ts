@@ -122,7 +122,7 @@ afterEach(async () => {
 const since = new Date((NOW_S - 7 * DAY) * 1000)
 
 describe('OpenRouter adapter against the loopback fake', () => {
-  it('lists keys (disabled included) with label hint and spend limit', async () => {
+  it('lists keys (disabled included) with label hint, spend limit and its reset', async () => {
     const provider = await setup()
 
     const result = await provider.listKeys()
@@ -139,10 +139,12 @@ describe('OpenRouter adapter against the loopback fake', () => {
       project: 'ws-1',
       owner: 'user_1',
       limitUsd: 20,
+      limitReset: 'monthly',
     })
     expect(result.data.find((k) => k.providerKeyId === hash(2))).toMatchObject({
       status: 'disabled',
       limitUsd: null,
+      limitReset: 'monthly',
     })
     // One page of keys, then the empty page that ends the list.
     expect(fake.requests.map((r) => r.query.offset?.[0])).toEqual(['0', '100'])

@@ -59,3 +59,9 @@ export const NOW = new Date('2026-11-27T12:00:00Z')
 export const NOW_S = Math.floor(NOW.getTime() / 1000)
 export const HOUR = 3_600
 export const DAY = 86_400
+
+/** An optional Provider verb the adapter under test must have (the port marks writes optional). */
+export function must<T>(value: T | undefined, name = 'value'): T {
+  if (value === undefined) throw new Error(`expected ${name} to be implemented`)
+  return value
+}

@@ -77,6 +77,13 @@ export interface JsonRequest<T> {
   headers: Record<string, string>
   body?: unknown
   validate: ValidateFunction<T>
+  /**
+   * Which failures are tried again. `true` (the default, for reads): 408, 409, 429, 5xx and
+   * dropped connections. `'server-errors'` (idempotent writes): 5xx and dropped connections
+   * only, never a 4xx. `false` (non-idempotent writes, such as creating a key, where a retry
+   * could create two): one attempt, whatever happens.
+   */
+  retry?: boolean | 'server-errors'
 }
 
 export interface HttpClient {
@@ -152,7 +159,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return s
   }
 
-  function isRetryable(status: number, headers: Record<string, string | string[] | undefined>) {
+  function isRetryable(
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    policy: boolean | 'server-errors',
+  ) {
+    if (policy === false || (policy === 'server-errors' && status < 500)) return false
     const forced = shouldRetryHeader(headers)
     if (forced !== undefined && !NEVER_RETRY.has(status)) return forced
     return RETRY_STATUSES.has(status) || status >= 500 || extra.has(status)
@@ -166,6 +178,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   async function json<T>(spec: JsonRequest<T>): Promise<HttpResult<T>> {
     const method = spec.method ?? 'GET'
+    const policy = spec.retry ?? true
+    const attemptsAllowed = policy === false ? 1 : maxAttempts
     const base = {
       provider: options.provider,
       endpoint: spec.endpoint,
@@ -225,7 +239,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           )
         }
         const errorType = providerErrorType(text)
-        if (!isRetryable(status, response.headers) || attempt >= maxAttempts) {
+        if (!isRetryable(status, response.headers, policy) || attempt >= attemptsAllowed) {
           return fail('http-status', attempt, statusDetail(status), status, errorType)
         }
         const asked = parseRetryAfter(response.headers, nowMs())
@@ -243,7 +257,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       } catch (error) {
         const kind = isTimeout(error) ? 'timeout' : 'network'
         last = { kind, detail: networkDetail(error) }
-        if (attempt >= maxAttempts) return fail(kind, attempt, last.detail)
+        if (attempt >= attemptsAllowed) return fail(kind, attempt, last.detail)
         wait = backoff(attempt)
       } finally {
         clearTimeout(timer)

@@ -27,34 +27,36 @@ export interface AnthropicApiKey {
 }
 
 // §2.5 ApiKey (2025 docs: all required; 2026 makes created_by nullable, adds expires_at).
+const apiKeySchema = {
+  type: 'object',
+  required: ['id', 'created_at', 'partial_key_hint', 'status'],
+  properties: {
+    id: { type: 'string' },
+    name: nullableString,
+    created_at: { type: 'string' },
+    created_by: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'string' }, type: { type: 'string' } },
+    },
+    partial_key_hint: nullableString,
+    status: { type: 'string' },
+    workspace_id: nullableString,
+    expires_at: nullableString,
+  },
+}
+
 export const validateApiKeys = compile<AnthropicList<AnthropicApiKey>>({
   type: 'object',
   required: ['data', 'has_more'],
   properties: {
-    data: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'created_at', 'partial_key_hint', 'status'],
-        properties: {
-          id: { type: 'string' },
-          name: nullableString,
-          created_at: { type: 'string' },
-          created_by: {
-            type: ['object', 'null'],
-            properties: { id: { type: 'string' }, type: { type: 'string' } },
-          },
-          partial_key_hint: nullableString,
-          status: { type: 'string' },
-          workspace_id: nullableString,
-          expires_at: nullableString,
-        },
-      },
-    },
+    data: { type: 'array', items: apiKeySchema },
     has_more: { type: 'boolean' },
     last_id: nullableString,
   },
 })
+
+/** §2.2 `POST /v1/organizations/api_keys/{api_key_id}` answers with the updated ApiKey. */
+export const validateApiKey = compile<AnthropicApiKey>(apiKeySchema)
 
 export interface AnthropicReport<R> {
   data: Array<{ starting_at: string; ending_at: string; results: R[] }>

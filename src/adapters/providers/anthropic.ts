@@ -1,4 +1,10 @@
-import type { Provider, ProviderCapabilities, ProviderResult } from '../../ports/provider.js'
+import type {
+  LimitControl,
+  Provider,
+  ProviderCapabilities,
+  ProviderResult,
+  WriteResult,
+} from '../../ports/provider.js'
 import type { AuditEvent, ProviderKey, ProviderKeyStatus, UsageRecord } from '../../records.js'
 import type { HttpResult, JsonRequest } from '../http/client.js'
 import { paginate } from '../http/paginate.js'
@@ -20,15 +26,25 @@ import {
   type AnthropicReport,
   type AnthropicUsageResult,
   validateActivities,
+  validateApiKey,
   validateApiKeys,
   validateCostReport,
   validateUsageReport,
 } from './anthropic-schemas.js'
 import { estimateCostUsd } from './prices.js'
+import { refuseWrite, sendWrite, type WriteContext } from './writes.js'
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com'
 /** §2.1: required on every Admin API call; the SDK's default. */
 export const ANTHROPIC_VERSION = '2023-06-01'
+
+const LIMIT_CONTROL: LimitControl = {
+  scope: 'none',
+  note: 'Anthropic sets spend limits per workspace in the Console only (console.anthropic.com → Settings → Workspaces → the workspace → Limits); keyward watches, it cannot set them',
+}
+
+/** §2.1: the Admin API takes an Admin key, which only an organization admin can create. */
+export const ANTHROPIC_WRITE_PERMISSION = 'an Anthropic admin key (sk-ant-admin01-…)'
 
 const CAPABILITIES: ProviderCapabilities = {
   listKeys: 'yes',
@@ -282,6 +298,42 @@ export function createAnthropicProvider(options: ProviderAdapterOptions): Provid
     return rec.result(events)
   }
 
+  const writes: WriteContext = {
+    provider: options.id,
+    http: options.http,
+    log: options.log,
+    permission: ANTHROPIC_WRITE_PERMISSION,
+  }
+
+  /**
+   * §2.5: `POST /v1/organizations/api_keys/{id}` with `status: inactive`, read back from the
+   * ApiKey it answers with. Setting the same status again answers the same, so it is repeatable.
+   * Keys cannot be created by API (§2.5), and limits live in the Console: no mint, no setLimit.
+   */
+  async function deactivateKey(key: ProviderKey): Promise<WriteResult<null>> {
+    const what = `deactivate key ${key.providerKeyId}`
+    if (key.provider !== options.id) {
+      return refuseWrite(writes, what, `the key belongs to provider ${key.provider}`)
+    }
+    return sendWrite(
+      writes,
+      {
+        method: 'POST',
+        url: joinUrl(base, `/v1/organizations/api_keys/${encodeURIComponent(key.providerKeyId)}`),
+        endpoint: '/v1/organizations/api_keys/{api_key_id}',
+        headers,
+        body: { status: 'inactive' },
+        validate: validateApiKey,
+        retry: 'server-errors',
+      },
+      {
+        what,
+        read: () => null,
+        check: (k) => (k.status === 'inactive' ? undefined : `the key is ${k.status}`),
+      },
+    )
+  }
+
   return {
     id: options.id,
     type: 'anthropic',
@@ -289,5 +341,7 @@ export function createAnthropicProvider(options: ProviderAdapterOptions): Provid
     listKeys,
     usage,
     auditEvents,
+    limitControl: () => LIMIT_CONTROL,
+    deactivateKey,
   }
 }

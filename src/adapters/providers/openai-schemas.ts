@@ -267,3 +267,71 @@ export const validateAuditLogs = compile<OpenAiList<OpenAiAuditLog>>(
     },
   }),
 )
+
+/**
+ * `GET`/`POST /organization/projects/{id}/spend_limit` (OpenAI API reference; providers.md
+ * §1.2 confirms the path only): `threshold_amount` in integer cents, 0 meaning none.
+ */
+export interface OpenAiSpendLimit {
+  object?: string
+  threshold_amount: number
+  currency: string
+  interval: string
+  enforcement?: { status?: string }
+}
+
+export const validateSpendLimit = compile<OpenAiSpendLimit>({
+  type: 'object',
+  required: ['threshold_amount', 'currency', 'interval'],
+  properties: {
+    object: { type: 'string' },
+    threshold_amount: { type: 'integer', minimum: 0 },
+    currency: { type: 'string' },
+    interval: { type: 'string' },
+    enforcement: { type: 'object', properties: { status: { type: 'string' } } },
+  },
+})
+
+/**
+ * `POST /organization/projects/{id}/service_accounts`: the new service account with its one
+ * API key, whose plaintext `value` appears only in this answer.
+ */
+export interface OpenAiCreatedServiceAccount {
+  id: string
+  name?: string | null
+  created_at: number
+  api_key: { value: string; id: string; name?: string | null; created_at: number }
+}
+
+export const validateCreatedServiceAccount = compile<OpenAiCreatedServiceAccount>({
+  type: 'object',
+  required: ['id', 'created_at', 'api_key'],
+  properties: {
+    id: { type: 'string' },
+    name: nullableString,
+    created_at: { type: 'integer' },
+    api_key: {
+      type: 'object',
+      required: ['value', 'id', 'created_at'],
+      properties: {
+        value: { type: 'string', minLength: 1 },
+        id: { type: 'string' },
+        name: nullableString,
+        created_at: { type: 'integer' },
+      },
+    },
+  },
+})
+
+/** §1.2 deletion objects: `organization.project.api_key.deleted`, `….service_account.deleted`. */
+export interface OpenAiDeleted {
+  object?: string
+  id: string
+  deleted: boolean
+}
+
+export const validateDeleted = compile<OpenAiDeleted>({
+  type: 'object',
+  required: ['id', 'deleted'],
+  properties: { object: { type: 'string' }, id: { type: 'string' }, deleted: { type: 'boolean' } },
+})

@@ -1,4 +1,12 @@
-import type { Provider, ProviderCapabilities, ProviderResult } from '../../ports/provider.js'
+import type {
+  LimitControl,
+  MintedKey,
+  Provider,
+  ProviderCapabilities,
+  ProviderLimit,
+  ProviderResult,
+  WriteResult,
+} from '../../ports/provider.js'
 import type { AuditEvent, ProviderKey, UsageRecord } from '../../records.js'
 import type { HttpResult } from '../http/client.js'
 import { paginate } from '../http/paginate.js'
@@ -15,18 +23,24 @@ import {
 import {
   type OpenAiAuditLog,
   type OpenAiCostResult,
+  type OpenAiDeleted,
   type OpenAiList,
   type OpenAiPage,
   type OpenAiProject,
   type OpenAiProjectApiKey,
+  type OpenAiSpendLimit,
   type OpenAiUsageResult,
   validateAuditLogs,
   validateCosts,
+  validateCreatedServiceAccount,
+  validateDeleted,
   validateProjectApiKeys,
   validateProjects,
+  validateSpendLimit,
   validateUsage,
 } from './openai-schemas.js'
 import { estimateCostUsd } from './prices.js'
+import { invalidUsd, refuseWrite, sendWrite, type WriteContext } from './writes.js'
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1'
 
@@ -39,6 +53,16 @@ export const OPENAI_USAGE_TYPES = [
   'audio_speeches',
   'audio_transcriptions',
 ] as const
+
+const LIMIT_CONTROL: LimitControl = {
+  scope: 'project',
+  note: 'OpenAI enforces hard spend limits per project (Settings → Limits, or the admin API where the organization has it)',
+}
+
+/** §1.1: admin endpoints take an admin key, which only an organization owner can create. */
+export const OPENAI_WRITE_PERMISSION = 'an OpenAI admin key (sk-admin-…) from an organization owner'
+
+const SPEND_LIMIT_ENDPOINT = '/organization/projects/{project_id}/spend_limit'
 
 const CAPABILITIES: ProviderCapabilities = {
   listKeys: 'yes',
@@ -120,6 +144,7 @@ export function createOpenAiProvider(options: ProviderAdapterOptions): Provider 
 
   function toProviderKey(key: OpenAiProjectApiKey, projectId: string): ProviderKey {
     const owner = key.owner?.user?.email ?? key.owner?.user?.id ?? key.owner?.service_account?.id
+    const ownerType = key.owner?.type
     return {
       provider: options.id,
       providerKeyId: key.id,
@@ -130,6 +155,7 @@ export function createOpenAiProvider(options: ProviderAdapterOptions): Provider 
       status: key.owner_project_access === 'inactive' ? 'inactive' : 'active',
       project: projectId,
       owner,
+      ...(ownerType === 'user' || ownerType === 'service_account' ? { ownerType } : {}),
     }
   }
 
@@ -342,6 +368,162 @@ export function createOpenAiProvider(options: ProviderAdapterOptions): Provider 
     }
   }
 
+  const writes: WriteContext = {
+    provider: options.id,
+    http: options.http,
+    log: options.log,
+    permission: OPENAI_WRITE_PERMISSION,
+  }
+  const projectPath = (project: string, rest: string) =>
+    `/organization/projects/${encodeURIComponent(project)}${rest}`
+
+  /**
+   * One `GET …/spend_limit` per distinct project of these keys. A 404 means the organization
+   * has no spend-limit API: said once, and the other projects are not asked in this call.
+   */
+  async function readLimits(
+    keys: readonly ProviderKey[],
+  ): Promise<ProviderResult<ProviderLimit[]>> {
+    const rec = recorder()
+    const projects = new Set<string>()
+    for (const k of keys) if (k.provider === options.id && k.project) projects.add(k.project)
+    const limits: ProviderLimit[] = []
+    for (const project of projects) {
+      const result = await get(
+        SPEND_LIMIT_ENDPOINT,
+        projectPath(project, '/spend_limit'),
+        [],
+        validateSpendLimit,
+      )
+      if (!result.ok) {
+        if (result.failure.status === 404) {
+          rec.note(
+            'OpenAI project spend limits are not available for this organization (GET …/spend_limit returned 404)',
+          )
+          break
+        }
+        rec.failure(result.failure)
+        continue
+      }
+      const wrong = notUsd(result.value)
+      if (wrong) rec.gap(SPEND_LIMIT_ENDPOINT, `project ${project}: ${wrong}`)
+      else limits.push(toLimit(project, result.value))
+    }
+    return rec.result(limits)
+  }
+
+  /** `POST …/spend_limit` with the amount in integer cents, read back from the answer. */
+  async function setLimit(
+    target: Pick<ProviderLimit, 'scope' | 'target'>,
+    usd: number,
+  ): Promise<WriteResult<ProviderLimit>> {
+    const what = `set the spend limit of project ${target.target} to $${usd} a month`
+    if (target.scope !== 'project') {
+      return refuseWrite(writes, what, `OpenAI limits are per project, not per ${target.scope}`)
+    }
+    const invalid = invalidUsd(usd)
+    if (invalid) return refuseWrite(writes, what, invalid)
+    return sendWrite(
+      writes,
+      {
+        method: 'POST',
+        url: joinUrl(base, projectPath(target.target, '/spend_limit')),
+        endpoint: SPEND_LIMIT_ENDPOINT,
+        headers,
+        body: { threshold_amount: Math.round(usd * 100), currency: 'USD', interval: 'month' },
+        validate: validateSpendLimit,
+        // Setting a value: the same request again leaves the same state.
+        retry: 'server-errors',
+      },
+      { what, read: (limit) => toLimit(target.target, limit), check: notUsd },
+    )
+  }
+
+  /**
+   * A new service account in `like`'s project, which comes with one API key: the only way to
+   * create a project key by API. One attempt: a retry could create a second account. OpenAI
+   * limits are per project, so `limitUsd` has no place here.
+   */
+  async function mintKey(like: ProviderKey, name: string): Promise<WriteResult<MintedKey>> {
+    const what = `create service account "${name}" to replace ${like.providerKeyId}`
+    const project = like.project
+    if (project === undefined) return refuseWrite(writes, what, 'the key has no project')
+    return sendWrite(
+      writes,
+      {
+        method: 'POST',
+        url: joinUrl(base, projectPath(project, '/service_accounts')),
+        endpoint: '/organization/projects/{project_id}/service_accounts',
+        headers,
+        body: { name },
+        validate: validateCreatedServiceAccount,
+        retry: false,
+      },
+      {
+        what,
+        read: (account) => ({
+          key: {
+            provider: options.id,
+            providerKeyId: account.api_key.id,
+            hint: undefined,
+            name,
+            created: isoFromUnixSeconds(account.api_key.created_at),
+            lastUsed: undefined,
+            status: 'active',
+            project,
+            owner: account.id,
+            ownerType: 'service_account',
+          },
+          secret: account.api_key.value,
+        }),
+        uncertain: `OpenAI may have created the service account all the same: look for "${name}" in project ${project} before trying again`,
+      },
+    )
+  }
+
+  /**
+   * §1.2: a user's key is deleted; a service account's key cannot be (400), so its service
+   * account is deleted, and every key it has with it. A second delete answers 404.
+   */
+  async function deactivateKey(key: ProviderKey): Promise<WriteResult<null>> {
+    const bySa = key.ownerType === 'service_account'
+    const what = bySa
+      ? `delete service account ${key.owner ?? '(unknown)'} and its key ${key.providerKeyId}`
+      : `delete key ${key.providerKeyId}`
+    if (key.provider !== options.id) {
+      return refuseWrite(writes, what, `the key belongs to provider ${key.provider}`)
+    }
+    if (key.project === undefined) return refuseWrite(writes, what, 'the key has no project')
+    if (bySa && key.owner === undefined) {
+      return refuseWrite(writes, what, 'the key has no service account id')
+    }
+    const [endpoint, path] = bySa
+      ? [
+          '/organization/projects/{project_id}/service_accounts/{service_account_id}',
+          projectPath(key.project, `/service_accounts/${encodeURIComponent(key.owner ?? '')}`),
+        ]
+      : [
+          '/organization/projects/{project_id}/api_keys/{key_id}',
+          projectPath(key.project, `/api_keys/${encodeURIComponent(key.providerKeyId)}`),
+        ]
+    return sendWrite(
+      writes,
+      {
+        method: 'DELETE',
+        url: joinUrl(base, path),
+        endpoint,
+        headers,
+        validate: validateDeleted,
+        retry: 'server-errors',
+      },
+      {
+        what,
+        read: () => null,
+        check: (d: OpenAiDeleted) => (d.deleted ? undefined : 'the answer says deleted: false'),
+      },
+    )
+  }
+
   return {
     id: options.id,
     type: 'openai',
@@ -349,6 +531,35 @@ export function createOpenAiProvider(options: ProviderAdapterOptions): Provider 
     listKeys,
     usage,
     auditEvents,
+    limitControl: () => LIMIT_CONTROL,
+    readLimits,
+    setLimit,
+    canMint: (key) => key.ownerType === 'service_account' && key.project !== undefined,
+    mintKey,
+    deactivateKey,
+  }
+}
+
+function notUsd(limit: OpenAiSpendLimit): string | undefined {
+  return limit.currency.toUpperCase() === 'USD'
+    ? undefined
+    : `spend limit in ${limit.currency}, not USD`
+}
+
+const INTERVALS: Record<string, ProviderLimit['reset']> = {
+  day: 'daily',
+  week: 'weekly',
+  month: 'monthly',
+}
+
+/** Cents to USD; a threshold of 0 is no limit. */
+function toLimit(project: string, limit: OpenAiSpendLimit): ProviderLimit {
+  return {
+    scope: 'project',
+    target: project,
+    usd: limit.threshold_amount === 0 ? null : limit.threshold_amount / 100,
+    // No limit has no reset either.
+    reset: limit.threshold_amount === 0 ? null : (INTERVALS[limit.interval] ?? null),
   }
 }
 

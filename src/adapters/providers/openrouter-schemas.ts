@@ -11,6 +11,8 @@ export interface OpenRouterKey {
   label: string
   disabled: boolean
   limit: number | null
+  /** `daily`, `weekly`, `monthly` or null (§3.2); an unknown value is kept as read. */
+  limit_reset?: string | null
   usage: number
   usage_daily?: number
   created_at: string
@@ -20,32 +22,45 @@ export interface OpenRouterKey {
   workspace_id?: string | null
 }
 
+// §3.2 `Key`.
+const keySchema = {
+  type: 'object',
+  required: ['hash', 'name', 'label', 'disabled', 'limit', 'usage', 'created_at'],
+  properties: {
+    hash: { type: 'string' },
+    name: { type: 'string' },
+    label: { type: 'string' },
+    disabled: { type: 'boolean' },
+    limit: nullableNumber,
+    limit_reset: nullableString,
+    usage: { type: 'number' },
+    usage_daily: { type: 'number' },
+    created_at: { type: 'string' },
+    updated_at: nullableString,
+    expires_at: nullableString,
+    creator_user_id: nullableString,
+    workspace_id: nullableString,
+  },
+}
+
 export const validateKeys = compile<{ data: OpenRouterKey[] }>({
   type: 'object',
   required: ['data'],
-  properties: {
-    data: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['hash', 'name', 'label', 'disabled', 'limit', 'usage', 'created_at'],
-        properties: {
-          hash: { type: 'string' },
-          name: { type: 'string' },
-          label: { type: 'string' },
-          disabled: { type: 'boolean' },
-          limit: nullableNumber,
-          usage: { type: 'number' },
-          usage_daily: { type: 'number' },
-          created_at: { type: 'string' },
-          updated_at: nullableString,
-          expires_at: nullableString,
-          creator_user_id: nullableString,
-          workspace_id: nullableString,
-        },
-      },
-    },
-  },
+  properties: { data: { type: 'array', items: keySchema } },
+})
+
+/** §3.2 `GET`/`PATCH /keys/{hash}`: `{data: Key}`. */
+export const validateKey = compile<{ data: OpenRouterKey }>({
+  type: 'object',
+  required: ['data'],
+  properties: { data: keySchema },
+})
+
+/** §3.2 `POST /keys` (201): `{data: Key, key}`; the plaintext key appears only here. */
+export const validateCreatedKey = compile<{ data: OpenRouterKey; key: string }>({
+  type: 'object',
+  required: ['data', 'key'],
+  properties: { data: keySchema, key: { type: 'string', minLength: 1 } },
 })
 
 /**

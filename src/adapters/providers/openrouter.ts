@@ -1,4 +1,12 @@
-import type { Provider, ProviderCapabilities, ProviderResult } from '../../ports/provider.js'
+import type {
+  LimitControl,
+  MintedKey,
+  Provider,
+  ProviderCapabilities,
+  ProviderLimit,
+  ProviderResult,
+  WriteResult,
+} from '../../ports/provider.js'
 import type { AuditEvent, ProviderKey, UsageRecord } from '../../records.js'
 import type { HttpResult, JsonRequest } from '../http/client.js'
 import { paginate } from '../http/paginate.js'
@@ -15,8 +23,11 @@ import {
   type OpenRouterAnalytics,
   type OpenRouterKey,
   validateAnalytics,
+  validateCreatedKey,
+  validateKey,
   validateKeys,
 } from './openrouter-schemas.js'
+import { invalidUsd, refuseWrite, sendWrite, type WriteContext } from './writes.js'
 
 export const OPENROUTER_DEFAULT_BASE_URL = 'https://openrouter.ai/api/v1'
 /** §3.2: "List the most recent 100 API keys"; the next page is `offset=100`. */
@@ -24,6 +35,15 @@ const KEYS_PAGE = 100
 const DAY_MS = 86_400_000
 /** Analytics queries span at most this many days, so one answer stays under the row limit. */
 const ANALYTICS_CHUNK_DAYS = 7
+
+const LIMIT_CONTROL: LimitControl = {
+  scope: 'key',
+  note: 'OpenRouter enforces a limit on each key (USD credits, reset daily/weekly/monthly at midnight UTC)',
+}
+
+/** §3.1: keys are managed with a management key; an inference key gets 401/403. */
+export const OPENROUTER_WRITE_PERMISSION =
+  'an OpenRouter management key (openrouter.ai/settings/management-keys)'
 
 const CAPABILITIES: ProviderCapabilities = {
   listKeys: 'yes',
@@ -105,6 +125,7 @@ export function createOpenRouterProvider(options: ProviderAdapterOptions): Provi
       project: key.workspace_id ?? undefined,
       owner: key.creator_user_id ?? undefined,
       limitUsd: key.limit,
+      limitReset: limitReset(key.limit_reset),
     }
   }
 
@@ -218,6 +239,125 @@ export function createOpenRouterProvider(options: ProviderAdapterOptions): Provi
     return rec.result([])
   }
 
+  const writes: WriteContext = {
+    provider: options.id,
+    http: options.http,
+    log: options.log,
+    permission: OPENROUTER_WRITE_PERMISSION,
+  }
+  const keyPath = (hash: string) => `/keys/${encodeURIComponent(hash)}`
+
+  /** §3.2: the limits are on the listed keys already; no request. */
+  async function readLimits(
+    keys: readonly ProviderKey[],
+  ): Promise<ProviderResult<ProviderLimit[]>> {
+    const rec = recorder()
+    return rec.result(
+      keys
+        .filter((k) => k.provider === options.id)
+        .map((k) => ({
+          scope: 'key',
+          target: k.providerKeyId,
+          usd: k.limitUsd ?? null,
+          reset: k.limitReset ?? null,
+        })),
+    )
+  }
+
+  /** §3.2 `PATCH /keys/{hash}` with `limit` and `limit_reset: monthly`, read back from `{data: Key}`. */
+  async function setLimit(
+    target: Pick<ProviderLimit, 'scope' | 'target'>,
+    usd: number,
+  ): Promise<WriteResult<ProviderLimit>> {
+    const what = `set the limit of key ${target.target} to $${usd} a month`
+    if (target.scope !== 'key') {
+      return refuseWrite(writes, what, `OpenRouter limits are per key, not per ${target.scope}`)
+    }
+    const invalid = invalidUsd(usd)
+    if (invalid) return refuseWrite(writes, what, invalid)
+    return sendWrite(
+      writes,
+      {
+        method: 'PATCH',
+        url: joinUrl(base, keyPath(target.target)),
+        endpoint: '/keys/{hash}',
+        headers,
+        body: { limit: usd, limit_reset: 'monthly' },
+        validate: validateKey,
+        retry: 'server-errors',
+      },
+      {
+        what,
+        read: ({ data }) => ({
+          scope: 'key',
+          target: data.hash,
+          usd: data.limit,
+          reset: limitReset(data.limit_reset),
+        }),
+      },
+    )
+  }
+
+  /** §3.2 `POST /keys` (201): one attempt only, since a retry could create a second key. */
+  async function mintKey(
+    like: ProviderKey,
+    name: string,
+    limitUsd: number | null,
+  ): Promise<WriteResult<MintedKey>> {
+    const what = `create key "${name}" to replace ${like.providerKeyId}`
+    if (limitUsd !== null) {
+      const invalid = invalidUsd(limitUsd)
+      if (invalid) return refuseWrite(writes, what, invalid)
+    }
+    return sendWrite(
+      writes,
+      {
+        method: 'POST',
+        url: joinUrl(base, '/keys'),
+        endpoint: '/keys',
+        headers,
+        body: {
+          name,
+          limit: limitUsd,
+          limit_reset: limitUsd === null ? null : 'monthly',
+          ...(like.project === undefined ? {} : { workspace_id: like.project }),
+        },
+        validate: validateCreatedKey,
+        retry: false,
+      },
+      {
+        what,
+        read: (created) => ({ key: toProviderKey(created.data), secret: created.key }),
+        uncertain: `OpenRouter may have created the key all the same: look for "${name}" in the key list before trying again`,
+      },
+    )
+  }
+
+  /** §3.2 `PATCH /keys/{hash}` `{disabled: true}`: reversible, and the same answer when repeated. */
+  async function deactivateKey(key: ProviderKey): Promise<WriteResult<null>> {
+    const what = `disable key ${key.providerKeyId}`
+    if (key.provider !== options.id) {
+      return refuseWrite(writes, what, `the key belongs to provider ${key.provider}`)
+    }
+    return sendWrite(
+      writes,
+      {
+        method: 'PATCH',
+        url: joinUrl(base, keyPath(key.providerKeyId)),
+        endpoint: '/keys/{hash}',
+        headers,
+        body: { disabled: true },
+        validate: validateKey,
+        retry: 'server-errors',
+      },
+      {
+        what,
+        read: () => null,
+        check: ({ data }) => (data.disabled ? undefined : 'the key is still enabled'),
+      },
+    )
+  }
+
   return {
     id: options.id,
     type: 'openrouter',
@@ -225,7 +365,20 @@ export function createOpenRouterProvider(options: ProviderAdapterOptions): Provi
     listKeys,
     usage,
     auditEvents,
+    limitControl: () => LIMIT_CONTROL,
+    readLimits,
+    setLimit,
+    canMint: () => true,
+    mintKey,
+    deactivateKey,
   }
+}
+
+const LIMIT_RESETS = ['daily', 'weekly', 'monthly'] as const
+
+/** §3.2 `limit_reset`; an unknown value reads as null (no known reset) rather than failing the key. */
+function limitReset(value: string | null | undefined): ProviderLimit['reset'] {
+  return LIMIT_RESETS.find((r) => r === value) ?? null
 }
 
 function num(value: number | string | undefined): number | undefined {

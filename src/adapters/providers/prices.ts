@@ -59,14 +59,25 @@ export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
   'text-embedding-3-large': { input: 0.13, output: 0, cachedInput: 0.13 },
 }
 
-const PREFIXES = Object.keys(PRICE_TABLE).sort((a, b) => b.length - a.length)
+/** Longest first, each with the `-` a dated snapshot adds. */
+const PREFIXES = Object.keys(PRICE_TABLE)
+  .sort((a, b) => b.length - a.length)
+  .map((p) => ({ name: p, dated: `${p}-` }))
+
+/** Model id → price: an adapter asks once per usage record, about a handful of models. */
+const priceCache = new Map<string, ModelPrice | undefined>()
+const PRICE_CACHE_LIMIT = 1_000
 
 /** The price of a model id such as `claude-sonnet-4-5-20250929`, or undefined if unknown. */
 export function priceFor(model: string | undefined): ModelPrice | undefined {
   if (model === undefined) return undefined
+  if (priceCache.has(model)) return priceCache.get(model)
   const id = model.includes('/') ? model.slice(model.lastIndexOf('/') + 1) : model
-  const prefix = PREFIXES.find((p) => id === p || id.startsWith(`${p}-`))
-  return prefix === undefined ? undefined : PRICE_TABLE[prefix]
+  const prefix = PREFIXES.find((p) => id === p.name || id.startsWith(p.dated))
+  const price = prefix === undefined ? undefined : PRICE_TABLE[prefix.name]
+  if (priceCache.size >= PRICE_CACHE_LIMIT) priceCache.clear()
+  priceCache.set(model, price)
+  return price
 }
 
 export interface TokenCounts {
