@@ -7,7 +7,7 @@
  * Shapes, status codes and pagination follow GitHub's published REST description (the
  * `@octokit/openapi-types` package generated from github/rest-api-description): `git-ref`,
  * `git-tree`, `git-commit`, `short-blob`, `content-file`, `issue`, `label`, `issue-comment`,
- * `pull-request`, `diff-entry`; errors are `basic-error` (`{ message, documentation_url }`)
+ * `pull-request`, `diff-entry`, `commit-comparison`; errors are `basic-error` (`{ message, documentation_url }`)
  * and `validation-error` (`{ message: 'Validation Failed', errors: [...] }`); lists carry a
  * `Link` header with `rel="next"`/`rel="last"`. Messages the description does not spell out
  * ("Update is not a fast forward", "Reference already exists", "body is too long (maximum is
@@ -44,6 +44,12 @@ export interface GitHubFakeOptions {
   now?: () => Date
   /** `x-ratelimit-limit` for the `core` resource. Default 5000. */
   rateLimit?: number
+  /**
+   * The logins that can be assigned (collaborators with push access). Default: anyone. Creating
+   * an issue with another login is refused with 422; adding one to an existing issue or pull
+   * request is silently ignored, as GitHub documents for `POST …/issues/{n}/assignees`.
+   */
+  assignable?: readonly string[]
 }
 
 export interface RecordedCall {
@@ -106,6 +112,8 @@ export interface FakePull {
   /** The head commit when the branch is gone (GitHub keeps the last one). */
   headSha: string
   draft: boolean
+  /** Set by `mergePull`: when, by whom, and the commit it made on the base branch. */
+  merged?: { at: string; by: string; commitSha: string }
 }
 
 /** An issue, or a pull request (`pull` set): GitHub numbers both from one sequence. */
@@ -198,6 +206,26 @@ export interface GitHubFake {
   seedIssue(seed: IssueSeed): number
   /** A pull request created behind the API's back. Returns its number. */
   seedPullRequest(seed: PullSeed): number
+  /**
+   * A person pushes a commit on top of `branch` (created from the default branch when missing),
+   * writing `files` (`null` deletes a path), as `author`. Returns the new head.
+   */
+  pushCommit(
+    branch: string,
+    files: Record<string, string | null>,
+    message: string,
+    author?: { name: string; email: string },
+  ): string
+  /**
+   * A person merges an open pull request with the merge button: `merge` (default) writes a merge
+   * commit on the base branch even when a fast forward would do, as GitHub does; `squash` writes
+   * one commit with the head's changes. A three-way merge by file; overlapping changes throw.
+   * The pull request is then closed, `merged`, with `merged_at` and `merged_by`. Returns the
+   * commit the base branch now points at.
+   */
+  mergePull(number: number, options: { by: string; method?: 'merge' | 'squash' }): string
+  /** A person closes a pull request without merging it. */
+  closePull(number: number): void
   /** A file's text on a branch (or at a commit sha), or undefined. */
   fileAt(branch: string, path: string): string | undefined
   /** First-parent history of a branch, newest first. */
@@ -247,6 +275,9 @@ const DOC = {
   createPull: `${DOCS}/pulls/pulls#create-a-pull-request`,
   updatePull: `${DOCS}/pulls/pulls#update-a-pull-request`,
   pullFiles: `${DOCS}/pulls/pulls#list-pull-requests-files`,
+  compare: `${DOCS}/commits/commits#compare-two-commits`,
+  addLabels: `${DOCS}/issues/labels#add-labels-to-an-issue`,
+  addAssignees: `${DOCS}/issues/assignees#add-assignees-to-an-issue`,
 } as const
 
 // ---------------------------------------------------------------------------------------------
@@ -899,6 +930,38 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     },
   })
 
+  /** A commit as the commits API shows it (`commit`: compare, repos/getCommit). */
+  const repoCommitJson = (c: FakeCommit): Record<string, unknown> => ({
+    url: `${repoApi()}/commits/${c.sha}`,
+    sha: c.sha,
+    node_id: nodeId('C', c.sha),
+    html_url: `${repoHtml}/commit/${c.sha}`,
+    comments_url: `${repoApi()}/commits/${c.sha}/comments`,
+    commit: {
+      url: commitUrl(c.sha),
+      author: c.author,
+      committer: c.committer,
+      message: c.message,
+      comment_count: 0,
+      tree: { sha: c.tree, url: `${repoApi()}/git/trees/${c.tree}` },
+      verification: {
+        verified: false,
+        reason: 'unsigned',
+        signature: null,
+        payload: null,
+        verified_at: null,
+      },
+    },
+    // The GitHub account behind the commit's e-mail address: none that the fake knows of.
+    author: null,
+    committer: null,
+    parents: c.parents.map((p) => ({
+      sha: p,
+      url: `${repoApi()}/commits/${p}`,
+      html_url: `${repoHtml}/commit/${p}`,
+    })),
+  })
+
   const treeEntryJson = (e: FakeTreeEntry & { path: string }): Record<string, unknown> => ({
     path: e.path,
     mode: e.mode,
@@ -958,7 +1021,7 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
               html_url: `${repoHtml}/pull/${i.number}`,
               diff_url: `${repoHtml}/pull/${i.number}.diff`,
               patch_url: `${repoHtml}/pull/${i.number}.patch`,
-              merged_at: null,
+              merged_at: i.pull.merged?.at ?? null,
             },
             draft: i.pull.draft,
           }),
@@ -1010,8 +1073,8 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       created_at: i.createdAt,
       updated_at: i.updatedAt,
       closed_at: i.closedAt,
-      merged_at: null,
-      merge_commit_sha: null,
+      merged_at: p.merged?.at ?? null,
+      merge_commit_sha: p.merged?.commitSha ?? null,
       assignee: i.assignees[0] === undefined ? null : userJson(i.assignees[0]),
       assignees: i.assignees.map(userJson),
       requested_reviewers: [],
@@ -1036,11 +1099,11 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     const files = pullFiles(i)
     return {
       ...simple,
-      merged: false,
-      mergeable: null,
+      merged: p.merged !== undefined,
+      mergeable: p.merged === undefined ? null : false,
       rebaseable: null,
       mergeable_state: 'unknown',
-      merged_by: null,
+      merged_by: p.merged === undefined ? null : userJson(p.merged.by),
       comments: state.comments.filter((c) => c.issueNumber === i.number).length,
       review_comments: 0,
       maintainer_can_modify: false,
@@ -1098,6 +1161,10 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     }
     return names
   }
+
+  const canAssign = (name: string): boolean =>
+    options.assignable === undefined ||
+    options.assignable.some((a) => a.toLowerCase() === name.toLowerCase())
 
   function assigneeLogins(value: unknown): string[] {
     if (!Array.isArray(value)) return []
@@ -1190,7 +1257,14 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     const p = issue.pull as FakePull
     const headSha = pullHeadSha(p)
     const baseHead = state.refs.get(p.base)
-    const mergeBase = baseHead === undefined ? undefined : git.mergeBase(baseHead, headSha)
+    return diffEntries(
+      baseHead === undefined ? undefined : git.mergeBase(baseHead, headSha),
+      headSha,
+    )
+  }
+
+  /** The files that differ between two commits (`mergeBase` undefined: everything is added). */
+  function diffEntries(mergeBase: string | undefined, headSha: string): DiffEntry[] {
     const before =
       mergeBase === undefined
         ? new Map<string, FlatEntry>()
@@ -1241,6 +1315,7 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     branch: string,
     files: Record<string, string | null>,
     message: string,
+    author: { name: string; email: string } = { name: 'A Person', email: 'person@example.com' },
   ): string {
     const parent = state.refs.get(branch) ?? state.refs.get(state.defaultBranch)
     const parentCommit = parent === undefined ? undefined : state.commits.get(parent)
@@ -1250,7 +1325,7 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       if (text === null) flat.delete(path)
       else flat.set(path, { mode: '100644', type: 'blob', sha: git.writeBlob(Buffer.from(text)) })
     }
-    const who = { name: 'A Person', email: 'person@example.com', date: timestamp() }
+    const who = { ...author, date: timestamp() }
     const sha = git.writeCommit({
       tree: git.buildTree(flat),
       parents: parent === undefined ? [] : [parent],
@@ -1271,6 +1346,76 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
         i.pull.base === base &&
         i.number !== except,
     )
+  }
+
+  /** The tree of a three-way merge by file of `ours` and `theirs` (commits); overlaps throw. */
+  function mergeTrees(ours: string, theirs: string): string {
+    const tree = (sha: string | undefined): Map<string, FlatEntry> =>
+      sha === undefined ? new Map() : git.flatten(state.commits.get(sha)?.tree ?? '')
+    const base = tree(git.mergeBase(ours, theirs))
+    const a = tree(ours)
+    const b = tree(theirs)
+    const merged = new Map<string, FlatEntry>()
+    for (const path of new Set([...base.keys(), ...a.keys(), ...b.keys()])) {
+      const [o, x, y] = [base.get(path)?.sha, a.get(path), b.get(path)]
+      const pick =
+        x?.sha === y?.sha ? x : x?.sha === o ? y : y?.sha === o ? x : ('conflict' as const)
+      if (pick === 'conflict') throw new Error(`github fake: merge conflict in ${path}`)
+      if (pick !== undefined) merged.set(path, pick)
+    }
+    return git.buildTree(merged)
+  }
+
+  /** Commits reachable from `head` and not from `base`, oldest first (parents before children). */
+  function commitsAhead(base: string | undefined, head: string): FakeCommit[] {
+    const out: FakeCommit[] = []
+    const seen = new Set<string>()
+    const visit = (sha: string): void => {
+      if (seen.has(sha)) return
+      seen.add(sha)
+      if (base !== undefined && git.isAncestor(sha, base)) return
+      const commit = state.commits.get(sha)
+      if (commit === undefined) return
+      for (const parent of commit.parents) visit(parent)
+      out.push(commit)
+    }
+    visit(head)
+    return out
+  }
+
+  function mergePull(number: number, by: string, method: 'merge' | 'squash'): string {
+    const issue = state.issues.get(number)
+    const pull = issue?.pull
+    if (issue === undefined || pull === undefined)
+      throw new Error(`github fake: no pull request #${number}`)
+    if (issue.state !== 'open') throw new Error(`github fake: pull request #${number} is closed`)
+    const baseSha = state.refs.get(pull.base)
+    if (baseSha === undefined) throw new Error(`github fake: no base branch ${pull.base}`)
+    const headSha = pullHeadSha(pull)
+    let result = baseSha
+    if (!git.isAncestor(headSha, baseSha)) {
+      const head = state.commits.get(headSha) as FakeCommit
+      const who = { name: by, email: `${by}@users.noreply.github.com`, date: timestamp() }
+      result = git.writeCommit({
+        tree: mergeTrees(baseSha, headSha),
+        parents: method === 'squash' ? [baseSha] : [baseSha, headSha],
+        message:
+          method === 'squash'
+            ? `${issue.title} (#${number})\n\n${head.message}`
+            : `Merge pull request #${number} from ${state.owner}/${pull.head}\n\n${issue.title}`,
+        author: who,
+        committer: { name: 'GitHub', email: 'noreply@github.com', date: who.date },
+      })
+      state.refs.set(pull.base, result)
+    }
+    const at = timestamp()
+    pull.headSha = headSha
+    pull.merged = { at, by, commitSha: result }
+    issue.state = 'closed'
+    issue.stateReason = null
+    issue.closedAt = at
+    issue.updatedAt = at
+    return result
   }
 
   // -- Handlers -------------------------------------------------------------------------------
@@ -1463,13 +1608,17 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     }
     const text = optionalString(body, 'body', doc) ?? null
     checkBody(text, doc)
+    const assignees = assigneeLogins(body.assignees)
+    if (assignees.some((a) => !canAssign(a))) {
+      throw validationFailed(doc, { resource: 'Issue', code: 'invalid', field: 'assignees' })
+    }
     const issue = newIssue({
       title: String(title),
       body: text,
       state: 'open',
       stateReason: null,
       labels: body.labels === undefined ? [] : labelNames(body.labels, doc),
-      assignees: assigneeLogins(body.assignees),
+      assignees,
       user: login,
       closedAt: null,
     })
@@ -1649,6 +1798,14 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     if (base !== undefined && !state.refs.has(base)) {
       throw validationFailed(doc, { resource: 'PullRequest', field: 'base', code: 'invalid' })
     }
+    if (body.state === 'open' && pull.merged !== undefined) {
+      throw validationFailed(doc, {
+        resource: 'PullRequest',
+        code: 'custom',
+        field: 'state',
+        message: 'state cannot be changed. The pull request has already been merged.',
+      })
+    }
     if (
       body.state === 'open' &&
       issue.state === 'closed' &&
@@ -1699,6 +1856,86 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       .sort((a, b) => b.number - a.number)
     const { page, headers } = paginate(ctx, items)
     return { status: 200, body: page.map((i) => pullJson(i, false)), headers }
+  }
+
+  /**
+   * `GET /compare/{base}...{head}`: the commits `head` has and `base` has not, oldest first
+   * (every one, up to 250, unless `per_page`/`page` ask for pages), and the files changed since
+   * their merge base.
+   */
+  const handleCompare: Handler = (ctx) => {
+    const doc = DOC.compare
+    const spec = ctx.params.basehead ?? ''
+    const dots = spec.indexOf('...')
+    if (dots < 0) throw notFound(doc)
+    const resolve = (name: string): string | undefined =>
+      resolveCommitish(
+        name.startsWith(`${state.owner}:`) ? name.slice(state.owner.length + 1) : name,
+      )
+    const baseSha = resolve(spec.slice(0, dots))
+    const headSha = resolve(spec.slice(dots + 3))
+    if (baseSha === undefined || headSha === undefined) throw notFound(doc)
+    const mergeBase = git.mergeBase(baseSha, headSha)
+    if (mergeBase === undefined) throw notFound(doc)
+    const ahead = commitsAhead(baseSha, headSha)
+    const behind = commitsAhead(headSha, baseSha).length
+    const status =
+      ahead.length > 0 && behind > 0
+        ? 'diverged'
+        : ahead.length > 0
+          ? 'ahead'
+          : behind > 0
+            ? 'behind'
+            : 'identical'
+    const paged = ctx.query.has('per_page') || ctx.query.has('page')
+    const { page, headers } = paged
+      ? paginate(ctx, ahead)
+      : { page: ahead.slice(0, 250), headers: {} }
+    const short = (sha: string): string => `${state.owner}:${sha.slice(0, 7)}`
+    return {
+      status: 200,
+      headers,
+      body: {
+        url: `${repoApi()}/compare/${spec}`,
+        html_url: `${repoHtml}/compare/${spec}`,
+        permalink_url: `${repoHtml}/compare/${short(baseSha)}...${short(headSha)}`,
+        diff_url: `${repoHtml}/compare/${spec}.diff`,
+        patch_url: `${repoHtml}/compare/${spec}.patch`,
+        base_commit: repoCommitJson(state.commits.get(baseSha) as FakeCommit),
+        merge_base_commit: repoCommitJson(state.commits.get(mergeBase) as FakeCommit),
+        status,
+        ahead_by: ahead.length,
+        behind_by: behind,
+        total_commits: ahead.length,
+        commits: page.map(repoCommitJson),
+        files: diffEntries(mergeBase, headSha).slice(0, 300),
+      },
+    }
+  }
+
+  const handleAddLabels: Handler = ({ params, body }) => {
+    const doc = DOC.addLabels
+    const issue = getIssue(params.number ?? '', doc)
+    if (body.labels === undefined) throw missing('labels', doc)
+    for (const name of labelNames(body.labels, doc))
+      if (!issue.labels.includes(name)) issue.labels.push(name)
+    issue.updatedAt = timestamp()
+    return { status: 200, body: issue.labels.map((name) => labelJson(labelFor(name))) }
+  }
+
+  const handleAddAssignees: Handler = ({ params, body }) => {
+    const issue = getIssue(params.number ?? '', DOC.addAssignees)
+    // "Only users with push access can add assignees to an issue. Assignees are silently ignored otherwise."
+    for (const name of assigneeLogins(body.assignees)) {
+      const known = issue.assignees.some((a) => a.toLowerCase() === name.toLowerCase())
+      if (canAssign(name) && !known) issue.assignees.push(name)
+    }
+    issue.updatedAt = timestamp()
+    return {
+      status: 201,
+      body: issueJson(issue),
+      headers: { location: `${repoApi()}/issues/${issue.number}` },
+    }
   }
 
   const handleGetContent: Handler = ({ params, query, accept }) => {
@@ -1887,6 +2124,10 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       },
     },
     { method: 'POST', pattern: ['issues', ':number', 'comments'], handler: handleCreateComment },
+    { method: 'POST', pattern: ['issues', ':number', 'labels'], handler: handleAddLabels },
+    { method: 'POST', pattern: ['issues', ':number', 'assignees'], handler: handleAddAssignees },
+    // Commits
+    { method: 'GET', pattern: ['compare', '*basehead'], handler: handleCompare },
     // Labels
     {
       method: 'GET',
@@ -2130,6 +2371,16 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
     },
     advanceHead: (branch, files, message = 'Concurrent push') =>
       commitOnTop(branch, files, message),
+    pushCommit: (branch, files, message, author) => commitOnTop(branch, files, message, author),
+    mergePull: (number, { by, method = 'merge' }) => mergePull(number, by, method),
+    closePull: (number) => {
+      const issue = state.issues.get(number)
+      if (issue?.pull === undefined) throw new Error(`github fake: no pull request #${number}`)
+      if (issue.state === 'closed') return
+      issue.state = 'closed'
+      issue.closedAt = timestamp()
+      issue.updatedAt = issue.closedAt
+    },
     createBranch: (name, from = state.defaultBranch) => {
       const sha = resolveCommitish(from)
       if (sha === undefined) throw new Error(`github fake: no branch or commit ${from}`)
