@@ -169,6 +169,7 @@ function memoryVault(now: Date): Vault {
     inspect: refuse,
     expectedRecipients: refuse,
     encrypt: refuse,
+    seal: refuse,
     rekey: refuse,
     async decrypt(file, purpose, keyId) {
       return {

@@ -3,6 +3,8 @@ import type { VaultAccess } from '../records.js'
 /** What a SOPS file looks like from the outside, without decrypting any value. */
 export type SecretInspection =
   | { kind: 'missing' }
+  /** A checklist rotation's stand-in (src/rotation/placeholder.ts): the new key is not there yet. */
+  | { kind: 'pending-rotation'; key: string; oldSecretSha256: string | undefined }
   /** The file exists but is not a SOPS document with age recipients (e.g. a plaintext key). */
   | { kind: 'plaintext'; reason: string }
   | {

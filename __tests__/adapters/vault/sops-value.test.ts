@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
+import fc from 'fast-check'
 import {
   formatGoFloat,
   openValue,
@@ -59,5 +60,63 @@ describe('sops values', () => {
     expect(canonicalLastModified('2024-03-24T21:11:43-04:00')).toBe('2024-03-24T21:11:43-04:00')
     expect(canonicalLastModified('2024-03-24T21:11:43+00:00')).toBe('2024-03-24T21:11:43Z')
     expect(canonicalLastModified('yesterday')).toBeUndefined()
+  })
+})
+
+/** parseEncryptedValue before its one-match fast path, as the reference. */
+function referenceParse(text: string): unknown {
+  const match = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]$/.exec(text)
+  if (!match) throw new Error('not in sops ENC[AES256_GCM,…] format')
+  const [, data = '', iv = '', tag = '', type = ''] = match
+  for (const [name, field] of [
+    ['data', data],
+    ['iv', iv],
+    ['tag', tag],
+  ] as const) {
+    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(field)) {
+      throw new Error(`invalid base64 in the ${name} field`)
+    }
+  }
+  if (!['str', 'int', 'float', 'bool', 'bytes', 'time', 'comment'].includes(type)) {
+    throw new Error(`unknown value type "${type}"`)
+  }
+  const tagBytes = Buffer.from(tag, 'base64')
+  const ivBytes = Buffer.from(iv, 'base64')
+  if (tagBytes.length !== 16) throw new Error('the tag field is not 16 bytes')
+  if (ivBytes.length === 0) throw new Error('the iv field is empty')
+  return { data: Buffer.from(data, 'base64'), iv: ivBytes, tag: tagBytes, type }
+}
+
+describe('parseEncryptedValue', () => {
+  it('parses or refuses every value, edited or not, as the stepwise checks do', () => {
+    const key = randomBytes(32)
+    const field = fc.stringMatching(/^[A-Za-z0-9+/]{0,6}={0,3}$/)
+    const value = fc.oneof(
+      fc
+        .tuple(fc.string({ maxLength: 20 }), fc.constantFrom('str', 'int', 'comment'))
+        .map(([plain, type]) => sealValue(Buffer.from(plain), type, key, 'a:')),
+      fc
+        .tuple(field, field, field, fc.constantFrom('str', 'blob', 'int]', ''))
+        .map(([d, i, t, type]) => `ENC[AES256_GCM,data:${d},iv:${i},tag:${t},type:${type}]`),
+    )
+    const edited = fc
+      .tuple(value, fc.nat(), fc.constantFrom('', ',', '=', ':', 'A', ']', ',iv:'), fc.nat(2))
+      .map(([text, at, insert, remove]) => {
+        const pos = at % (text.length + 1)
+        return text.slice(0, pos) + insert + text.slice(pos + remove)
+      })
+    const outcome = (parse: (text: string) => unknown, text: string): unknown => {
+      try {
+        return parse(text)
+      } catch (error) {
+        return { error: (error as Error).message }
+      }
+    }
+    fc.assert(
+      fc.property(fc.oneof(value, edited), (text) => {
+        expect(outcome(parseEncryptedValue, text)).toEqual(outcome(referenceParse, text))
+      }),
+      { numRuns: 5000 },
+    )
   })
 })

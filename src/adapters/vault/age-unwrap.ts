@@ -10,6 +10,7 @@ import {
   createPublicKey,
   diffieHellman,
   timingSafeEqual,
+  type Decipher,
   type KeyObject,
 } from 'node:crypto'
 
@@ -36,15 +37,43 @@ const ARMOR_END = '-----END AGE ENCRYPTED FILE-----'
 const VERSION_LINE = 'age-encryption.org/v1'
 const X25519_LABEL = Buffer.from('age-encryption.org/v1/X25519')
 const ZERO_NONCE = Buffer.alloc(12)
+/** The payload nonce of a file that fits one chunk: counter 0, last-chunk flag set. */
+const LAST_FIRST_NONCE = Buffer.from('000000000000000000000001', 'hex')
 const ONE = Buffer.from([1])
+const EMPTY = Buffer.alloc(0)
+const ZERO_SHARED = Buffer.alloc(32)
 const CHUNK_SIZE = 64 * 1024
 const TAG_SIZE = 16
 const STANDARD_B64 = /^[A-Za-z0-9+/]*={0,2}$/
 const UNPADDED_B64 = /^[A-Za-z0-9+/]*$/
+/**
+ * The characters that may end canonical unpadded base64 whose length leaves 2 or 3
+ * characters over 4: the bits past the last byte are zero.
+ */
+const CANONICAL_LAST = ['', '', 'AQgw', 'AEIMQUYcgkosw048']
+/**
+ * The armor as age writes it: full 64-column lines, then a last line of at most 64
+ * characters (padding only there), LF or CRLF. Anything else takes the line-by-line check.
+ */
+const ARMOR_COMMON = new RegExp(
+  `^${ARMOR_BEGIN}\\r?\\n((?:[A-Za-z0-9+/]{64}\\r?\\n)*)` +
+    `((?=[A-Za-z0-9+/=]{0,64}\\r?\\n)[A-Za-z0-9+/]*={0,2})\\r?\\n${ARMOR_END}$`,
+)
 
 /** Decodes PEM-style age armor (64-column standard base64, CRLF tolerated). */
 export function decodeAgeArmor(text: string): Buffer {
-  const lines = text.trim().split(/\r?\n/)
+  const trimmed = text.trim()
+  const common = ARMOR_COMMON.exec(trimmed)
+  // Full lines are 64 characters, a multiple of 4: only the last line decides the length.
+  // The body runs from the first line break to the last; Buffer.from skips the line
+  // breaks (and CRs), as the join below would.
+  if (common && (common[2] ?? '').length % 4 === 0) {
+    return Buffer.from(
+      trimmed.slice(trimmed.indexOf('\n') + 1, trimmed.lastIndexOf('\n')),
+      'base64',
+    )
+  }
+  const lines = trimmed.split(/\r?\n/)
   if (lines[0] !== ARMOR_BEGIN) throw new AgeFormatError('malformed', 'missing age armor header')
   if (lines.at(-1) !== ARMOR_END) {
     throw new AgeFormatError('malformed', 'missing age armor footer (truncated?)')
@@ -61,22 +90,27 @@ export function decodeAgeArmor(text: string): Buffer {
   return Buffer.from(joined, 'base64')
 }
 
-function decodeUnpadded(text: string, what: string): Buffer {
-  const bytes = Buffer.from(text, 'base64')
-  // age requires canonical unpadded base64; Buffer.from is lenient, so compare round trips.
-  if (!UNPADDED_B64.test(text) || bytes.toString('base64').replace(/=+$/, '') !== text) {
+/** Decodes canonical unpadded base64 (age's encoding); throws AgeFormatError naming `what`. */
+export function decodeUnpadded(text: string, what: string): Buffer {
+  // age requires canonical unpadded base64; Buffer.from is lenient, so check the text first.
+  const rest = text.length % 4
+  if (
+    rest === 1 ||
+    !UNPADDED_B64.test(text) ||
+    (rest > 1 && !(CANONICAL_LAST[rest] ?? '').includes(text.charAt(text.length - 1)))
+  ) {
     throw new AgeFormatError('malformed', `invalid base64 in age ${what}`)
   }
-  return bytes
+  return Buffer.from(text, 'base64')
 }
 
-interface Stanza {
+export interface Stanza {
   type: string
   args: string[]
   body: Buffer
 }
 
-interface AgeHeader {
+export interface AgeHeader {
   stanzas: Stanza[]
   /** The header bytes the MAC covers: everything up to and including `---`. */
   macInput: Buffer
@@ -84,20 +118,65 @@ interface AgeHeader {
   payload: Buffer
 }
 
-function parseHeader(file: Buffer): AgeHeader {
-  let pos = 0
-  const nextLine = (): string => {
-    const end = file.indexOf(0x0a, pos)
-    if (end === -1) throw new AgeFormatError('malformed', 'truncated age header')
-    const line = file.subarray(pos, end).toString('latin1')
-    pos = end + 1
-    return line
+/** Where the header line starting at `pos` ends (its LF). */
+function lineEnd(text: string, pos: number): number {
+  const end = text.indexOf('\n', pos)
+  if (end === -1) throw new AgeFormatError('malformed', 'truncated age header')
+  return end
+}
+
+/**
+ * The header as latin1 text, one character per byte: up to the end of the first
+ * `---` line, or all of the file when there is none (parseAgeHeaderLines then fails as it
+ * would on the whole file). The header never reaches past that line.
+ */
+function headerText(file: Buffer): string {
+  const macLine = file.indexOf('\n--- ')
+  const end = macLine === -1 ? -1 : file.indexOf(0x0a, macLine + 1)
+  return end === -1 ? file.toString('latin1') : file.toString('latin1', 0, end + 1)
+}
+
+/** The header of a file with one X25519 stanza, as age writes it for one recipient. */
+const COMMON_HEADER_SIZE = 168
+const CANONICAL_32 = '[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]' // 32 bytes, unpadded
+const COMMON_HEADER = new RegExp(
+  `^${VERSION_LINE.replaceAll('.', '\\.')}\\n-> X25519 (${CANONICAL_32})\\n(${CANONICAL_32})\\n` +
+    `--- (${CANONICAL_32})\\n$`,
+)
+
+/** Parses the age header: the common one in one match, any other line by line. */
+export function parseAgeHeader(file: Buffer): AgeHeader {
+  return parseCommonHeader(file) ?? parseAgeHeaderLines(file)
+}
+
+/** The common header in one match: what parseAgeHeaderLines reads from it, or undefined. */
+function parseCommonHeader(file: Buffer): AgeHeader | undefined {
+  const match = COMMON_HEADER.exec(file.toString('latin1', 0, COMMON_HEADER_SIZE))
+  if (match === null) return undefined
+  return {
+    stanzas: [
+      { type: 'X25519', args: [match[1] ?? ''], body: Buffer.from(match[2] ?? '', 'base64') },
+    ],
+    macInput: file.subarray(0, COMMON_HEADER_SIZE - 45), // up to and including `---`
+    mac: Buffer.from(match[3] ?? '', 'base64'),
+    payload: file.subarray(COMMON_HEADER_SIZE),
   }
-  if (nextLine() !== VERSION_LINE) throw new AgeFormatError('malformed', 'not an age v1 file')
+}
+
+/** Parses any age header line by line; throws AgeFormatError. */
+export function parseAgeHeaderLines(file: Buffer): AgeHeader {
+  const text = headerText(file)
+  let end = lineEnd(text, 0)
+  if (text.slice(0, end) !== VERSION_LINE) {
+    throw new AgeFormatError('malformed', 'not an age v1 file')
+  }
+  let pos = end + 1
   const stanzas: Stanza[] = []
   for (;;) {
     const lineStart = pos
-    const line = nextLine()
+    end = lineEnd(text, pos)
+    const line = text.slice(pos, end)
+    pos = end + 1
     if (line.startsWith('--- ')) {
       return {
         stanzas,
@@ -107,17 +186,24 @@ function parseHeader(file: Buffer): AgeHeader {
       }
     }
     const words = line.split(' ')
-    if (words[0] !== '->' || words.length < 2 || words.some((w) => w === '')) {
+    if (words[0] !== '->' || words.length < 2 || words.includes('')) {
       throw new AgeFormatError('malformed', 'invalid age stanza line')
     }
     const bodyParts: Buffer[] = []
     for (;;) {
-      const bodyLine = nextLine()
+      end = lineEnd(text, pos)
+      const bodyLine = text.slice(pos, end)
+      pos = end + 1
       if (bodyLine.length > 64) throw new AgeFormatError('malformed', 'age stanza line too long')
       bodyParts.push(decodeUnpadded(bodyLine, 'stanza body'))
       if (bodyLine.length < 64) break
     }
-    stanzas.push({ type: words[1] ?? '', args: words.slice(2), body: Buffer.concat(bodyParts) })
+    const body = bodyParts.length === 1 ? bodyParts[0] : undefined
+    stanzas.push({
+      type: words[1] ?? '',
+      args: words.slice(2),
+      body: body ?? Buffer.concat(bodyParts),
+    })
   }
 }
 
@@ -125,12 +211,18 @@ function chachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Buf
   if (sealed.length < TAG_SIZE) return undefined
   const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE })
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE))
-  const out = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE))
+  return authenticated(decipher, decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE)))
+}
+
+/** `out` once final() authenticates (a stream cipher's final adds no bytes), else undefined. */
+function authenticated(decipher: Decipher, out: Buffer): Buffer | undefined {
+  let tail: Buffer
   try {
-    return Buffer.concat([out, decipher.final()])
+    tail = decipher.final()
   } catch {
     return undefined
   }
+  return tail.length === 0 ? out : Buffer.concat([out, tail])
 }
 
 /**
@@ -144,8 +236,8 @@ function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string | Uint8Array): Buf
 
 /** Opens one X25519 stanza; undefined when the stanza is for someone else. */
 function unwrapX25519(stanza: Stanza, identity: X25519Identity): Buffer | undefined {
-  const [shareText, ...rest] = stanza.args
-  if (shareText === undefined || rest.length > 0) {
+  const shareText = stanza.args[0]
+  if (shareText === undefined || stanza.args.length > 1) {
     throw new AgeFormatError('malformed', 'invalid X25519 stanza')
   }
   const share = decodeUnpadded(shareText, 'X25519 share')
@@ -159,8 +251,11 @@ function unwrapX25519(stanza: Stanza, identity: X25519Identity): Buffer | undefi
   })
   const shared = diffieHellman({ privateKey: identity.privateKey, publicKey })
   // A low-order share yields the all-zero secret; age rejects it rather than use a known key.
-  if (shared.every((b) => b === 0)) throw new AgeFormatError('malformed', 'low-order X25519 share')
-  const wrapKey = hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_LABEL)
+  if (ZERO_SHARED.equals(shared)) throw new AgeFormatError('malformed', 'low-order X25519 share')
+  const salt = Buffer.allocUnsafe(share.length + identity.publicKey.length)
+  salt.set(share)
+  salt.set(identity.publicKey, share.length)
+  const wrapKey = hkdf(shared, salt, X25519_LABEL)
   return chachaOpen(wrapKey, ZERO_NONCE, stanza.body)
 }
 
@@ -168,6 +263,13 @@ function decryptPayload(fileKey: Buffer, payload: Buffer): Buffer {
   if (payload.length < 16) throw new AgeFormatError('malformed', 'truncated age payload')
   const key = hkdf(fileKey, payload.subarray(0, 16), 'payload')
   const body = payload.subarray(16)
+  if (body.length <= CHUNK_SIZE + TAG_SIZE) {
+    // One chunk, the last (counter 0): the loop below, first turn.
+    const chunk = chachaOpen(key, LAST_FIRST_NONCE, body)
+    if (chunk === undefined)
+      throw new AgeFormatError('corrupt', 'age payload failed to authenticate')
+    return chunk
+  }
   const chunks: Buffer[] = []
   const nonce = Buffer.alloc(12)
   let offset = 0
@@ -184,7 +286,7 @@ function decryptPayload(fileKey: Buffer, payload: Buffer): Buffer {
       throw new AgeFormatError('malformed', 'empty final age chunk')
     }
     chunks.push(chunk)
-    if (last) return Buffer.concat(chunks)
+    if (last) return chunks.length === 1 ? chunk : Buffer.concat(chunks)
     offset = end
   }
 }
@@ -198,14 +300,14 @@ export function decryptAgeArmored(
   armored: string,
   identities: readonly X25519Identity[],
 ): Buffer | undefined {
-  const header = parseHeader(decodeAgeArmor(armored))
+  const header = parseAgeHeader(decodeAgeArmor(armored))
   for (const stanza of header.stanzas) {
     if (stanza.type !== 'X25519') continue
     for (const identity of identities) {
       const fileKey = unwrapX25519(stanza, identity)
       if (fileKey === undefined) continue
       if (fileKey.length !== 16) throw new AgeFormatError('malformed', 'invalid age file key')
-      const macKey = hkdf(fileKey, Buffer.alloc(0), 'header')
+      const macKey = hkdf(fileKey, EMPTY, 'header')
       const mac = createHmac('sha256', macKey).update(header.macInput).digest()
       if (header.mac.length !== mac.length || !timingSafeEqual(header.mac, mac)) {
         throw new AgeFormatError('corrupt', 'age header MAC mismatch')

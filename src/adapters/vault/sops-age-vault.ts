@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { parsePlaceholder } from '../../rotation/placeholder.js'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, posix } from 'node:path'
+import { dirname, join, posix, sep } from 'node:path'
 import { UsageError, VaultError, type VaultErrorCode } from '../../errors.js'
 import type {
   DecryptedSecret,
@@ -29,6 +30,7 @@ import {
   type SopsFormat,
 } from './sops-document.js'
 import { formatLastModified } from './sops-mac.js'
+import { readWrittenLayout } from './sops-written-layout.js'
 import {
   metadataTree,
   MetadataError,
@@ -71,7 +73,8 @@ const RESTORE_HINT =
   'Restore it from git history (git log -p -- <file>) or write the key again with `keyward vault add`.'
 
 interface Opened {
-  parsed: ParsedDocument
+  /** The data, one branch per YAML document, values still encrypted. */
+  branches: SopsMap[]
   meta: SopsMetadata
   dataKey: Buffer
 }
@@ -85,8 +88,18 @@ function readKeyFile(path: string): string {
   return readFileSync(path, 'utf8')
 }
 
+/** A relative path that normalizing leaves as it is: no `.`/`..`/empty segments, no backslash. */
+const PLAIN_PATH = /^[\w-][\w.-]*(?:\/[\w-][\w.-]*)*$/
+
 function normalizePath(path: string): string {
+  if (PLAIN_PATH.test(path)) return path
   return posix.normalize(path.replaceAll('\\', '/')).replace(/^\.\//, '')
+}
+
+/** The items that match first, each part in its original order (a stable sort on `matches`). */
+function matchingFirst<T>(items: readonly T[], matches: (item: T) => boolean): readonly T[] {
+  if (items.length < 2) return items
+  return [...items.filter(matches), ...items.filter((item) => !matches(item))]
 }
 
 function isNotFound(error: unknown): boolean {
@@ -95,20 +108,25 @@ function isNotFound(error: unknown): boolean {
 
 export class SopsAgeVault implements Vault {
   private readonly configFile: string
+  /** What join(root, file) puts before a plain file: the root normalized once. */
+  private readonly rootPrefix: string
 
   constructor(private readonly options: SopsAgeVaultOptions) {
     this.configFile = options.configFile ?? '.sops.yaml'
+    this.rootPrefix = join(options.root, '_').slice(0, -1)
   }
 
   async inspect(path: string): Promise<SecretInspection> {
     const file = normalizePath(path)
     let text: string
     try {
-      text = readKeyFile(join(this.options.root, file))
+      text = readKeyFile(this.keyFilePath(file))
     } catch (error) {
       if (isNotFound(error)) return { kind: 'missing' }
       throw new VaultError('malformed', file, `${file} cannot be read`, { cause: error })
     }
+    const pending = parsePlaceholder(text)
+    if (pending) return { kind: 'pending-rotation', ...pending }
     const format = formatForPath(file)
     if (format === undefined) {
       return { kind: 'plaintext', reason: 'not a .yaml, .json or .env file' }
@@ -153,8 +171,7 @@ export class SopsAgeVault implements Vault {
   async decrypt(path: string, purpose: VaultPurpose, keyId?: string): Promise<DecryptedSecret> {
     const file = normalizePath(path)
     const opened = await this.open(file)
-    const { branches } = this.verify(file, opened)
-    const [first] = branches
+    const first = this.verify(file, opened).branches[0]
     // The port hands out one mapping; a multi-document file yields its first document.
     const values = (first ? toPlainValue(first) : {}) as Record<string, unknown>
     return { values, access: this.access(file, keyId, purpose) }
@@ -214,7 +231,7 @@ export class SopsAgeVault implements Vault {
     const options = { rule: meta.rule, macOnlyEncrypted: meta.macOnlyEncrypted }
     let moved
     try {
-      moved = reencryptTree(opened.parsed.branches, opened.dataKey, newKey, {
+      moved = reencryptTree(opened.branches, opened.dataKey, newKey, {
         ...options,
         onString: this.options.mask,
       })
@@ -238,6 +255,13 @@ export class SopsAgeVault implements Vault {
   }
 
   // ------------------------------------------------------------ internals
+
+  /** `join(root, file)`, without normalizing the root again for a plain POSIX path. */
+  private keyFilePath(file: string): string {
+    return sep === '/' && PLAIN_PATH.test(file)
+      ? this.rootPrefix + file
+      : join(this.options.root, file)
+  }
 
   private access(file: string, keyId: string | undefined, purpose: VaultPurpose): VaultAccess {
     return { file, keyId, at: this.options.now().toISOString(), actor: this.options.actor, purpose }
@@ -278,12 +302,26 @@ export class SopsAgeVault implements Vault {
     return rule
   }
 
-  /** Reads, parses and checks the metadata, and recovers the data key. */
+  /** Reads the file and recovers its data key. */
   private async open(file: string): Promise<Opened> {
+    const { branches, meta } = this.read(file)
+    const dataKey = this.unwrapDataKey(file, meta.age, await this.options.identities())
+    return { branches, meta, dataKey }
+  }
+
+  /** Reads and parses the file and checks its metadata. */
+  private read(file: string): { branches: SopsMap[]; meta: SopsMetadata } {
     const format = this.formatOf(file)
-    let text: string
+    const text = this.readText(file)
+    // The layout keyward writes is read directly; the general path gives the same result.
+    return (
+      (format === 'yaml' ? readWrittenLayout(text) : undefined) ?? this.parse(file, format, text)
+    )
+  }
+
+  private readText(file: string): string {
     try {
-      text = readKeyFile(join(this.options.root, file))
+      return readKeyFile(this.keyFilePath(file))
     } catch (error) {
       if (isNotFound(error)) {
         throw new VaultError(
@@ -294,6 +332,14 @@ export class SopsAgeVault implements Vault {
       }
       throw new VaultError('malformed', file, `${file} cannot be read`, { cause: error })
     }
+  }
+
+  /** Parses any SOPS document and checks its metadata. */
+  private parse(
+    file: string,
+    format: SopsFormat,
+    text: string,
+  ): { branches: SopsMap[]; meta: SopsMetadata } {
     const damaged = `; the file looks truncated or edited. ${RESTORE_HINT}`
     let parsed: ParsedDocument
     try {
@@ -333,8 +379,7 @@ export class SopsAgeVault implements Vault {
         `${file} has no sops.mac, so its values cannot be verified (removed outside sops?). ${RESTORE_HINT}`,
       )
     }
-    const dataKey = this.unwrapDataKey(file, meta.age, await this.options.identities())
-    return { parsed, meta, dataKey }
+    return { branches: parsed.branches, meta }
   }
 
   private unwrapDataKey(
@@ -344,15 +389,10 @@ export class SopsAgeVault implements Vault {
   ): Buffer {
     const ours = new Set(identities.map((id) => id.recipient))
     // sops tries every identity on every stanza; trying the matching ones first saves X25519 work.
-    const ordered = [...stanzas].sort(
-      (a, b) => Number(ours.has(b.recipient)) - Number(ours.has(a.recipient)),
-    )
+    const ordered = matchingFirst(stanzas, (stanza) => ours.has(stanza.recipient))
     let failure: { code: VaultErrorCode; reason: string } | undefined
     for (const stanza of ordered) {
-      const preferred = [...identities].sort(
-        (a, b) =>
-          Number(b.recipient === stanza.recipient) - Number(a.recipient === stanza.recipient),
-      )
+      const preferred = matchingFirst(identities, (id) => id.recipient === stanza.recipient)
       try {
         const key = decryptAgeArmored(stanza.enc, preferred)
         if (key === undefined) continue
@@ -401,7 +441,7 @@ export class SopsAgeVault implements Vault {
     const { meta, dataKey } = opened
     let result
     try {
-      result = decryptTree(opened.parsed.branches, dataKey, {
+      result = decryptTree(opened.branches, dataKey, {
         rule: meta.rule,
         macOnlyEncrypted: meta.macOnlyEncrypted,
         onString: this.options.mask,

@@ -99,9 +99,10 @@ const RFC3339 =
 export function canonicalLastModified(text: string): string | undefined {
   const match = RFC3339.exec(text)
   if (!match) return undefined
-  const [, date, time, zulu, sign, hours, minutes] = match
-  const zero = zulu !== undefined || (hours === '00' && minutes === '00')
-  return `${date}T${time}${zero ? 'Z' : `${sign}${hours}:${minutes}`}`
+  const hours = match[5]
+  const minutes = match[6]
+  const zero = match[3] !== undefined || (hours === '00' && minutes === '00')
+  return `${match[1]}T${match[2]}${zero ? 'Z' : `${match[4]}${hours}:${minutes}`}`
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ`: UTC, whole seconds, as sops writes `lastmodified`. */

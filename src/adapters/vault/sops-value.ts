@@ -19,6 +19,15 @@ export type PlainScalar = string | number | bigint | boolean
 
 const ENC_PATTERN = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]$/
 const STD_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+const B64_FIELD = '([A-Za-z0-9+/]+={0,2})'
+/**
+ * A well-formed value in one match, but for the length of its fields: base64 of a
+ * length divisible by 4 is what STD_B64 accepts (non-empty), and the type is known.
+ */
+const WELL_FORMED = new RegExp(
+  `^ENC\\[AES256_GCM,data:${B64_FIELD},iv:${B64_FIELD},tag:${B64_FIELD},` +
+    `type:(${SOPS_VALUE_TYPES.join('|')})\\]$`,
+)
 const NONCE_SIZE = 32 // sops' nonceSize; GCM derives J0 through GHASH for non-96-bit IVs
 const TAG_SIZE = 16
 
@@ -29,6 +38,19 @@ export function isEncryptedValue(value: unknown): value is string {
 
 /** Parses an ENC[] string; throws an Error (naming no value) when it is malformed. */
 export function parseEncryptedValue(text: string): EncryptedValue {
+  // One match and three lengths cover the common case; anything else takes the stepwise
+  // checks, which name what is wrong. They accept whatever this accepts, alike.
+  const match = WELL_FORMED.exec(text)
+  if (
+    match !== null &&
+    (((match[1] ?? '').length | (match[2] ?? '').length | (match[3] ?? '').length) & 3) === 0
+  ) {
+    return decodeFields(match[1] ?? '', match[2] ?? '', match[3] ?? '', match[4] ?? '')
+  }
+  return parseStepwise(text)
+}
+
+function parseStepwise(text: string): EncryptedValue {
   const match = ENC_PATTERN.exec(text)
   if (!match) throw new Error('not in sops ENC[AES256_GCM,…] format')
   const [, data = '', iv = '', tag = '', type = ''] = match
@@ -42,6 +64,10 @@ export function parseEncryptedValue(text: string): EncryptedValue {
   if (!(SOPS_VALUE_TYPES as readonly string[]).includes(type)) {
     throw new Error(`unknown value type "${type}"`)
   }
+  return decodeFields(data, iv, tag, type)
+}
+
+function decodeFields(data: string, iv: string, tag: string, type: string): EncryptedValue {
   const tagBytes = Buffer.from(tag, 'base64')
   const ivBytes = Buffer.from(iv, 'base64')
   if (tagBytes.length !== TAG_SIZE) throw new Error('the tag field is not 16 bytes')
@@ -67,11 +93,14 @@ export function openValue(value: EncryptedValue, key: Uint8Array, aad: string): 
   decipher.setAAD(Buffer.from(aad, 'utf8'))
   decipher.setAuthTag(value.tag)
   const head = decipher.update(value.data)
+  let tail: Buffer
   try {
-    return Buffer.concat([head, decipher.final()])
+    tail = decipher.final()
   } catch {
     return undefined
   }
+  // GCM's final() authenticates and adds no bytes; skip the copy.
+  return tail.length === 0 ? head : Buffer.concat([head, tail])
 }
 
 /** AES-256-GCM seal with a fresh 32-byte IV, as sops does. */
