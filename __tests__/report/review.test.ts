@@ -560,3 +560,54 @@ describe('size: 1,000 keys × 90 days', () => {
     expect(elapsed).toBeLessThan(10_000)
   })
 })
+
+describe('budgets and caps', () => {
+  const withSpend = (at: string, monthToDate: number, enforcedBy: 'provider' | 'keyward') => {
+    const s = snapshot(at)
+    s.body.caps = {
+      spend: [
+        {
+          key: 'video-openai',
+          budget_usd_month: 30,
+          cap_usd_month: 45,
+          month_to_date_usd: monthToDate,
+          forecast_usd: monthToDate * 2,
+          enforced_by: enforcedBy,
+        },
+      ],
+    }
+    return s
+  }
+
+  it('shows the newest snapshot’s budget, cap, month to date, forecast and enforcer per key', () => {
+    const r = review({
+      snapshots: [
+        withSpend('2026-11-26T12:00:00Z', 10, 'keyward'),
+        withSpend('2026-11-27T11:00:00Z', 20, 'provider'),
+      ],
+    })
+
+    expect(r.spend).toEqual([
+      {
+        key: 'video-openai',
+        budget: 30,
+        cap: 45,
+        monthToDate: 20,
+        forecast: 40,
+        enforcedBy: 'provider',
+      },
+    ])
+    const markdown = renderReviewMarkdown(r, { mode: 'full' })
+    expect(markdown).toContain('### Budgets and caps')
+    expect(markdown).toContain(
+      '| `video-openai` | $30.00 | $45.00 | $20.00 | $40.00 ⚠️ | provider |',
+    )
+  })
+
+  it('leaves the section out when no snapshot of the period carries it', () => {
+    const r = review({ snapshots: [snapshot('2026-11-27T11:00:00Z')] })
+
+    expect(r.spend).toEqual([])
+    expect(renderReviewMarkdown(r, { mode: 'full' })).not.toContain('Budgets and caps')
+  })
+})

@@ -30,10 +30,40 @@ export interface DashboardInput {
   snapshot: string | undefined
   /** Where the full list lives when the body would pass the limit (a committed file). */
   overflowLink?: string
+  /** Budget, cap and spend per key with a budget or a cap (issue #10). */
+  spend?: readonly SpendRow[]
+  /** How each provider enforces limits, in words, for the providers that cannot by API. */
+  capNotes?: readonly string[]
   limit?: number
 }
 
 const DAY = 86_400_000
+
+export interface SpendRow {
+  key: string
+  budget: number | undefined
+  cap: number | undefined
+  monthToDate: number
+  forecast: number
+  /** `provider`: the provider enforces the cap; `keyward`: only watched. */
+  enforcedBy: 'provider' | 'keyward' | undefined
+}
+
+const money = (n: number | undefined) => (n === undefined ? '—' : `$${n.toFixed(2)}`)
+
+/** One table for budgets and caps: the dashboard and the weekly review share it. */
+export function spendTable(rows: readonly SpendRow[], notes: readonly string[] = []): string[] {
+  if (rows.length === 0) return ['No key has a budget or a cap.']
+  return [
+    '| key | budget | cap | month to date | forecast | cap enforced by |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| \`${r.key}\` | ${money(r.budget)} | ${money(r.cap)} | ${money(r.monthToDate)} | ${money(r.forecast)}${r.budget !== undefined && r.forecast > r.budget ? ' ⚠️' : ''} | ${r.cap === undefined ? '—' : r.enforcedBy === 'provider' ? 'provider' : 'keyward (watch only)'} |`,
+    ),
+    ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
+  ]
+}
 
 /**
  * The dashboard issue (SPEC §5): a "run again" checkbox first, open findings by severity,
@@ -92,6 +122,9 @@ export function renderDashboard(input: DashboardInput): string {
       '|---|---|---|---|---|',
       ...keyRows,
     ].join('\n'),
+    ...(input.spend
+      ? [['## Budgets and caps', '', ...spendTable(input.spend, input.capNotes)].join('\n')]
+      : []),
     [
       '## Gaps in this run',
       '',

@@ -1,3 +1,4 @@
+import { spendTable } from './dashboard.js'
 import { dailyChart } from './issue-body.js'
 import type { KeyReview, Measure, Review, WorkflowReview } from './review.js'
 
@@ -55,11 +56,14 @@ const SUMMARIES: Caps[] = [
 const cell = (text: string) => text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|')
 const money = (n: number | null) =>
   n === null ? '–' : n > 0 && n < 0.005 ? '<$0.01' : `$${n.toFixed(2)}`
+let countFormat: Intl.NumberFormat | undefined
 function count(n: number | null): string {
   if (n === null) return '–'
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`
   if (n >= 1e4) return `${Math.round(n / 1e3)}k`
-  return Math.round(n).toLocaleString('en-US')
+  // What Number#toLocaleString('en-US') does, without a new NumberFormat per call.
+  countFormat ??= new Intl.NumberFormat('en-US')
+  return countFormat.format(Math.round(n))
 }
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 const ratio = (r: number | null) => (r === null ? '–' : `${r.toFixed(1)}×`)
@@ -303,6 +307,10 @@ function sections(review: Review, caps: Caps, links: ReviewLinks): string[] {
       : ['None.']),
   ].join('\n')
 
+  const budgets = review.spend.length
+    ? ['### Budgets and caps', '', ...spendTable(review.spend)].join('\n')
+    : ''
+
   const ing = review.ingestion
   const ingestion = [
     '### Ingestion',
@@ -332,6 +340,7 @@ function sections(review: Review, caps: Caps, links: ReviewLinks): string[] {
     findings,
     changes,
     rotation,
+    budgets,
     ingestion,
     ledger,
   ].filter((s) => s !== '')
@@ -357,18 +366,38 @@ export function renderReviewMarkdown(review: Review, options: RenderOptions): st
   return cut.slice(0, cut.lastIndexOf('\n')) + note
 }
 
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+const snakeNames = new Map<string, string>()
+/** camelCase → snake_case, cached: the review repeats the same few field names many times. */
+function snake(key: string): string {
+  let name = snakeNames.get(key)
+  if (name === undefined) {
+    name = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+    snakeNames.set(key, name)
+  }
+  return name
+}
 
 function snakeKeys(value: unknown, inNumbers = false): unknown {
   if (Array.isArray(value)) return value.map((v) => snakeKeys(v))
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [
-        // Finding numbers are the detector's own names: keep them.
-        inNumbers ? k : snake(k),
-        inNumbers ? v : snakeKeys(v, k === 'numbers'),
-      ]),
-    )
+  if (value !== null && typeof value === 'object') {
+    // As Object.fromEntries(Object.entries(value).map(…)), without the pairs.
+    const out: Record<string, unknown> = {}
+    const record = value as Record<string, unknown>
+    for (const k of Object.keys(record)) {
+      // Finding numbers are the detector's own names: keep them.
+      const name = inNumbers ? k : snake(k)
+      const item = inNumbers ? record[k] : snakeKeys(record[k], k === 'numbers')
+      if (name === '__proto__')
+        Object.defineProperty(out, name, {
+          value: item,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+      else out[name] = item
+    }
+    return out
+  }
   return value
 }
 

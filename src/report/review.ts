@@ -1,3 +1,4 @@
+import type { SpendRow } from './dashboard.js'
 import { parse } from 'yaml'
 import { median } from '../analysis/baseline.js'
 import { DAY_MS, localTime, withinHours } from '../analysis/time.js'
@@ -53,6 +54,17 @@ export interface SnapshotBody {
   gaps?: Gap[]
   matches?: Record<string, { provider_key_id?: string; status?: string }>
   findings?: SnapshotFinding[]
+  caps?: { spend?: SnapshotSpend[] }
+}
+
+/** A key's budget, cap and month's spend as one audit run saw them. */
+export interface SnapshotSpend {
+  key: string
+  budget_usd_month: number | null
+  cap_usd_month: number | null
+  month_to_date_usd: number
+  forecast_usd: number
+  enforced_by: 'provider' | 'keyward' | null
 }
 
 /** A snapshot named by the ledger, parsed. */
@@ -193,6 +205,8 @@ export interface Review {
   findings: { opened: FindingRow[]; closed: FindingRow[] }
   changes: ConfigChange[]
   rotation: RotationRow[]
+  /** Budgets and caps per key, from the newest snapshot of the period (issue #10). */
+  spend: SpendRow[]
   ingestion: {
     runs: number
     longestSilenceHours: number
@@ -237,6 +251,331 @@ const usageId = (u: UsageRecord) =>
   [u.provider, u.providerKeyId ?? '', u.start, u.model ?? '', u.operation, u.project ?? ''].join(
     '\u0000',
   )
+/** A part of usageId as Array.join writes it: null and undefined are empty. */
+const idPart = (value: unknown): string =>
+  typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value)
+const hasNul = (s: string) => s.includes('\u0000')
+
+/** The history's usage, each bucket once, with Date.parse of its start and end. */
+interface History {
+  records: UsageRecord[]
+  from: Float64Array
+  to: Float64Array
+}
+
+/** The records of one provider and bucket start: their positions in the list, by key. */
+interface StartNode {
+  /** Date.parse of the start. */
+  from: number
+  /** The last `end` seen here and its Date.parse: the records of one start mostly share it. */
+  end: unknown
+  to: number
+  byKeyId: Map<string, number | number[]>
+}
+
+/**
+ * The snapshots' usage deduplicated by usageId, as a Map keyed by it gives it: each bucket
+ * where its first read put it, with the values of its last read (later snapshots win).
+ *
+ * One joined id string per record of the whole history (built, then hashed) was the review's
+ * largest cost. Records are filed in nested maps by the id's first fields instead (provider,
+ * start, key: a snapshot's records share their start, so they hit the same maps) down to their
+ * position in the list, and the few records of one key and start compare the rest (model,
+ * operation, project). Without NUL in any field that is the same identity as the joined id;
+ * with one, two different records could join to the same id, so the joined ids are used, as
+ * they always were. Every distinct string is checked once, when it first enters the maps or the
+ * list: any field is equal to one already checked, or checked then.
+ */
+function dedupedUsage(snapshots: readonly LedgerSnapshot[]): History {
+  const time = timeParser()
+  let size = 0
+  for (const snap of snapshots)
+    for (const provider of Object.values(snap.body.providers ?? {}))
+      size += provider.usage?.length ?? 0
+  const records: UsageRecord[] = []
+  const from = new Float64Array(size)
+  const to = new Float64Array(size)
+  const tree = new Map<string, Map<string, StartNode>>() // provider → start → key
+  for (const snap of snapshots)
+    for (const provider of Object.values(snap.body.providers ?? {}))
+      for (const u of provider.usage ?? []) {
+        const p = idPart(u.provider)
+        let byStart = tree.get(p)
+        if (byStart === undefined) {
+          if (hasNul(p)) return dedupedByUsageId(snapshots, time)
+          tree.set(p, (byStart = new Map()))
+        }
+        const s = idPart(u.start)
+        let node = byStart.get(s)
+        if (node === undefined) {
+          if (hasNul(s)) return dedupedByUsageId(snapshots, time)
+          node = { from: time(s), end: u.end, to: time(u.end), byKeyId: new Map() }
+          byStart.set(s, node)
+        } else if (u.end !== node.end) {
+          node.end = u.end
+          node.to = time(u.end)
+        }
+        const k = idPart(u.providerKeyId)
+        const there = node.byKeyId.get(k)
+        const m = idPart(u.model)
+        const o = idPart(u.operation)
+        const j = idPart(u.project)
+        let found = -1
+        if (there !== undefined)
+          for (const i of typeof there === 'number' ? [there] : there) {
+            const r = records[i] as UsageRecord
+            if (idPart(r.model) === m && idPart(r.operation) === o && idPart(r.project) === j) {
+              found = i
+              break
+            }
+          }
+        if (found >= 0) {
+          records[found] = u
+          to[found] = node.to
+          continue
+        }
+        if ((there === undefined && hasNul(k)) || hasNul(m) || hasNul(o) || hasNul(j))
+          return dedupedByUsageId(snapshots, time)
+        const index = records.length
+        records.push(u)
+        from[index] = node.from
+        to[index] = node.to
+        if (there === undefined) node.byKeyId.set(k, index)
+        else if (typeof there === 'number') node.byKeyId.set(k, [there, index])
+        else there.push(index)
+      }
+  return { records, from: from.subarray(0, records.length), to: to.subarray(0, records.length) }
+}
+
+/** dedupedUsage by whole usageId strings: for records with a NUL in a field. */
+function dedupedByUsageId(
+  snapshots: readonly LedgerSnapshot[],
+  time: (iso: unknown) => number,
+): History {
+  const usage = new Map<string, UsageRecord>()
+  for (const snap of snapshots)
+    for (const provider of Object.values(snap.body.providers ?? {}))
+      for (const u of provider.usage ?? []) usage.set(usageId(u), u)
+  const records = [...usage.values()]
+  return {
+    records,
+    from: Float64Array.from(records, (u) => time(u.start)),
+    to: Float64Array.from(records, (u) => time(u.end)),
+  }
+}
+
+/**
+ * Provider key (`pk(provider, id)`) → inventory key: the latest match wins, an explicit
+ * provider_key_id above all. Every snapshot repeats the matches of every key, so a key's
+ * inventory entry is looked up once, and its slot string built again only when its
+ * provider_key_id changes.
+ */
+function ownersOf(snapshots: readonly LedgerSnapshot[], inventory: Inventory): Map<string, string> {
+  const owner = new Map<string, string>()
+  const known = new Map<string, { provider: string; id: unknown; slot: string } | null>()
+  for (const snap of snapshots) {
+    const matches = snap.body.matches ?? {}
+    for (const keyId of Object.keys(matches)) {
+      let k = known.get(keyId)
+      if (k === undefined) {
+        const key = inventory.keys[keyId]
+        known.set(keyId, (k = key ? { provider: key.provider, id: undefined, slot: '' } : null))
+      }
+      if (k === null) continue
+      const id = (matches[keyId] as { provider_key_id?: string }).provider_key_id
+      if (!id) continue
+      if (k.id !== id) {
+        k.id = id
+        k.slot = pk(k.provider, id)
+      }
+      owner.set(k.slot, keyId)
+    }
+  }
+  for (const [keyId, key] of Object.entries(inventory.keys))
+    if (key.provider_key_id) owner.set(pk(key.provider, key.provider_key_id), keyId)
+  return owner
+}
+
+type Days = Map<string, { spendUsd: number; tokens: number }>
+type Hours = { tokens: number[]; requests: number[]; off: number }
+type ActiveWindow = { start: number; end: number }
+
+/** What the tally needs of an inventory key, looked up once per key rather than per record. */
+interface KeyState {
+  id: string
+  workflow: string
+  clock: (ms: number) => Local
+  window: ActiveWindow | undefined
+  /** Whether a bucket had use, and the end of the last one (a number field: no box per store). */
+  used: boolean
+  lastUsed: number
+  sums: Sums | undefined
+  days: Days | undefined
+  hours: Hours | undefined
+}
+
+/** The usage summed per period, key, workflow day and hour of day. */
+interface Tally {
+  totals: Sums
+  keys: Map<string, KeyState>
+  keySums: Map<string, Sums>
+  unattributed: Map<
+    string,
+    { spendUsd: number; tokens: number; providerKeyIds: Set<string>; organizationCostUsd: number }
+  >
+  daily: Map<string, Days>
+  hours: Map<string, Hours>
+}
+
+/**
+ * Sums the history into periods (index 0 is the one ending at `end`, 1… the baseline), keys,
+ * workflow days and hours. Records are added in the history's order, so sums of fractional
+ * spend come out the same to the last bit however they are looked up.
+ */
+function tally(
+  history: History,
+  owner: ReadonlyMap<string, string>,
+  context: {
+    inventory: Inventory
+    zoneOf: (workflow: string) => string
+    windows: ReadonlyMap<string, ActiveWindow | undefined>
+    clock: ReturnType<typeof localClock>
+    end: number
+    periodMs: number
+  },
+): Tally {
+  const { inventory, zoneOf, windows, clock, end, periodMs } = context
+  const out: Tally = {
+    totals: emptySums(),
+    keys: new Map(),
+    keySums: new Map(),
+    unattributed: new Map(),
+    daily: new Map(),
+    hours: new Map(),
+  }
+  const { totals, keySums, unattributed, daily, hours } = out
+  const chartFrom = end - (CHART_DAYS + 1) * DAY_MS
+  const stateOf = (keyId: string): KeyState => {
+    let state = out.keys.get(keyId)
+    if (state === undefined) {
+      const workflow = inventory.keys[keyId]?.workflow ?? ''
+      state = {
+        id: keyId,
+        workflow,
+        clock: clock.inZone(zoneOf(workflow)),
+        window: windows.get(workflow),
+        used: false,
+        lastUsed: 0,
+        sums: undefined,
+        days: undefined,
+        hours: undefined,
+      }
+      out.keys.set(keyId, state)
+    }
+    return state
+  }
+  // (provider, provider key id) → the inventory key's state, or null for none: the same
+  // lookup as owner.get(pk(provider, id)), made once per provider key.
+  const byProvider = new Map<unknown, Map<unknown, KeyState | null>>()
+  const keyOf = (provider: string, id: string): KeyState | null => {
+    let byId = byProvider.get(provider)
+    if (byId === undefined) byProvider.set(provider, (byId = new Map()))
+    let state = byId.get(id)
+    if (state === undefined) {
+      const keyId = owner.get(pk(provider, id))
+      byId.set(id, (state = keyId === undefined ? null : stateOf(keyId)))
+    }
+    return state
+  }
+
+  const { records } = history
+  for (let r = 0; r < records.length; r++) {
+    const u = records[r] as UsageRecord
+    const from = history.from[r] as number
+    const to = history.to[r] as number
+    const mid = (from + to) / 2
+    if (!(mid < end)) continue
+    const index = Math.ceil((end - mid) / periodMs) - 1
+    const tokens = u.inputTokens + u.outputTokens
+    const spend = u.costUsd ?? 0
+    const requests = u.requests ?? 0
+    const organizationLine = u.providerKeyId === undefined
+    const key = organizationLine ? null : keyOf(u.provider, u.providerKeyId as string)
+    if (index <= BASELINE_PERIODS && !organizationLine) {
+      totals.spend[index] = (totals.spend[index] ?? 0) + spend
+      totals.tokens[index] = (totals.tokens[index] ?? 0) + tokens
+      totals.requests[index] = (totals.requests[index] ?? 0) + requests
+    }
+    if (key === null) {
+      if (index !== 0) continue
+      const slot = unattributed.get(u.provider) ?? {
+        spendUsd: 0,
+        tokens: 0,
+        providerKeyIds: new Set<string>(),
+        organizationCostUsd: 0,
+      }
+      if (organizationLine) slot.organizationCostUsd += spend
+      else {
+        slot.spendUsd += spend
+        slot.tokens += tokens
+        slot.providerKeyIds.add(u.providerKeyId ?? '')
+      }
+      unattributed.set(u.provider, slot)
+      continue
+    }
+    if (tokens + requests + spend > 0) {
+      key.lastUsed = Math.max(key.lastUsed, to)
+      key.used = true
+    }
+    if (index <= BASELINE_PERIODS) {
+      let sums = key.sums
+      if (sums === undefined) keySums.set(key.id, (sums = key.sums = emptySums()))
+      sums.spend[index] = (sums.spend[index] ?? 0) + spend
+      sums.tokens[index] = (sums.tokens[index] ?? 0) + tokens
+      sums.requests[index] = (sums.requests[index] ?? 0) + requests
+    }
+    const workflow = key.workflow
+    if (mid >= chartFrom) {
+      const day = key.clock(mid).date
+      let days = key.days
+      if (days === undefined) {
+        days = daily.get(workflow)
+        if (days === undefined) daily.set(workflow, (days = new Map()))
+        key.days = days
+      }
+      const slot = days.get(day)
+      if (slot === undefined) days.set(day, { spendUsd: 0 + spend, tokens: 0 + tokens })
+      else {
+        slot.spendUsd += spend
+        slot.tokens += tokens
+      }
+    }
+    // Hour of day only from hourly (or finer) buckets: a daily bucket has no hour.
+    if (index === 0 && to - from <= 3_600_000) {
+      const local = key.clock(from)
+      const hour = Math.floor(local.minutes / 60)
+      let slot = key.hours
+      if (slot === undefined) {
+        slot = hours.get(workflow)
+        if (slot === undefined)
+          hours.set(
+            workflow,
+            (slot = {
+              tokens: new Array<number>(24).fill(0),
+              requests: new Array<number>(24).fill(0),
+              off: 0,
+            }),
+          )
+        key.hours = slot
+      }
+      slot.tokens[hour] = (slot.tokens[hour] ?? 0) + tokens
+      slot.requests[hour] = (slot.requests[hour] ?? 0) + requests
+      const window = key.window
+      if (window && !withinHours(local.minutes, window.start, window.end)) slot.off += tokens
+    }
+  }
+  return out
+}
 
 /** `YYYY-MM-DD` plus `days` (calendar arithmetic, no timezone involved). */
 function addDays(date: string, days: number): string {
@@ -244,16 +583,36 @@ function addDays(date: string, days: number): string {
   return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + days)).toISOString().slice(0, 10)
 }
 
+type Local = { date: string; minutes: number }
+
 /** localTime with a cache per timezone and minute: the review converts many equal instants. */
 function localClock() {
-  const cache = new Map<string, Map<number, { date: string; minutes: number }>>()
-  return (ms: number, zone: string) => {
-    let byZone = cache.get(zone)
-    if (!byZone) cache.set(zone, (byZone = new Map()))
-    const minute = Math.floor(ms / 60_000)
-    let local = byZone.get(minute)
-    if (!local) byZone.set(minute, (local = localTime(new Date(minute * 60_000), zone)))
-    return local
+  const cache = new Map<string, (ms: number) => Local>()
+  /** The clock of one timezone: hold on to it to skip the lookup by zone. */
+  const inZone = (zone: string) => {
+    let clock = cache.get(zone)
+    if (clock === undefined) {
+      const byMinute = new Map<number, Local>()
+      clock = (ms: number) => {
+        const minute = Math.floor(ms / 60_000)
+        let local = byMinute.get(minute)
+        if (!local) byMinute.set(minute, (local = localTime(new Date(minute * 60_000), zone)))
+        return local
+      }
+      cache.set(zone, clock)
+    }
+    return clock
+  }
+  return { inZone, at: (ms: number, zone: string) => inZone(zone)(ms) }
+}
+
+/** Date.parse with a cache: the history repeats the same bucket boundaries for every key. */
+function timeParser() {
+  const cache = new Map<unknown, number>()
+  return (iso: unknown) => {
+    let t = cache.get(iso)
+    if (t === undefined) cache.set(iso, (t = Date.parse(iso as string)))
+    return t
   }
 }
 
@@ -298,20 +657,8 @@ export function computeReview(input: ReviewInput): Review {
   const clock = localClock()
 
   // Usage, deduplicated across overlapping reads (the later snapshot wins, as in the audit).
-  const usage = new Map<string, UsageRecord>()
-  for (const snap of snapshots)
-    for (const provider of Object.values(snap.body.providers ?? {}))
-      for (const u of provider.usage ?? []) usage.set(usageId(u), u)
-
-  // Provider key → inventory key: the latest match wins, an explicit provider_key_id above all.
-  const owner = new Map<string, string>()
-  for (const snap of snapshots)
-    for (const [keyId, m] of Object.entries(snap.body.matches ?? {})) {
-      const key = inventory.keys[keyId]
-      if (key && m.provider_key_id) owner.set(pk(key.provider, m.provider_key_id), keyId)
-    }
-  for (const [keyId, key] of Object.entries(inventory.keys))
-    if (key.provider_key_id) owner.set(pk(key.provider, key.provider_key_id), keyId)
+  const usage = dedupedUsage(snapshots)
+  const owner = ownersOf(snapshots, inventory)
 
   // The ledger's coverage: baseline periods before its first read window would count as zero.
   const coverage = Math.min(
@@ -327,92 +674,27 @@ export function computeReview(input: ReviewInput): Review {
   )
 
   const zoneOf = (workflow: string) => inventory.workflows[workflow]?.timezone ?? defaults.timezone
-  const keySums = new Map<string, Sums>()
-  const lastUsed = new Map<string, number>()
-  const totals = emptySums()
-  const unattributed = new Map<
-    string,
-    { spendUsd: number; tokens: number; providerKeyIds: Set<string>; organizationCostUsd: number }
-  >()
-  const daily = new Map<string, Map<string, { spendUsd: number; tokens: number }>>()
-  const hours = new Map<string, { tokens: number[]; requests: number[]; off: number }>()
   const windows = new Map(
     Object.entries(inventory.workflows).map(([id, w]) => {
       const parsed = w.active_hours ? parseActiveHours(w.active_hours) : undefined
       return [id, parsed && !('error' in parsed) ? parsed : undefined]
     }),
   )
-  const chartFrom = end - (CHART_DAYS + 1) * DAY_MS
-
-  for (const u of usage.values()) {
-    const from = Date.parse(u.start)
-    const to = Date.parse(u.end)
-    const mid = (from + to) / 2
-    if (!(mid < end)) continue
-    const index = Math.ceil((end - mid) / periodMs) - 1
-    const tokens = u.inputTokens + u.outputTokens
-    const spend = u.costUsd ?? 0
-    const requests = u.requests ?? 0
-    const keyId =
-      u.providerKeyId === undefined ? undefined : owner.get(pk(u.provider, u.providerKeyId))
-    const organizationLine = u.providerKeyId === undefined
-    if (index <= BASELINE_PERIODS && !organizationLine) {
-      totals.spend[index] = (totals.spend[index] ?? 0) + spend
-      totals.tokens[index] = (totals.tokens[index] ?? 0) + tokens
-      totals.requests[index] = (totals.requests[index] ?? 0) + requests
-    }
-    if (keyId === undefined) {
-      if (index !== 0) continue
-      const slot = unattributed.get(u.provider) ?? {
-        spendUsd: 0,
-        tokens: 0,
-        providerKeyIds: new Set<string>(),
-        organizationCostUsd: 0,
-      }
-      if (organizationLine) slot.organizationCostUsd += spend
-      else {
-        slot.spendUsd += spend
-        slot.tokens += tokens
-        slot.providerKeyIds.add(u.providerKeyId ?? '')
-      }
-      unattributed.set(u.provider, slot)
-      continue
-    }
-    if (tokens + requests + spend > 0) lastUsed.set(keyId, Math.max(lastUsed.get(keyId) ?? 0, to))
-    if (index <= BASELINE_PERIODS) {
-      const sums = keySums.get(keyId) ?? emptySums()
-      sums.spend[index] = (sums.spend[index] ?? 0) + spend
-      sums.tokens[index] = (sums.tokens[index] ?? 0) + tokens
-      sums.requests[index] = (sums.requests[index] ?? 0) + requests
-      keySums.set(keyId, sums)
-    }
-    const workflow = inventory.keys[keyId]?.workflow ?? ''
-    const zone = zoneOf(workflow)
-    if (mid >= chartFrom) {
-      const day = clock(mid, zone).date
-      const days = daily.get(workflow) ?? new Map()
-      const slot = days.get(day) ?? { spendUsd: 0, tokens: 0 }
-      slot.spendUsd += spend
-      slot.tokens += tokens
-      days.set(day, slot)
-      daily.set(workflow, days)
-    }
-    // Hour of day only from hourly (or finer) buckets: a daily bucket has no hour.
-    if (index === 0 && to - from <= 3_600_000) {
-      const local = clock(from, zone)
-      const hour = Math.floor(local.minutes / 60)
-      const slot = hours.get(workflow) ?? {
-        tokens: new Array<number>(24).fill(0),
-        requests: new Array<number>(24).fill(0),
-        off: 0,
-      }
-      slot.tokens[hour] = (slot.tokens[hour] ?? 0) + tokens
-      slot.requests[hour] = (slot.requests[hour] ?? 0) + requests
-      const window = windows.get(workflow)
-      if (window && !withinHours(local.minutes, window.start, window.end)) slot.off += tokens
-      hours.set(workflow, slot)
-    }
-  }
+  const {
+    totals,
+    keys: states,
+    keySums,
+    unattributed,
+    daily,
+    hours,
+  } = tally(usage, owner, {
+    inventory,
+    zoneOf,
+    windows,
+    clock,
+    end,
+    periodMs,
+  })
 
   const providerKeyIdsOf = new Map<string, string[]>()
   for (const [slot, keyId] of owner)
@@ -423,7 +705,8 @@ export function computeReview(input: ReviewInput): Review {
 
   const keys: KeyReview[] = Object.entries(inventory.keys)
     .map(([id, key]) => {
-      const used = lastUsed.get(id)
+      const state = states.get(id)
+      const used = state?.used ? state.lastUsed : undefined
       return {
         id,
         label: key.label,
@@ -437,12 +720,16 @@ export function computeReview(input: ReviewInput): Review {
     })
     .sort((a, b) => b.spendUsd - a.spendUsd || b.tokens - a.tokens || a.id.localeCompare(b.id))
 
-  const lastDay = (zone: string) => clock(end - 1, zone).date
+  const lastDay = (zone: string) => clock.at(end - 1, zone).date
+  const keysOf = new Map<unknown, string[]>()
+  for (const [keyId, k] of Object.entries(inventory.keys)) {
+    const list = keysOf.get(k.workflow)
+    if (list) list.push(keyId)
+    else keysOf.set(k.workflow, [keyId])
+  }
   const workflows: WorkflowReview[] = Object.entries(inventory.workflows)
     .map(([id, w]) => {
-      const ids = Object.entries(inventory.keys)
-        .filter(([, k]) => k.workflow === id)
-        .map(([keyId]) => keyId)
+      const ids = [...(keysOf.get(id) ?? [])]
       const sums = emptySums()
       for (const keyId of ids) {
         const s = keySums.get(keyId)
@@ -518,6 +805,7 @@ export function computeReview(input: ReviewInput): Review {
     findings: findingChanges(snapshots, start, end, inventory),
     changes: [...input.changes].sort((a, b) => b.at.localeCompare(a.at)),
     rotation: rotationDue(inventory, now),
+    spend: latestSpend(periodSnapshots),
     ingestion: {
       runs: periodSnapshots.length,
       longestSilenceHours: longestSilence(periodSnapshots, start, end),
@@ -858,4 +1146,21 @@ export function describeConfigCommit(
     keys,
     other,
   }
+}
+
+/** The budgets-and-caps rows of the newest snapshot that has them. */
+function latestSpend(snapshots: readonly LedgerSnapshot[]): SpendRow[] {
+  for (let i = snapshots.length - 1; i >= 0; i--) {
+    const rows = snapshots[i]?.body.caps?.spend
+    if (!Array.isArray(rows)) continue
+    return rows.map((r) => ({
+      key: r.key,
+      budget: r.budget_usd_month ?? undefined,
+      cap: r.cap_usd_month ?? undefined,
+      monthToDate: r.month_to_date_usd,
+      forecast: r.forecast_usd,
+      enforcedBy: r.enforced_by ?? undefined,
+    }))
+  }
+  return []
 }
