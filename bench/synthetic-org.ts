@@ -22,6 +22,7 @@ import { silentLog } from '../src/ports/log.js'
 import type { Provider } from '../src/ports/provider.js'
 import type { ProviderKey, UsageRecord } from '../src/records.js'
 import { generateInventory } from '../test/fakes/inventory-generator.js'
+import { untimed } from './child.js'
 
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 24 * HOUR_MS
@@ -162,11 +163,53 @@ function keysByProvider(org: SyntheticOrg): Map<string, SyntheticKey[]> {
   return by
 }
 
+/** A provider's pages, each made when it is asked for (as a server sends it) and not kept. */
+export interface PageList {
+  count: number
+  page(index: number): string
+}
+
 /**
  * Provider pages of hourly buckets for hours [from, to) (since START), `hoursPerPage` buckets
  * a page, per provider: `/organization/usage/completions` pages as OpenAI returns them with
- * `group_by=api_key_id,model`, chained by `next_page`.
+ * `group_by=api_key_id,model`, chained by `next_page`. Nothing is generated until a page is
+ * asked for.
  */
+export function usagePageLists(
+  org: SyntheticOrg,
+  from: number,
+  to: number,
+  hoursPerPage: number,
+): Map<string, PageList> {
+  const lists = new Map<string, PageList>()
+  const count = Math.max(0, Math.ceil((to - from) / hoursPerPage))
+  for (const [provider, keys] of keysByProvider(org)) {
+    lists.set(provider, {
+      count,
+      page(index) {
+        const first = from + index * hoursPerPage
+        const last = Math.min(to, first + hoursPerPage)
+        const buckets: string[] = []
+        for (let hour = first; hour < last; hour++) {
+          const results: string[] = []
+          for (const key of keys)
+            for (const u of usesOf(org, key, hour))
+              results.push(
+                `{"object":"organization.usage.completions.result","input_tokens":${u.input},"output_tokens":${u.output},"num_model_requests":${u.requests},"project_id":"proj_bench","user_id":null,"api_key_id":"${key.providerKeyId}","model":"${u.model}","batch":false,"input_cached_tokens":${u.cached},"input_audio_tokens":0,"output_audio_tokens":0}`,
+              )
+          buckets.push(
+            `{"object":"bucket","start_time":${seconds(hour)},"end_time":${seconds(hour + 1)},"results":[${results.join(',')}]}`,
+          )
+        }
+        const more = last < to
+        return `{"object":"page","data":[${buckets.join(',')}],"has_more":${more},"next_page":${more ? `"${index + 1}"` : 'null'}}`
+      },
+    })
+  }
+  return lists
+}
+
+/** The pages of usagePageLists, all made at once (for callers that keep them). */
 export function usagePages(
   org: SyntheticOrg,
   from: number,
@@ -174,41 +217,24 @@ export function usagePages(
   hoursPerPage: number,
 ): Map<string, string[]> {
   const pages = new Map<string, string[]>()
-  for (const [provider, keys] of keysByProvider(org)) {
-    const list: string[] = []
-    for (let first = from; first < to; first += hoursPerPage) {
-      const last = Math.min(to, first + hoursPerPage)
-      const buckets: string[] = []
-      for (let hour = first; hour < last; hour++) {
-        const results: string[] = []
-        for (const key of keys)
-          for (const u of usesOf(org, key, hour))
-            results.push(
-              `{"object":"organization.usage.completions.result","input_tokens":${u.input},"output_tokens":${u.output},"num_model_requests":${u.requests},"project_id":"proj_bench","user_id":null,"api_key_id":"${key.providerKeyId}","model":"${u.model}","batch":false,"input_cached_tokens":${u.cached},"input_audio_tokens":0,"output_audio_tokens":0}`,
-            )
-        buckets.push(
-          `{"object":"bucket","start_time":${seconds(hour)},"end_time":${seconds(hour + 1)},"results":[${results.join(',')}]}`,
-        )
-      }
-      const more = last < to
-      list.push(
-        `{"object":"page","data":[${buckets.join(',')}],"has_more":${more},"next_page":${more ? `"${list.length + 1}"` : 'null'}}`,
-      )
-    }
-    pages.set(provider, list)
-  }
+  for (const [provider, list] of usagePageLists(org, from, to, hoursPerPage))
+    pages.set(
+      provider,
+      Array.from({ length: list.count }, (_, i) => list.page(i)),
+    )
   return pages
 }
 
 const EMPTY_PAGE = '{"object":"page","data":[],"has_more":false,"next_page":null}'
 
 /**
- * An HttpClient that serves pages from memory the way the real client answers: JSON.parse of
- * the body, then the adapter's schema check. `/organization/usage/completions` gets `pages`
- * (cursor = `page`), the other usage families an empty page, and `/organization/costs` a 400:
- * an organization without per-key costs, so the adapter estimates cost from tokens.
+ * An HttpClient that serves pages the way the real client answers: JSON.parse of the body, then
+ * the adapter's schema check. `/organization/usage/completions` gets `pages` (cursor = `page`),
+ * each made when asked for, outside the timing (`untimed`), and dropped after, as a body read
+ * over HTTP is; the other usage families get an empty page, and `/organization/costs` a 400: an
+ * organization without per-key costs, so the adapter estimates cost from tokens.
  */
-export function pageServer(pages: readonly string[]): HttpClient {
+export function pageServer(pages: PageList): HttpClient {
   let requests = 0
   return {
     async json<T>(spec: JsonRequest<T>): Promise<HttpResult<T>> {
@@ -230,9 +256,10 @@ export function pageServer(pages: readonly string[]): HttpClient {
           },
         }
       }
+      const index = Number(spec.url.searchParams.get('page') ?? '0')
       const body =
-        path === '/organization/usage/completions'
-          ? (pages[Number(spec.url.searchParams.get('page') ?? '0')] ?? EMPTY_PAGE)
+        path === '/organization/usage/completions' && index < pages.count
+          ? untimed(() => pages.page(index))
           : EMPTY_PAGE
       const value = JSON.parse(body) as unknown
       if (!spec.validate(value)) throw new Error(`bench page does not match ${spec.endpoint}`)
@@ -243,8 +270,8 @@ export function pageServer(pages: readonly string[]): HttpClient {
   }
 }
 
-/** The real OpenAI adapter for provider `id`, reading `pages` from memory. */
-export function servedProvider(id: string, pages: readonly string[]): Provider {
+/** The real OpenAI adapter for provider `id`, reading `pages`. */
+export function servedProvider(id: string, pages: PageList): Provider {
   return createOpenAiProvider({
     id,
     adminKey: 'sk-admin-bench',
@@ -256,15 +283,16 @@ export function servedProvider(id: string, pages: readonly string[]): Provider {
 
 /** Every provider's usage in [since, until) through the adapter; throws on a gap. */
 export async function readUsage(
-  pages: ReadonlyMap<string, readonly string[]>,
+  pages: ReadonlyMap<string, PageList>,
   since: Date,
   until: Date,
 ): Promise<UsageRecord[]> {
-  const all: UsageRecord[] = []
+  let all: UsageRecord[] = []
   for (const [id, list] of pages) {
     const result = await servedProvider(id, list).usage(since, until)
     if (result.gaps.length > 0) throw new Error(`${id}: ${result.gaps[0]?.reason}`)
-    for (const r of result.data) all.push(r)
+    // As the audit's flatMap over its reads: one copy, not a push per record.
+    all = all.length === 0 ? result.data : all.concat(result.data)
   }
   return all
 }
@@ -330,13 +358,15 @@ function recordJson(provider: string, key: SyntheticKey, hour: number, u: Use): 
 /**
  * The snapshot `keyward audit` commits for the hourly run that read hour `hour`: canonical
  * JSON (keys sorted), that hour's usage per provider, the window it read (24 h overlap), and
- * optionally the key matches every snapshot carries and some findings (canonical JSON objects).
+ * optionally the key matches every snapshot carries, some findings (canonical JSON objects)
+ * and the digest of the usage days the run carried (`usage_days_sha256`).
  */
 export function snapshotText(
   org: SyntheticOrg,
   hour: number,
   withMatches: boolean,
   findings: readonly string[] = [],
+  usageDaysDigest?: string,
 ): string {
   const at = new Date(START.getTime() + (hour + 1) * HOUR_MS).toISOString()
   const since = new Date(START.getTime() + (hour - 24) * HOUR_MS).toISOString()
@@ -355,7 +385,8 @@ export function snapshotText(
         .sort()
         .join(',')
     : ''
-  return `{"at":"${at}","findings":[${findings.join(',')}],"gaps":[],"matches":{${matches}},"providers":{${providers.join(',')}},"secret_sha256":{},"vault_access":[],"version":1}\n`
+  const digest = usageDaysDigest === undefined ? '' : `"usage_days_sha256":"${usageDaysDigest}",`
+  return `{"at":"${at}","findings":[${findings.join(',')}],"gaps":[],"matches":{${matches}},"providers":{${providers.join(',')}},"secret_sha256":{},${digest}"vault_access":[],"version":1}\n`
 }
 
 /** Path of the snapshot of `hour` (SPEC §7 layout). */

@@ -4380,8 +4380,8 @@ var require_util2 = __commonJS({
         return true;
       }
       const strongest = getStrongestMetadata(parsedMetadata);
-      const metadata = filterMetadataListByAlgorithm(parsedMetadata, strongest);
-      for (const item of metadata) {
+      const metadata2 = filterMetadataListByAlgorithm(parsedMetadata, strongest);
+      for (const item of metadata2) {
         const algorithm = item.algo;
         const expectedValue = item.hash;
         let actualValue = crypto3.createHash(algorithm).update(bytes).digest("base64");
@@ -4399,10 +4399,10 @@ var require_util2 = __commonJS({
       return false;
     }
     var parseHashWithOptions = /(?<algo>sha256|sha384|sha512)-((?<hash>[A-Za-z0-9+/]+|[A-Za-z0-9_-]+)={0,2}(?:\s|$)( +[!-~]*)?)?/i;
-    function parseMetadata(metadata) {
+    function parseMetadata(metadata2) {
       const result = [];
       let empty = true;
-      for (const token of metadata.split(" ")) {
+      for (const token of metadata2.split(" ")) {
         empty = false;
         const parsedToken = parseHashWithOptions.exec(token);
         if (parsedToken === null || parsedToken.groups === void 0 || parsedToken.groups.algo === void 0) {
@@ -4424,13 +4424,13 @@ var require_util2 = __commonJS({
         return algorithm;
       }
       for (let i = 1; i < metadataList.length; ++i) {
-        const metadata = metadataList[i];
-        if (metadata.algo[3] === "5") {
+        const metadata2 = metadataList[i];
+        if (metadata2.algo[3] === "5") {
           algorithm = "sha512";
           break;
         } else if (algorithm[3] === "3") {
           continue;
-        } else if (metadata.algo[3] === "3") {
+        } else if (metadata2.algo[3] === "3") {
           algorithm = "sha384";
         }
       }
@@ -20486,9 +20486,9 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
-    var isPair3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar4 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isMap4 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isPair4 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
+    var isScalar5 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
     var isSeq3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
@@ -20510,7 +20510,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar4(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar5(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -20522,10 +20522,10 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap3;
+    exports.isMap = isMap4;
     exports.isNode = isNode2;
-    exports.isPair = isPair3;
-    exports.isScalar = isScalar4;
+    exports.isPair = isPair4;
+    exports.isScalar = isScalar5;
     exports.isSeq = isSeq3;
   }
 });
@@ -21530,16 +21530,16 @@ var require_foldFlowLines = __commonJS({
         onFold();
       let res = text.slice(0, folds[0]);
       for (let i2 = 0; i2 < folds.length; ++i2) {
-        const fold = folds[i2];
+        const fold2 = folds[i2];
         const end2 = folds[i2 + 1] || text.length;
-        if (fold === 0)
+        if (fold2 === 0)
           res = `
 ${indent}${text.slice(0, end2)}`;
         else {
-          if (mode === FOLD_QUOTED && escapedFolds[fold])
-            res += `${text[fold]}\\`;
+          if (mode === FOLD_QUOTED && escapedFolds[fold2])
+            res += `${text[fold2]}\\`;
           res += `
-${indent}${text.slice(fold + 1, end2)}`;
+${indent}${text.slice(fold2 + 1, end2)}`;
         }
       }
       return res;
@@ -24436,10 +24436,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep4, value: value2 } = collItem;
+        const { start, key, sep: sep5, value: value2 } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep4?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -24453,7 +24453,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep4) {
+          if (!keyProps.anchor && !keyProps.tag && !sep5) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -24477,7 +24477,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep4 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
           indicator: "map-value-ind",
           next: value2,
           offset: keyNode.range[2],
@@ -24493,7 +24493,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : composeEmptyNode(ctx, offset, sep4, null, valueProps, onError);
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value2, onError);
           offset = valueNode.range[2];
@@ -24584,7 +24584,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep4 = "";
+        let sep5 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -24598,13 +24598,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep4 + cb;
-              sep4 = "";
+                comment += sep5 + cb;
+              sep5 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep4 += source;
+                sep5 += source;
               hasSpace = true;
               break;
             default:
@@ -24634,9 +24634,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap3 = fc.start.source === "{";
-      const fcName = isMap3 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap3 ? YAMLMap2.YAMLMap : YAMLSeq2.YAMLSeq);
+      const isMap4 = fc.start.source === "{";
+      const fcName = isMap4 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap4 ? YAMLMap2.YAMLMap : YAMLSeq2.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -24647,18 +24647,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep4, value: value2 } = collItem;
+        const { start, key, sep: sep5, value: value2 } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep4?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep4 && !value2) {
+          if (!props.anchor && !props.tag && !sep5 && !value2) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -24672,7 +24672,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap3 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap4 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -24712,8 +24712,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep4 && !props.found) {
-          const valueNode = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, sep4, null, props, onError);
+        if (!isMap4 && !sep5 && !props.found) {
+          const valueNode = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, sep5, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value2))
@@ -24725,7 +24725,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep4 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value2,
@@ -24735,9 +24735,9 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep4)
-                for (const st of sep4) {
+            if (!isMap4 && !props.found && ctx.options.strict) {
+              if (sep5)
+                for (const st of sep5) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -24754,7 +24754,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep4, null, valueProps, onError) : null;
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value2))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -24767,7 +24767,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair2.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap3) {
+          if (isMap4) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -24783,7 +24783,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap3 ? "}" : "]";
+      const expectedEnd = isMap4 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -24934,7 +24934,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value2 = "";
-      let sep4 = "";
+      let sep5 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value2 += lines[i][0].slice(trimIndent) + "\n";
@@ -24951,24 +24951,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar2.Scalar.BLOCK_LITERAL) {
-          value2 += sep4 + indent.slice(trimIndent) + content;
-          sep4 = "\n";
+          value2 += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep4 === " ")
-            sep4 = "\n";
-          else if (!prevMoreIndented && sep4 === "\n")
-            sep4 = "\n\n";
-          value2 += sep4 + indent.slice(trimIndent) + content;
-          sep4 = "\n";
+          if (sep5 === " ")
+            sep5 = "\n";
+          else if (!prevMoreIndented && sep5 === "\n")
+            sep5 = "\n\n";
+          value2 += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep4 === "\n")
+          if (sep5 === "\n")
             value2 += "\n";
           else
-            sep4 = "\n";
+            sep5 = "\n";
         } else {
-          value2 += sep4 + content;
-          sep4 = " ";
+          value2 += sep5 + content;
+          sep5 = " ";
           prevMoreIndented = false;
         }
       }
@@ -25151,25 +25151,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep4 = " ";
+      let sep5 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep4 === "\n")
-            res += sep4;
+          if (sep5 === "\n")
+            res += sep5;
           else
-            sep4 = "\n";
+            sep5 = "\n";
         } else {
-          res += sep4 + lm;
-          sep4 = " ";
+          res += sep5 + lm;
+          sep5 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep4 + (match?.[1] ?? "");
+      return res + sep5 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -25178,8 +25178,8 @@ var require_resolve_flow_scalar = __commonJS({
         if (ch === "\r" && source[i + 1] === "\n")
           continue;
         if (ch === "\n") {
-          const { fold, offset } = foldNewline(source, i);
-          res += fold;
+          const { fold: fold2, offset } = foldNewline(source, i);
+          res += fold2;
           i = offset;
         } else if (ch === "\\") {
           let next = source[++i];
@@ -25219,19 +25219,19 @@ var require_resolve_flow_scalar = __commonJS({
       return res;
     }
     function foldNewline(source, offset) {
-      let fold = "";
+      let fold2 = "";
       let ch = source[offset + 1];
       while (ch === " " || ch === "	" || ch === "\n" || ch === "\r") {
         if (ch === "\r" && source[offset + 2] !== "\n")
           break;
         if (ch === "\n")
-          fold += "\n";
+          fold2 += "\n";
         offset += 1;
         ch = source[offset + 1];
       }
-      if (!fold)
-        fold = " ";
-      return { fold, offset };
+      if (!fold2)
+        fold2 = " ";
+      return { fold: fold2, offset };
     }
     var escapeCodes = {
       "0": "\0",
@@ -25979,14 +25979,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep4, value: value2 }) {
+    function stringifyItem({ start, key, sep: sep5, value: value2 }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep4)
-        for (const st of sep4)
+      if (sep5)
+        for (const st of sep5)
           res += st.source;
       if (value2)
         res += stringifyToken(value2);
@@ -26070,7 +26070,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar4 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar5 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -26154,7 +26154,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar4;
+    exports.isScalar = isScalar5;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -27153,18 +27153,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep4;
+          let sep5;
           if (scalar2.end) {
-            sep4 = scalar2.end;
-            sep4.push(this.sourceToken);
+            sep5 = scalar2.end;
+            sep5.push(this.sourceToken);
             delete scalar2.end;
           } else
-            sep4 = [this.sourceToken];
+            sep5 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar2.offset,
             indent: scalar2.indent,
-            items: [{ start, key: scalar2, sep: sep4 }]
+            items: [{ start, key: scalar2, sep: sep5 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -27317,15 +27317,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep4 = it.sep;
-                  sep4.push(this.sourceToken);
+                  const sep5 = it.sep;
+                  sep5.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep4 }]
+                    items: [{ start: start2, key, sep: sep5 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -27519,13 +27519,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep4 = fc.end.splice(1, fc.end.length);
-            sep4.push(this.sourceToken);
+            const sep5 = fc.end.splice(1, fc.end.length);
+            sep5.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep4 }]
+              items: [{ start, key: fc, sep: sep5 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -27684,7 +27684,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument4(source, options = {}) {
+    function parseDocument5(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -27703,14 +27703,14 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse4(src, reviver, options) {
+    function parse5(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument4(src, options);
+      const doc = parseDocument5(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning2) => log.warn(doc.options.logLevel, warning2));
@@ -27744,9 +27744,9 @@ var require_public_api = __commonJS({
         return value2.toString(options);
       return new Document2.Document(value2, _replacer, options).toString(options);
     }
-    exports.parse = parse4;
+    exports.parse = parse5;
     exports.parseAllDocuments = parseAllDocuments2;
-    exports.parseDocument = parseDocument4;
+    exports.parseDocument = parseDocument5;
     exports.stringify = stringify;
   }
 });
@@ -28971,8 +28971,8 @@ var require_util9 = __commonJS({
     })(Type || (exports.Type = Type = {}));
     function getErrorPath(dataProp, dataPropType, jsPropertySyntax) {
       if (dataProp instanceof codegen_1.Name) {
-        const isNumber = dataPropType === Type.Num;
-        return jsPropertySyntax ? isNumber ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
+        const isNumber2 = dataPropType === Type.Num;
+        return jsPropertySyntax ? isNumber2 ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber2 ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
       }
       return jsPropertySyntax ? (0, codegen_1.getProperty)(dataProp).toString() : "/" + escapeJsonPointer(dataProp);
     }
@@ -31641,7 +31641,7 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse4(serialize(uri, options), options);
+        parse5(serialize(uri, options), options);
       }
       return uri;
     }
@@ -31684,8 +31684,8 @@ var require_fast_uri = __commonJS({
     function resolveComponent(base, relative4, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse4(serialize(base, options), options);
-        relative4 = parse4(serialize(relative4, options), options);
+        base = parse5(serialize(base, options), options);
+        relative4 = parse5(serialize(relative4, options), options);
       }
       options = options || {};
       if (!options.tolerant && relative4.scheme) {
@@ -32003,7 +32003,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse4(uri, opts2) {
+    function parse5(uri, opts2) {
       return parseWithStatus(uri, opts2).parsed;
     }
     function normalizeString(uri, opts2) {
@@ -32040,7 +32040,7 @@ var require_fast_uri = __commonJS({
       resolveComponent,
       equal,
       serialize,
-      parse: parse4
+      parse: parse5
     };
     module.exports = fastUri;
     module.exports.default = fastUri;
@@ -35182,7 +35182,7 @@ var require_json_schema_2020_12 = __commonJS({
     var content = require_content();
     var core = require_core3();
     var format = require_format_annotation();
-    var metadata = require_meta_data();
+    var metadata2 = require_meta_data();
     var validation = require_validation2();
     var META_SUPPORT_DATA = ["/properties"];
     function addMetaSchema2020($data) {
@@ -35194,7 +35194,7 @@ var require_json_schema_2020_12 = __commonJS({
         content,
         core,
         with$data(this, format),
-        metadata,
+        metadata2,
         with$data(this, validation)
       ].forEach((sch) => this.addMetaSchema(sch, void 0, false));
       return this;
@@ -35289,8 +35289,8 @@ var require_formats = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.formatNames = exports.fastFormats = exports.fullFormats = void 0;
-    function fmtDef(validate2, compare2) {
-      return { validate: validate2, compare: compare2 };
+    function fmtDef(validate2, compare3) {
+      return { validate: validate2, compare: compare3 };
     }
     exports.fullFormats = {
       // date: http://tools.ietf.org/html/rfc3339#section-5.6
@@ -49201,13 +49201,13 @@ var require_mock_call_history = __commonJS({
     "use strict";
     var { kMockCallHistoryAddLog } = require_mock_symbols2();
     var { InvalidArgumentError } = require_errors4();
-    function handleFilterCallsWithOptions(criteria, options, handler2, store, allLogs) {
+    function handleFilterCallsWithOptions(criteria, options, handler2, store2, allLogs) {
       switch (options.operator) {
         case "OR":
-          store.push(...handler2(criteria, allLogs));
-          return store;
+          store2.push(...handler2(criteria, allLogs));
+          return store2;
         case "AND":
-          return handler2(criteria, store);
+          return handler2(criteria, store2);
         default:
           throw new InvalidArgumentError("options.operator must to be a case insensitive string equal to 'OR' or 'AND'");
       }
@@ -51823,12 +51823,12 @@ var require_cache2 = __commonJS({
       }
       return false;
     }
-    function assertCacheStore(store, name = "CacheStore") {
-      if (typeof store !== "object" || store === null) {
-        throw new TypeError(`expected type of ${name} to be a CacheStore, got ${store === null ? "null" : typeof store}`);
+    function assertCacheStore(store2, name = "CacheStore") {
+      if (typeof store2 !== "object" || store2 === null) {
+        throw new TypeError(`expected type of ${name} to be a CacheStore, got ${store2 === null ? "null" : typeof store2}`);
       }
       for (const fn of ["get", "createWriteStream", "delete"]) {
-        if (typeof store[fn] !== "function") {
+        if (typeof store2[fn] !== "function") {
           throw new TypeError(`${name} needs to have a \`${fn}()\` function`);
         }
       }
@@ -52468,15 +52468,15 @@ var require_cache_handler = __commonJS({
       }
       return locationUrl.pathname + locationUrl.search;
     }
-    function deleteCachedUri(store, cacheKey, path) {
-      deleteCachedValue(store, {
+    function deleteCachedUri(store2, cacheKey, path) {
+      deleteCachedValue(store2, {
         ...cacheKey,
         path
       });
       for (let i = 0; i < util.safeHTTPMethods.length; i++) {
         const method = util.safeHTTPMethods[i];
         if (method !== cacheKey.method) {
-          deleteCachedValue(store, {
+          deleteCachedValue(store2, {
             ...cacheKey,
             method,
             path
@@ -52484,7 +52484,7 @@ var require_cache_handler = __commonJS({
         }
       }
     }
-    function deleteLocationTargets(store, cacheKey, headerValue) {
+    function deleteLocationTargets(store2, cacheKey, headerValue) {
       if (headerValue === void 0) {
         return;
       }
@@ -52492,14 +52492,14 @@ var require_cache_handler = __commonJS({
       for (let i = 0; i < values.length; i++) {
         const path = getSameOriginPath(cacheKey, values[i]);
         if (path !== void 0) {
-          deleteCachedUri(store, cacheKey, path);
+          deleteCachedUri(store2, cacheKey, path);
         }
       }
     }
-    function invalidateUnsafeRequest(store, cacheKey, resHeaders) {
-      deleteCachedUri(store, cacheKey, cacheKey.path);
-      deleteLocationTargets(store, cacheKey, resHeaders.location);
-      deleteLocationTargets(store, cacheKey, resHeaders["content-location"]);
+    function invalidateUnsafeRequest(store2, cacheKey, resHeaders) {
+      deleteCachedUri(store2, cacheKey, cacheKey.path);
+      deleteLocationTargets(store2, cacheKey, resHeaders.location);
+      deleteLocationTargets(store2, cacheKey, resHeaders["content-location"]);
     }
     function requestCarriesCredentials(headers) {
       return headers != null && (Object.hasOwn(headers, "authorization") || Object.hasOwn(headers, "cookie") || Object.hasOwn(headers, "proxy-authorization"));
@@ -52547,8 +52547,8 @@ var require_cache_handler = __commonJS({
        * @param {import('../../types/cache-interceptor.d.ts').default.CacheKey} cacheKey
        * @param {import('../../types/dispatcher.d.ts').default.DispatchHandler} handler
        */
-      constructor({ store, type, cacheByDefault }, cacheKey, handler2) {
-        this.#store = store;
+      constructor({ store: store2, type, cacheByDefault }, cacheKey, handler2) {
+        this.#store = store2;
         this.#cacheType = type;
         this.#cacheByDefault = cacheByDefault;
         this.#cacheKey = cacheKey;
@@ -52861,15 +52861,15 @@ var require_cache_handler = __commonJS({
         this.#handler.onResponseError?.(controller, err);
       }
     };
-    function deleteCachedValue(store, cacheKey) {
+    function deleteCachedValue(store2, cacheKey) {
       try {
-        store.delete(cacheKey)?.catch?.(noop4);
+        store2.delete(cacheKey)?.catch?.(noop4);
       } catch {
       }
     }
-    function deleteCachedValueIfNotModified(statusCode, store, cacheKey) {
+    function deleteCachedValueIfNotModified(statusCode, store2, cacheKey) {
       if (statusCode === 304) {
-        deleteCachedValue(store, cacheKey);
+        deleteCachedValue(store2, cacheKey);
       }
     }
     function revalidationResponseDisallowsCachedReuse(cacheType, resHeaders, cacheControlDirectives) {
@@ -53217,7 +53217,7 @@ var require_memory_cache_store = __commonJS({
         assertCacheKey(key);
         assertCacheValue(val);
         const topLevelKey = `${key.origin}:${key.path}`;
-        const store = this;
+        const store2 = this;
         const entry = { ...key, ...val, body: [], size: 0 };
         return new Writable({
           write(chunk, encoding, callback) {
@@ -53225,7 +53225,7 @@ var require_memory_cache_store = __commonJS({
               chunk = Buffer.from(chunk, encoding);
             }
             entry.size += chunk.byteLength;
-            if (entry.size >= store.#maxEntrySize) {
+            if (entry.size >= store2.#maxEntrySize) {
               this.destroy();
             } else {
               entry.body.push(chunk);
@@ -53233,42 +53233,42 @@ var require_memory_cache_store = __commonJS({
             callback(null);
           },
           final(callback) {
-            let entries = store.#entries.get(topLevelKey);
+            let entries = store2.#entries.get(topLevelKey);
             if (!entries) {
               entries = [];
-              store.#entries.set(topLevelKey, entries);
+              store2.#entries.set(topLevelKey, entries);
             }
             const previousEntry = findEntry(key, entries, Date.now());
             if (previousEntry) {
               const index = entries.indexOf(previousEntry);
               entries.splice(index, 1, entry);
-              store.#size -= previousEntry.size;
+              store2.#size -= previousEntry.size;
             } else {
               entries.push(entry);
-              store.#count += 1;
+              store2.#count += 1;
             }
-            store.#size += entry.size;
-            if (store.#size > store.#maxSize || store.#count > store.#maxCount) {
-              if (!store.#hasEmittedMaxSizeEvent) {
-                store.emit("maxSizeExceeded", {
-                  size: store.#size,
-                  maxSize: store.#maxSize,
-                  count: store.#count,
-                  maxCount: store.#maxCount
+            store2.#size += entry.size;
+            if (store2.#size > store2.#maxSize || store2.#count > store2.#maxCount) {
+              if (!store2.#hasEmittedMaxSizeEvent) {
+                store2.emit("maxSizeExceeded", {
+                  size: store2.#size,
+                  maxSize: store2.#maxSize,
+                  count: store2.#count,
+                  maxCount: store2.#maxCount
                 });
-                store.#hasEmittedMaxSizeEvent = true;
+                store2.#hasEmittedMaxSizeEvent = true;
               }
-              for (const [key2, entries2] of store.#entries) {
+              for (const [key2, entries2] of store2.#entries) {
                 for (const entry2 of entries2.splice(0, entries2.length / 2)) {
-                  store.#size -= entry2.size;
-                  store.#count -= 1;
+                  store2.#size -= entry2.size;
+                  store2.#count -= 1;
                 }
                 if (entries2.length === 0) {
-                  store.#entries.delete(key2);
+                  store2.#entries.delete(key2);
                 }
               }
-              if (store.#size < store.#maxSize && store.#count < store.#maxCount) {
-                store.#hasEmittedMaxSizeEvent = false;
+              if (store2.#size < store2.#maxSize && store2.#count < store2.#maxCount) {
+                store2.#hasEmittedMaxSizeEvent = false;
               }
             }
             callback(null);
@@ -53529,9 +53529,9 @@ var require_cache3 = __commonJS({
       }
       return false;
     }
-    function deleteCachedValue(store, cacheKey) {
+    function deleteCachedValue(store2, cacheKey) {
       try {
-        store.delete(cacheKey)?.catch?.(nop);
+        store2.delete(cacheKey)?.catch?.(nop);
       } catch {
       }
     }
@@ -53811,7 +53811,7 @@ var require_cache3 = __commonJS({
     }
     module.exports = (opts2 = {}) => {
       const {
-        store = new MemoryCacheStore(),
+        store: store2 = new MemoryCacheStore(),
         methods = ["GET"],
         cacheByDefault = void 0,
         type = "shared",
@@ -53820,7 +53820,7 @@ var require_cache3 = __commonJS({
       if (typeof opts2 !== "object" || opts2 === null) {
         throw new TypeError(`expected type of opts to be an Object, got ${opts2 === null ? "null" : typeof opts2}`);
       }
-      assertCacheStore(store, "opts.store");
+      assertCacheStore(store2, "opts.store");
       assertCacheMethods(methods, "opts.methods");
       assertCacheOrigins(origins, "opts.origins");
       if (typeof cacheByDefault !== "undefined" && typeof cacheByDefault !== "number") {
@@ -53830,7 +53830,7 @@ var require_cache3 = __commonJS({
         throw new TypeError(`expected opts.type to be shared, private, or undefined, got ${typeof type}`);
       }
       const globalOpts = {
-        store,
+        store: store2,
         methods,
         cacheByDefault,
         type
@@ -53878,7 +53878,7 @@ var require_cache3 = __commonJS({
           if (!arrayIncludes(util.safeHTTPMethods, opts3.method)) {
             return dispatch(opts3, new CacheHandler(globalOpts, cacheKey, handler2));
           }
-          const result = store.get(cacheKey);
+          const result = store2.get(cacheKey);
           if (result && typeof result.then === "function") {
             return result.then((result2) => handleResult(
               dispatch,
@@ -55130,12 +55130,12 @@ var require_sqlite_cache_store = __commonJS({
         assertCacheValue(value2);
         let size = 0;
         const body = [];
-        const store = this;
+        const store2 = this;
         return new Writable({
           decodeStrings: true,
           write(chunk, encoding, callback) {
             size += chunk.byteLength;
-            if (size < store.#maxEntrySize) {
+            if (size < store2.#maxEntrySize) {
               body.push(chunk);
             } else {
               this.destroy();
@@ -55143,7 +55143,7 @@ var require_sqlite_cache_store = __commonJS({
             callback();
           },
           final(callback) {
-            store.set(key, { ...value2, body });
+            store2.set(key, { ...value2, body });
             callback();
           }
         });
@@ -56921,8 +56921,8 @@ var require_subresource_integrity = __commonJS({
       if (parsedMetadata.length === 0) {
         return true;
       }
-      const metadata = getStrongestMetadata(parsedMetadata);
-      for (const item of metadata) {
+      const metadata2 = getStrongestMetadata(parsedMetadata);
+      for (const item of metadata2) {
         const algorithm = item.alg;
         const expectedValue = item.val;
         const actualValue = applyAlgorithmToBytes(algorithm, bytes);
@@ -56961,9 +56961,9 @@ var require_subresource_integrity = __commonJS({
       }
       return result;
     }
-    function parseMetadata(metadata) {
+    function parseMetadata(metadata2) {
       const result = [];
-      for (const item of metadata.split(/[\t\n\f\r ]+/)) {
+      for (const item of metadata2.split(/[\t\n\f\r ]+/)) {
         const expressionAndOptions = item.split("?", 1);
         const algorithmExpression = expressionAndOptions[0];
         let base64Value = "";
@@ -56975,12 +56975,12 @@ var require_subresource_integrity = __commonJS({
         if (algorithmAndValue[1]) {
           base64Value = algorithmAndValue[1];
         }
-        const metadata2 = {
+        const metadata3 = {
           // Possible spec bug?
           alg: asciiLowercase(algorithm),
           val: base64Value
         };
-        result.push(metadata2);
+        result.push(metadata3);
       }
       return result;
     }
@@ -63048,7 +63048,7 @@ function group(name, fn) {
 
 // src/action/main.ts
 import { readFile as readFile5 } from "node:fs/promises";
-import { dirname as dirname2, posix as posix4, relative as relative3, resolve as resolve3, sep as sep3 } from "node:path";
+import { dirname as dirname2, posix as posix4, relative as relative3, resolve as resolve3, sep as sep4 } from "node:path";
 
 // src/adapters/clock/system-clock.ts
 var systemClock = { now: () => /* @__PURE__ */ new Date() };
@@ -64256,9 +64256,9 @@ var convertMarkedBigIntsReviver = (key, value2, context, userReviver) => {
 };
 var JSONParseV2 = (text, reviver) => {
   return JSON.parse(text, (key, value2, context) => {
-    const isNumber = typeof value2 === "number";
+    const isNumber2 = typeof value2 === "number";
     const isOutOfBounds = value2 > Number.MAX_SAFE_INTEGER || value2 < Number.MIN_SAFE_INTEGER;
-    const isBigNumber = isNumber && isOutOfBounds;
+    const isBigNumber = isNumber2 && isOutOfBounds;
     const isInt = context && intRegex.test(context.source);
     const isBigInt = isBigNumber && isInt;
     if (isBigInt) return BigInt(context.source);
@@ -67466,10 +67466,10 @@ function errorMessage(error2) {
   return String(error2);
 }
 var VaultError = class extends Error {
-  constructor(code, file2, message, options) {
+  constructor(code, file, message, options) {
     super(message, options);
     this.code = code;
-    this.file = file2;
+    this.file = file;
   }
   code;
   file;
@@ -67936,7 +67936,7 @@ async function listTrackedFiles(root) {
       cause: error2
     });
   }
-  const files = new Set(output.split("\0").filter((file2) => file2 !== ""));
+  const files = new Set(output.split("\0").filter((file) => file !== ""));
   return { files: [...files].sort(compare), source: "git" };
 }
 async function scanRepository(root, options) {
@@ -67947,35 +67947,35 @@ async function scanRepository(root, options) {
   const hits = [];
   const skipped = [];
   let scannedFiles = 0;
-  const scanFile = async (file2) => {
-    if (isIgnored(posix.relative(baseDir, file2))) {
-      skipped.push({ file: file2, reason: "ignored" });
+  const scanFile = async (file) => {
+    if (isIgnored(posix.relative(baseDir, file))) {
+      skipped.push({ file, reason: "ignored" });
       return;
     }
-    const absolute = join(root, file2);
+    const absolute = join(root, file);
     let bytes;
     try {
       const stats = await lstat2(absolute);
       if (!stats.isFile()) {
-        skipped.push({ file: file2, reason: "not-a-file" });
+        skipped.push({ file, reason: "not-a-file" });
         return;
       }
       if (stats.size > MAX_SCANNED_BYTES) {
-        skipped.push({ file: file2, reason: "too-large" });
+        skipped.push({ file, reason: "too-large" });
         return;
       }
       bytes = await readFile2(absolute);
     } catch {
-      skipped.push({ file: file2, reason: "unreadable" });
+      skipped.push({ file, reason: "unreadable" });
       return;
     }
     const text = decodeText(bytes);
     if (text === void 0) {
-      skipped.push({ file: file2, reason: "binary" });
+      skipped.push({ file, reason: "binary" });
       return;
     }
     scannedFiles += 1;
-    hits.push(...scanText(file2, text, scanOptions));
+    hits.push(...scanText(file, text, scanOptions));
   };
   await forEachLimited(files, READ_CONCURRENCY, scanFile);
   hits.sort((a, b) => compare(a.file, b.file) || a.line - b.line || a.column - b.column);
@@ -68262,8 +68262,42 @@ function createIdentityLoader(sources) {
 // src/adapters/vault/sops-age-vault.ts
 import { randomBytes as randomBytes7 } from "node:crypto";
 import { readFileSync } from "node:fs";
+
+// src/rotation/placeholder.ts
+var import_yaml = __toESM(require_dist(), 1);
+var FIELD = "keyward_rotation_pending";
+function renderPlaceholder(placeholder) {
+  return [
+    `# keyward: this file waits for the new key of "${placeholder.key}". It is not a key.`,
+    "# Create the new key at the provider, then on this branch run:",
+    `#   keyward vault add ${placeholder.key} < new-key.txt`,
+    "# and push. `keyward validate` fails until then.",
+    `${FIELD}:`,
+    // Quoted: ids such as 2024 or true are strings to keyward, not to YAML.
+    `  key: ${JSON.stringify(placeholder.key)}`,
+    ...placeholder.oldSecretSha256 ? [`  old_secret_sha256: "${placeholder.oldSecretSha256}"`] : [],
+    ""
+  ].join("\n");
+}
+function parsePlaceholder(text) {
+  if (!text.includes(FIELD)) return void 0;
+  try {
+    const value2 = (0, import_yaml.parse)(text);
+    const body = value2?.[FIELD];
+    if (!body || typeof body.key !== "string") return void 0;
+    const sha = body.old_secret_sha256;
+    return {
+      key: body.key,
+      oldSecretSha256: typeof sha === "string" && /^sha256:[0-9a-f]{64}$/.test(sha) ? sha : void 0
+    };
+  } catch {
+    return void 0;
+  }
+}
+
+// src/adapters/vault/sops-age-vault.ts
 import { mkdir as mkdir2, readFile as readFile4, rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname, join as join3, posix as posix2 } from "node:path";
+import { dirname, join as join3, posix as posix2, sep as sep3 } from "node:path";
 
 // src/adapters/vault/age-unwrap.ts
 import {
@@ -68286,13 +68320,28 @@ var ARMOR_END = "-----END AGE ENCRYPTED FILE-----";
 var VERSION_LINE = "age-encryption.org/v1";
 var X25519_LABEL = Buffer.from("age-encryption.org/v1/X25519");
 var ZERO_NONCE = Buffer.alloc(12);
+var LAST_FIRST_NONCE = Buffer.from("000000000000000000000001", "hex");
 var ONE = Buffer.from([1]);
+var EMPTY = Buffer.alloc(0);
+var ZERO_SHARED = Buffer.alloc(32);
 var CHUNK_SIZE = 64 * 1024;
 var TAG_SIZE = 16;
 var STANDARD_B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 var UNPADDED_B64 = /^[A-Za-z0-9+/]*$/;
+var CANONICAL_LAST = ["", "", "AQgw", "AEIMQUYcgkosw048"];
+var ARMOR_COMMON = new RegExp(
+  `^${ARMOR_BEGIN}\\r?\\n((?:[A-Za-z0-9+/]{64}\\r?\\n)*)((?=[A-Za-z0-9+/=]{0,64}\\r?\\n)[A-Za-z0-9+/]*={0,2})\\r?\\n${ARMOR_END}$`
+);
 function decodeAgeArmor(text) {
-  const lines = text.trim().split(/\r?\n/);
+  const trimmed = text.trim();
+  const common = ARMOR_COMMON.exec(trimmed);
+  if (common && (common[2] ?? "").length % 4 === 0) {
+    return Buffer.from(
+      trimmed.slice(trimmed.indexOf("\n") + 1, trimmed.lastIndexOf("\n")),
+      "base64"
+    );
+  }
+  const lines = trimmed.split(/\r?\n/);
   if (lines[0] !== ARMOR_BEGIN) throw new AgeFormatError("malformed", "missing age armor header");
   if (lines.at(-1) !== ARMOR_END) {
     throw new AgeFormatError("malformed", "missing age armor footer (truncated?)");
@@ -68309,70 +68358,111 @@ function decodeAgeArmor(text) {
   return Buffer.from(joined, "base64");
 }
 function decodeUnpadded(text, what) {
-  const bytes = Buffer.from(text, "base64");
-  if (!UNPADDED_B64.test(text) || bytes.toString("base64").replace(/=+$/, "") !== text) {
+  const rest = text.length % 4;
+  if (rest === 1 || !UNPADDED_B64.test(text) || rest > 1 && !(CANONICAL_LAST[rest] ?? "").includes(text.charAt(text.length - 1))) {
     throw new AgeFormatError("malformed", `invalid base64 in age ${what}`);
   }
-  return bytes;
+  return Buffer.from(text, "base64");
 }
-function parseHeader(file2) {
-  let pos = 0;
-  const nextLine = () => {
-    const end = file2.indexOf(10, pos);
-    if (end === -1) throw new AgeFormatError("malformed", "truncated age header");
-    const line = file2.subarray(pos, end).toString("latin1");
-    pos = end + 1;
-    return line;
+function lineEnd(text, pos) {
+  const end = text.indexOf("\n", pos);
+  if (end === -1) throw new AgeFormatError("malformed", "truncated age header");
+  return end;
+}
+function headerText(file) {
+  const macLine = file.indexOf("\n--- ");
+  const end = macLine === -1 ? -1 : file.indexOf(10, macLine + 1);
+  return end === -1 ? file.toString("latin1") : file.toString("latin1", 0, end + 1);
+}
+var COMMON_HEADER_SIZE = 168;
+var CANONICAL_32 = "[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]";
+var COMMON_HEADER = new RegExp(
+  `^${VERSION_LINE.replaceAll(".", "\\.")}\\n-> X25519 (${CANONICAL_32})\\n(${CANONICAL_32})\\n--- (${CANONICAL_32})\\n$`
+);
+function parseAgeHeader(file) {
+  return parseCommonHeader(file) ?? parseAgeHeaderLines(file);
+}
+function parseCommonHeader(file) {
+  const match = COMMON_HEADER.exec(file.toString("latin1", 0, COMMON_HEADER_SIZE));
+  if (match === null) return void 0;
+  return {
+    stanzas: [
+      { type: "X25519", args: [match[1] ?? ""], body: Buffer.from(match[2] ?? "", "base64") }
+    ],
+    macInput: file.subarray(0, COMMON_HEADER_SIZE - 45),
+    // up to and including `---`
+    mac: Buffer.from(match[3] ?? "", "base64"),
+    payload: file.subarray(COMMON_HEADER_SIZE)
   };
-  if (nextLine() !== VERSION_LINE) throw new AgeFormatError("malformed", "not an age v1 file");
+}
+function parseAgeHeaderLines(file) {
+  const text = headerText(file);
+  let end = lineEnd(text, 0);
+  if (text.slice(0, end) !== VERSION_LINE) {
+    throw new AgeFormatError("malformed", "not an age v1 file");
+  }
+  let pos = end + 1;
   const stanzas = [];
   for (; ; ) {
     const lineStart = pos;
-    const line = nextLine();
+    end = lineEnd(text, pos);
+    const line = text.slice(pos, end);
+    pos = end + 1;
     if (line.startsWith("--- ")) {
       return {
         stanzas,
-        macInput: file2.subarray(0, lineStart + 3),
+        macInput: file.subarray(0, lineStart + 3),
         mac: decodeUnpadded(line.slice(4), "header MAC"),
-        payload: file2.subarray(pos)
+        payload: file.subarray(pos)
       };
     }
     const words = line.split(" ");
-    if (words[0] !== "->" || words.length < 2 || words.some((w) => w === "")) {
+    if (words[0] !== "->" || words.length < 2 || words.includes("")) {
       throw new AgeFormatError("malformed", "invalid age stanza line");
     }
     const bodyParts = [];
     for (; ; ) {
-      const bodyLine = nextLine();
+      end = lineEnd(text, pos);
+      const bodyLine = text.slice(pos, end);
+      pos = end + 1;
       if (bodyLine.length > 64) throw new AgeFormatError("malformed", "age stanza line too long");
       bodyParts.push(decodeUnpadded(bodyLine, "stanza body"));
       if (bodyLine.length < 64) break;
     }
-    stanzas.push({ type: words[1] ?? "", args: words.slice(2), body: Buffer.concat(bodyParts) });
+    const body = bodyParts.length === 1 ? bodyParts[0] : void 0;
+    stanzas.push({
+      type: words[1] ?? "",
+      args: words.slice(2),
+      body: body ?? Buffer.concat(bodyParts)
+    });
   }
 }
 function chachaOpen(key, nonce, sealed) {
   if (sealed.length < TAG_SIZE) return void 0;
   const decipher = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_SIZE });
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-  const out = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+  return authenticated(decipher, decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE)));
+}
+function authenticated(decipher, out) {
+  let tail;
   try {
-    return Buffer.concat([out, decipher.final()]);
+    tail = decipher.final();
   } catch {
     return void 0;
   }
+  return tail.length === 0 ? out : Buffer.concat([out, tail]);
 }
 function hkdf(ikm, salt, info2) {
   const prk = createHmac("sha256", salt).update(ikm).digest();
   return createHmac("sha256", prk).update(info2).update(ONE).digest();
 }
-function unwrapX25519(stanza, identity) {
-  const [shareText, ...rest] = stanza.args;
-  if (shareText === void 0 || rest.length > 0) {
+function unwrapX25519(stanza2, identity) {
+  const shareText = stanza2.args[0];
+  if (shareText === void 0 || stanza2.args.length > 1) {
     throw new AgeFormatError("malformed", "invalid X25519 stanza");
   }
   const share = decodeUnpadded(shareText, "X25519 share");
-  if (share.length !== 32 || stanza.body.length !== 32) {
+  if (share.length !== 32 || stanza2.body.length !== 32) {
     throw new AgeFormatError("malformed", "invalid X25519 stanza");
   }
   const publicKey = createPublicKey2({
@@ -68380,14 +68470,23 @@ function unwrapX25519(stanza, identity) {
     format: "jwk"
   });
   const shared = diffieHellman({ privateKey: identity.privateKey, publicKey });
-  if (shared.every((b) => b === 0)) throw new AgeFormatError("malformed", "low-order X25519 share");
-  const wrapKey = hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_LABEL);
-  return chachaOpen(wrapKey, ZERO_NONCE, stanza.body);
+  if (ZERO_SHARED.equals(shared)) throw new AgeFormatError("malformed", "low-order X25519 share");
+  const salt = Buffer.allocUnsafe(share.length + identity.publicKey.length);
+  salt.set(share);
+  salt.set(identity.publicKey, share.length);
+  const wrapKey = hkdf(shared, salt, X25519_LABEL);
+  return chachaOpen(wrapKey, ZERO_NONCE, stanza2.body);
 }
 function decryptPayload(fileKey, payload) {
   if (payload.length < 16) throw new AgeFormatError("malformed", "truncated age payload");
   const key = hkdf(fileKey, payload.subarray(0, 16), "payload");
   const body = payload.subarray(16);
+  if (body.length <= CHUNK_SIZE + TAG_SIZE) {
+    const chunk = chachaOpen(key, LAST_FIRST_NONCE, body);
+    if (chunk === void 0)
+      throw new AgeFormatError("corrupt", "age payload failed to authenticate");
+    return chunk;
+  }
   const chunks = [];
   const nonce = Buffer.alloc(12);
   let offset = 0;
@@ -68403,19 +68502,19 @@ function decryptPayload(fileKey, payload) {
       throw new AgeFormatError("malformed", "empty final age chunk");
     }
     chunks.push(chunk);
-    if (last) return Buffer.concat(chunks);
+    if (last) return chunks.length === 1 ? chunk : Buffer.concat(chunks);
     offset = end;
   }
 }
 function decryptAgeArmored(armored, identities) {
-  const header = parseHeader(decodeAgeArmor(armored));
-  for (const stanza of header.stanzas) {
-    if (stanza.type !== "X25519") continue;
+  const header = parseAgeHeader(decodeAgeArmor(armored));
+  for (const stanza2 of header.stanzas) {
+    if (stanza2.type !== "X25519") continue;
     for (const identity of identities) {
-      const fileKey = unwrapX25519(stanza, identity);
+      const fileKey = unwrapX25519(stanza2, identity);
       if (fileKey === void 0) continue;
       if (fileKey.length !== 16) throw new AgeFormatError("malformed", "invalid age file key");
-      const macKey = hkdf(fileKey, Buffer.alloc(0), "header");
+      const macKey = hkdf(fileKey, EMPTY, "header");
       const mac = createHmac("sha256", macKey).update(header.macInput).digest();
       if (header.mac.length !== mac.length || !timingSafeEqual(header.mac, mac)) {
         throw new AgeFormatError("corrupt", "age header MAC mismatch");
@@ -72999,10 +73098,10 @@ var _0x71n = BigInt(113);
 var SHA3_PI = [];
 var SHA3_ROTL = [];
 var _SHA3_IOTA = [];
-for (let round4 = 0, R = _1n7, x = 1, y = 0; round4 < 24; round4++) {
+for (let round5 = 0, R = _1n7, x = 1, y = 0; round5 < 24; round5++) {
   [x, y] = [y, (2 * x + 3 * y) % 5];
   SHA3_PI.push(2 * (5 * y + x));
-  SHA3_ROTL.push((round4 + 1) * (round4 + 2) / 2 % 64);
+  SHA3_ROTL.push((round5 + 1) * (round5 + 2) / 2 % 64);
   let t = _0n6;
   for (let j = 0; j < 7; j++) {
     R = (R << _1n7 ^ (R >> _7n2) * _0x71n) % _256n;
@@ -73018,7 +73117,7 @@ var rotlH = (h, l, s) => s > 32 ? rotlBH(h, l, s) : rotlSH(h, l, s);
 var rotlL = (h, l, s) => s > 32 ? rotlBL(h, l, s) : rotlSL(h, l, s);
 function keccakP(s, rounds = 24) {
   const B = new Uint32Array(5 * 2);
-  for (let round4 = 24 - rounds; round4 < 24; round4++) {
+  for (let round5 = 24 - rounds; round5 < 24; round5++) {
     for (let x = 0; x < 10; x++)
       B[x] = s[x] ^ s[x + 10] ^ s[x + 20] ^ s[x + 30] ^ s[x + 40];
     for (let x = 0; x < 10; x += 2) {
@@ -73051,8 +73150,8 @@ function keccakP(s, rounds = 24) {
       for (let x = 0; x < 10; x++)
         s[y + x] ^= ~B[(x + 2) % 10] & B[(x + 4) % 10];
     }
-    s[0] ^= SHA3_IOTA_H[round4];
-    s[1] ^= SHA3_IOTA_L[round4];
+    s[0] ^= SHA3_IOTA_H[round5];
+    s[1] ^= SHA3_IOTA_L[round5];
   }
   clean3(B);
 }
@@ -73351,7 +73450,7 @@ function cleanBytes(...list2) {
 function getMask(bits) {
   return (1 << bits) - 1;
 }
-var EMPTY = Uint8Array.of();
+var EMPTY2 = Uint8Array.of();
 
 // node_modules/@noble/post-quantum/_crystals.js
 var genCrystals = (opts2) => {
@@ -76857,20 +76956,20 @@ __export(armor_exports, {
   decode: () => decode,
   encode: () => encode
 });
-function encode(file2) {
+function encode(file) {
   const lines = [];
   lines.push("-----BEGIN AGE ENCRYPTED FILE-----\n");
-  for (let i = 0; i < file2.length; i += 48) {
+  for (let i = 0; i < file.length; i += 48) {
     let end = i + 48;
-    if (end > file2.length)
-      end = file2.length;
-    lines.push(base64.encode(file2.subarray(i, end)) + "\n");
+    if (end > file.length)
+      end = file.length;
+    lines.push(base64.encode(file.subarray(i, end)) + "\n");
   }
   lines.push("-----END AGE ENCRYPTED FILE-----\n");
   return lines.join("");
 }
-function decode(file2) {
-  const lines = file2.trim().replaceAll("\r\n", "\n").split("\n");
+function decode(file) {
+  const lines = file.trim().replaceAll("\r\n", "\n").split("\n");
   if (lines.shift() !== "-----BEGIN AGE ENCRYPTED FILE-----") {
     throw Error("invalid header");
   }
@@ -76960,7 +77059,7 @@ var Encrypter = class {
       this.recipients.push(s);
     }
   }
-  async encrypt(file2) {
+  async encrypt(file) {
     const fileKey = randomBytes(16);
     const stanzas = [];
     let recipients = this.recipients;
@@ -76978,12 +77077,12 @@ var Encrypter = class {
     const labelPayload = new TextEncoder().encode("payload");
     const streamKey = hkdf2(sha2563, fileKey, nonce, labelPayload, 32);
     const encrypter = encryptSTREAM(streamKey);
-    if (!(file2 instanceof ReadableStream)) {
-      if (typeof file2 === "string")
-        file2 = new TextEncoder().encode(file2);
-      return await readAll(prepend(stream(file2).pipeThrough(encrypter), header, nonce));
+    if (!(file instanceof ReadableStream)) {
+      if (typeof file === "string")
+        file = new TextEncoder().encode(file);
+      return await readAll(prepend(stream(file).pipeThrough(encrypter), header, nonce));
     }
-    return Object.assign(prepend(file2.pipeThrough(encrypter), header, nonce), {
+    return Object.assign(prepend(file.pipeThrough(encrypter), header, nonce), {
       size: (size) => ciphertextSize(size) + header.length + nonce.length
     });
   }
@@ -76997,7 +77096,7 @@ async function wrapDataKey(dataKey, recipient) {
 }
 
 // src/adapters/vault/creation-rules.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/adapters/vault/sops-mac.ts
 import { createHash as createHash3 } from "node:crypto";
@@ -77063,9 +77162,10 @@ var RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:([Zz])|([
 function canonicalLastModified(text) {
   const match = RFC3339.exec(text);
   if (!match) return void 0;
-  const [, date, time, zulu, sign, hours, minutes] = match;
-  const zero = zulu !== void 0 || hours === "00" && minutes === "00";
-  return `${date}T${time}${zero ? "Z" : `${sign}${hours}:${minutes}`}`;
+  const hours = match[5];
+  const minutes = match[6];
+  const zero = match[3] !== void 0 || hours === "00" && minutes === "00";
+  return `${match[1]}T${match[2]}${zero ? "Z" : `${match[4]}${hours}:${minutes}`}`;
 }
 function formatLastModified(at) {
   return at.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -77083,12 +77183,12 @@ var OTHER_KEY_FIELDS = [
 function isRecord(value2) {
   return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
 }
-function ageField(value2, where, file2) {
+function ageField(value2, where, file) {
   if (value2 === void 0 || value2 === null) return [];
   const items = Array.isArray(value2) ? value2 : [value2];
   return items.flatMap((item) => {
     if (typeof item !== "string") {
-      throw new VaultError("malformed", file2, `${where}: age must be a string or a list of strings`);
+      throw new VaultError("malformed", file, `${where}: age must be a string or a list of strings`);
     }
     return item.split(",").map((r) => r.trim()).filter((r) => r !== "");
   });
@@ -77099,43 +77199,43 @@ function hasOtherKeys(raw) {
     return typeof value2 === "string" ? value2.trim() !== "" : Array.isArray(value2) && value2.length > 0;
   });
 }
-function recipientsOf(raw, where, file2) {
+function recipientsOf(raw, where, file) {
   let recipients;
   const groups2 = raw.key_groups;
   if (Array.isArray(groups2) && groups2.length > 0) {
     if (groups2.length > 1) {
       throw new VaultError(
         "unsupported",
-        file2,
+        file,
         `${where} has ${groups2.length} key_groups, which sops combines with a Shamir split; keyward supports one group: list the age recipients under \`age:\` instead`
       );
     }
     const [group2] = groups2;
     if (!isRecord(group2))
-      throw new VaultError("malformed", file2, `${where}: key_groups[0] is not a mapping`);
+      throw new VaultError("malformed", file, `${where}: key_groups[0] is not a mapping`);
     if (group2.merge !== void 0) {
-      throw new VaultError("unsupported", file2, `${where}: key_groups with merge are not supported`);
+      throw new VaultError("unsupported", file, `${where}: key_groups with merge are not supported`);
     }
-    recipients = ageField(group2.age, `${where} key_groups[0]`, file2);
+    recipients = ageField(group2.age, `${where} key_groups[0]`, file);
     if (recipients.length === 0 && hasOtherKeys(group2)) {
       throw new VaultError(
         "unsupported",
-        file2,
+        file,
         `${where} names no age recipient; keyward encrypts to age only`
       );
     }
   } else {
-    recipients = ageField(raw.age, where, file2);
+    recipients = ageField(raw.age, where, file);
     if (recipients.length === 0 && hasOtherKeys(raw)) {
       throw new VaultError(
         "unsupported",
-        file2,
+        file,
         `${where} names no age recipient; keyward encrypts to age only`
       );
     }
   }
   if (recipients.length === 0) {
-    throw new VaultError("malformed", file2, `${where} names no recipients; add an \`age:\` list`);
+    throw new VaultError("malformed", file, `${where} names no recipients; add an \`age:\` list`);
   }
   for (const recipient of recipients) {
     try {
@@ -77143,25 +77243,25 @@ function recipientsOf(raw, where, file2) {
     } catch {
       throw new VaultError(
         "unsupported",
-        file2,
+        file,
         `${where}: "${recipient}" is not an X25519 age recipient (age1\u2026); post-quantum, SSH and plugin recipients are not supported`
       );
     }
   }
   return [...new Set(recipients)];
 }
-function encryptionRuleOf(raw, where, file2) {
+function encryptionRuleOf(raw, where, file) {
   const set = ENCRYPTION_RULE_KEYS.flatMap((key) => {
     const value2 = raw[key];
     if (value2 === void 0 || value2 === null || value2 === "") return [];
     if (typeof value2 !== "string")
-      throw new VaultError("malformed", file2, `${where}: ${key} must be a string`);
+      throw new VaultError("malformed", file, `${where}: ${key} must be a string`);
     return [{ key, value: value2 }];
   });
   if (set.length > 1) {
     throw new VaultError(
       "malformed",
-      file2,
+      file,
       `${where} sets ${set.map((r) => r.key).join(" and ")}; sops allows one`
     );
   }
@@ -77169,7 +77269,7 @@ function encryptionRuleOf(raw, where, file2) {
   if (rule?.key === "encrypted_comment_regex") {
     throw new VaultError(
       "unsupported",
-      file2,
+      file,
       `${where} uses encrypted_comment_regex; keyward writes no comments, so every value would stay in cleartext`
     );
   }
@@ -77179,30 +77279,30 @@ function encryptionRuleOf(raw, where, file2) {
     } catch {
       throw new VaultError(
         "malformed",
-        file2,
+        file,
         `${where}: ${rule.key} is not a valid regular expression`
       );
     }
   }
   return rule ?? DEFAULT_ENCRYPTION_RULE;
 }
-function findCreationRule(configText, relativePath, file2 = ".sops.yaml") {
-  const doc = (0, import_yaml.parseDocument)(configText);
+function findCreationRule(configText, relativePath, file = ".sops.yaml") {
+  const doc = (0, import_yaml2.parseDocument)(configText);
   const [first] = doc.errors;
-  if (first) throw new VaultError("malformed", file2, `is not valid YAML (${first.code})`);
+  if (first) throw new VaultError("malformed", file, `is not valid YAML (${first.code})`);
   const config = doc.toJS();
   if (config === null || config === void 0) return void 0;
-  if (!isRecord(config)) throw new VaultError("malformed", file2, "is not a mapping");
+  if (!isRecord(config)) throw new VaultError("malformed", file, "is not a mapping");
   const rules = config.creation_rules;
   if (rules === void 0 || rules === null) return void 0;
-  if (!Array.isArray(rules)) throw new VaultError("malformed", file2, "creation_rules is not a list");
+  if (!Array.isArray(rules)) throw new VaultError("malformed", file, "creation_rules is not a list");
   for (const [index, raw] of rules.entries()) {
     const where = `creation_rules[${index}]`;
-    if (!isRecord(raw)) throw new VaultError("malformed", file2, `${where} is not a mapping`);
+    if (!isRecord(raw)) throw new VaultError("malformed", file, `${where} is not a mapping`);
     const pathRegex = raw.path_regex;
     if (pathRegex !== void 0 && pathRegex !== null && pathRegex !== "") {
       if (typeof pathRegex !== "string") {
-        throw new VaultError("malformed", file2, `${where}: path_regex must be a string`);
+        throw new VaultError("malformed", file, `${where}: path_regex must be a string`);
       }
       let re;
       try {
@@ -77210,7 +77310,7 @@ function findCreationRule(configText, relativePath, file2 = ".sops.yaml") {
       } catch {
         throw new VaultError(
           "malformed",
-          file2,
+          file,
           `${where}: path_regex is not a valid regular expression`
         );
       }
@@ -77219,8 +77319,8 @@ function findCreationRule(configText, relativePath, file2 = ".sops.yaml") {
     return {
       index,
       pathRegex: typeof pathRegex === "string" && pathRegex !== "" ? pathRegex : void 0,
-      recipients: recipientsOf(raw, where, file2),
-      rule: encryptionRuleOf(raw, where, file2),
+      recipients: recipientsOf(raw, where, file),
+      rule: encryptionRuleOf(raw, where, file),
       macOnlyEncrypted: raw.mac_only_encrypted === true
     };
   }
@@ -77228,19 +77328,30 @@ function findCreationRule(configText, relativePath, file2 = ".sops.yaml") {
 }
 
 // src/adapters/vault/sops-document.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+var import_yaml3 = __toESM(require_dist(), 1);
 
 // src/adapters/vault/sops-value.ts
 import { createCipheriv, createDecipheriv as createDecipheriv2, randomBytes as randomBytes6 } from "node:crypto";
 var SOPS_VALUE_TYPES = ["str", "int", "float", "bool", "bytes", "time", "comment"];
 var ENC_PATTERN = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]$/;
 var STD_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+var B64_FIELD = "([A-Za-z0-9+/]+={0,2})";
+var WELL_FORMED = new RegExp(
+  `^ENC\\[AES256_GCM,data:${B64_FIELD},iv:${B64_FIELD},tag:${B64_FIELD},type:(${SOPS_VALUE_TYPES.join("|")})\\]$`
+);
 var NONCE_SIZE = 32;
 var TAG_SIZE2 = 16;
 function isEncryptedValue(value2) {
   return typeof value2 === "string" && value2.startsWith("ENC[");
 }
 function parseEncryptedValue(text) {
+  const match = WELL_FORMED.exec(text);
+  if (match !== null && (((match[1] ?? "").length | (match[2] ?? "").length | (match[3] ?? "").length) & 3) === 0) {
+    return decodeFields(match[1] ?? "", match[2] ?? "", match[3] ?? "", match[4] ?? "");
+  }
+  return parseStepwise(text);
+}
+function parseStepwise(text) {
   const match = ENC_PATTERN.exec(text);
   if (!match) throw new Error("not in sops ENC[AES256_GCM,\u2026] format");
   const [, data = "", iv = "", tag = "", type = ""] = match;
@@ -77254,6 +77365,9 @@ function parseEncryptedValue(text) {
   if (!SOPS_VALUE_TYPES.includes(type)) {
     throw new Error(`unknown value type "${type}"`);
   }
+  return decodeFields(data, iv, tag, type);
+}
+function decodeFields(data, iv, tag, type) {
   const tagBytes = Buffer.from(tag, "base64");
   const ivBytes = Buffer.from(iv, "base64");
   if (tagBytes.length !== TAG_SIZE2) throw new Error("the tag field is not 16 bytes");
@@ -77273,11 +77387,13 @@ function openValue(value2, key, aad) {
   decipher.setAAD(Buffer.from(aad, "utf8"));
   decipher.setAuthTag(value2.tag);
   const head = decipher.update(value2.data);
+  let tail;
   try {
-    return Buffer.concat([head, decipher.final()]);
+    tail = decipher.final();
   } catch {
     return void 0;
   }
+  return tail.length === 0 ? head : Buffer.concat([head, tail]);
 }
 function sealValue(plaintext, type, key, aad) {
   const iv = randomBytes6(NONCE_SIZE);
@@ -77640,11 +77756,11 @@ function formatForPath(path) {
   return void 0;
 }
 function fromYaml(node, doc) {
-  if ((0, import_yaml2.isAlias)(node)) return fromYaml(node.resolve(doc), doc);
-  if ((0, import_yaml2.isMap)(node)) {
+  if ((0, import_yaml3.isAlias)(node)) return fromYaml(node.resolve(doc), doc);
+  if ((0, import_yaml3.isMap)(node)) {
     const entries = [];
     for (const pair of node.items) {
-      const key = (0, import_yaml2.isScalar)(pair.key) ? pair.key.value : pair.key;
+      const key = (0, import_yaml3.isScalar)(pair.key) ? pair.key.value : pair.key;
       if (typeof key !== "string") {
         throw new DocumentError("a mapping key is not a string (sops requires string keys)");
       }
@@ -77652,9 +77768,9 @@ function fromYaml(node, doc) {
     }
     return { kind: "map", entries };
   }
-  if ((0, import_yaml2.isSeq)(node)) return node.items.map((item) => fromYaml(item, doc));
+  if ((0, import_yaml3.isSeq)(node)) return node.items.map((item) => fromYaml(item, doc));
   if (node === null || node === void 0) return null;
-  if ((0, import_yaml2.isScalar)(node)) {
+  if ((0, import_yaml3.isScalar)(node)) {
     const { value: value2 } = node;
     if (value2 === null || typeof value2 === "string" || typeof value2 === "number" || typeof value2 === "bigint" || typeof value2 === "boolean") {
       return value2;
@@ -77666,9 +77782,9 @@ function parseYamlText(text, format) {
   const simple = format === "yaml" ? parseSimpleYaml(text) : void 0;
   if (simple) return [simple];
   const options = { intAsBigInt: true, uniqueKeys: true };
-  const single2 = (0, import_yaml2.parseDocument)(text, options);
+  const single2 = (0, import_yaml3.parseDocument)(text, options);
   const multiple = format === "yaml" && single2.errors.some((e) => e.code === "MULTIPLE_DOCS");
-  const docs = multiple ? (0, import_yaml2.parseAllDocuments)(text, options) : [single2];
+  const docs = multiple ? (0, import_yaml3.parseAllDocuments)(text, options) : [single2];
   if (!Array.isArray(docs)) throw new DocumentError("not a YAML stream");
   const branches = [];
   for (const doc of docs) {
@@ -77697,20 +77813,20 @@ function unflatten(entries) {
     tokens.forEach((token, index) => {
       const last = index === tokens.length - 1;
       const next = tokens[index + 1];
-      const child2 = () => last ? value2 : next?.startsWith(LIST_SEPARATOR) ? [] : { kind: "map", entries: [] };
+      const child = () => last ? value2 : next?.startsWith(LIST_SEPARATOR) ? [] : { kind: "map", entries: [] };
       if (token.startsWith(LIST_SEPARATOR)) {
         const position = Number(token.slice(LIST_SEPARATOR.length));
         if (!Array.isArray(container) || !Number.isInteger(position) || position < 0 || position > 1e3) {
           throw new DocumentError("invalid flattened sops metadata key");
         }
-        container[position] ??= child2();
+        container[position] ??= child();
         if (!last) container = container[position];
       } else {
         const name = token.startsWith(MAP_SEPARATOR) ? token.slice(MAP_SEPARATOR.length) : token;
         if (Array.isArray(container)) throw new DocumentError("invalid flattened sops metadata key");
         let entry = container.entries.find((e) => e.key === name);
         if (!entry) {
-          entry = { key: name, value: child2() };
+          entry = { key: name, value: child() };
           container.entries.push(entry);
         } else if (last) {
           throw new DocumentError("duplicate sops metadata key");
@@ -77746,56 +77862,56 @@ function parseDotenv(text) {
 }
 function parseSopsDocument(text, format) {
   if (format === "dotenv") {
-    const { branch, metadata: metadata2 } = parseDotenv(text);
-    return { format, branches: [branch], metadata: metadata2 };
+    const { branch, metadata: metadata3 } = parseDotenv(text);
+    return { format, branches: [branch], metadata: metadata3 };
   }
   const branches = parseYamlText(text, format);
-  let metadata;
+  let metadata2;
   const data = branches.map((branch, index) => {
     const sops = branch.entries.find((e) => e.key === "sops");
-    if (index === 0 && sops) metadata = sops.value;
+    if (index === 0 && sops) metadata2 = sops.value;
     return {
       kind: "map",
       entries: branch.entries.filter((e) => e.key !== "sops")
     };
   });
-  return { format, branches: data, metadata };
+  return { format, branches: data, metadata: metadata2 };
 }
 function toYaml(node, literalMultiline) {
   if (Array.isArray(node)) {
-    const seq = new import_yaml2.YAMLSeq();
+    const seq = new import_yaml3.YAMLSeq();
     for (const item of node) seq.items.push(toYaml(item, literalMultiline));
     return seq;
   }
   if (isSopsMap(node)) {
-    const map = new import_yaml2.YAMLMap();
+    const map = new import_yaml3.YAMLMap();
     for (const { key, value: value2 } of node.entries) {
-      map.items.push(new import_yaml2.Pair(new import_yaml2.Scalar(key), toYaml(value2, literalMultiline)));
+      map.items.push(new import_yaml3.Pair(new import_yaml3.Scalar(key), toYaml(value2, literalMultiline)));
     }
     return map;
   }
-  if (node === null) return new import_yaml2.Scalar(null);
-  if (node instanceof Uint8Array) return new import_yaml2.Scalar(Buffer.from(node).toString("base64"));
-  const scalar2 = new import_yaml2.Scalar(node);
+  if (node === null) return new import_yaml3.Scalar(null);
+  if (node instanceof Uint8Array) return new import_yaml3.Scalar(Buffer.from(node).toString("base64"));
+  const scalar2 = new import_yaml3.Scalar(node);
   if (literalMultiline && typeof node === "string" && node.includes("\n")) {
-    scalar2.type = import_yaml2.Scalar.BLOCK_LITERAL;
+    scalar2.type = import_yaml3.Scalar.BLOCK_LITERAL;
   }
   return scalar2;
 }
-function yamlMetadata(metadata) {
-  const map = toYaml(metadata, true);
+function yamlMetadata(metadata2) {
+  const map = toYaml(metadata2, true);
   for (const pair of map.items) {
-    if ((0, import_yaml2.isScalar)(pair.key) && pair.key.value === "lastmodified" && (0, import_yaml2.isScalar)(pair.value)) {
-      pair.value.type = import_yaml2.Scalar.QUOTE_DOUBLE;
+    if ((0, import_yaml3.isScalar)(pair.key) && pair.key.value === "lastmodified" && (0, import_yaml3.isScalar)(pair.value)) {
+      pair.value.type = import_yaml3.Scalar.QUOTE_DOUBLE;
     }
   }
   return map;
 }
-function emitYaml(branches, metadata) {
+function emitYaml(branches, metadata2) {
   return branches.map((branch) => {
     const root = toYaml(branch, false);
-    root.items.push(new import_yaml2.Pair(new import_yaml2.Scalar("sops"), yamlMetadata(metadata)));
-    const doc = new import_yaml2.Document();
+    root.items.push(new import_yaml3.Pair(new import_yaml3.Scalar("sops"), yamlMetadata(metadata2)));
+    const doc = new import_yaml3.Document();
     doc.contents = root;
     return doc.toString({ indent: 4, indentSeq: true, lineWidth: 0 });
   }).join("---\n");
@@ -77838,14 +77954,14 @@ function dotenvLine(key, value2) {
   return `${key}=${value2.replaceAll("\n", "\\n")}
 `;
 }
-function emitDotenv(branches, metadata) {
+function emitDotenv(branches, metadata2) {
   const [branch] = branches;
   if (!branch || branches.length !== 1) throw new DocumentError("dotenv holds one document");
   const meta = [];
-  flatten2(metadata, "sops", meta);
+  flatten2(metadata2, "sops", meta);
   return [...branch.entries, ...meta].map(({ key, value: value2 }) => dotenvLine(key, value2)).join("");
 }
-function emitSopsDocument(format, branches, metadata) {
+function emitSopsDocument(format, branches, metadata2) {
   for (const branch of branches) {
     if (branch.entries.some(
       (e) => e.key === "sops" || format === "dotenv" && e.key.startsWith("sops_")
@@ -77855,20 +77971,84 @@ function emitSopsDocument(format, branches, metadata) {
   }
   switch (format) {
     case "yaml":
-      return emitYaml(branches, metadata);
+      return emitYaml(branches, metadata2);
     case "json": {
       const [branch] = branches;
       if (!branch || branches.length !== 1) throw new DocumentError("JSON holds one document");
       const withMeta = {
         kind: "map",
-        entries: [...branch.entries, { key: "sops", value: metadata }]
+        entries: [...branch.entries, { key: "sops", value: metadata2 }]
       };
       return `${jsonValue(withMeta, "")}
 `;
     }
     case "dotenv":
-      return emitDotenv(branches, metadata);
+      return emitDotenv(branches, metadata2);
   }
+}
+
+// src/adapters/vault/sops-written-layout.ts
+var ENC = "ENC\\[[A-Za-z0-9_,:+/=]*\\]";
+var DATA_LINE = new RegExp(
+  `^(?!(?:null|Null|NULL|true|True|TRUE|false|False|FALSE|sops):)([A-Za-z_][A-Za-z0-9_-]*): (${ENC})$`
+);
+var INDENT = " ".repeat(14);
+var stanza = (open2) => `        - recipient: ${open2}age1[0-9a-z]+)\\n          enc: \\|\\n${open2}${INDENT}-----BEGIN AGE ENCRYPTED FILE-----\\n(?:${INDENT}[A-Za-z0-9+/=]+\\n)*${INDENT}-----END AGE ENCRYPTED FILE-----\\n)`;
+var STANZAS = new RegExp(stanza("("), "g");
+var METADATA = new RegExp(
+  `^sops:\\n    age:\\n((?:${stanza("(?:")})+)    lastmodified: "([^"\\\\\\n]*)"\\n    mac: (${ENC})\\n    ${DEFAULT_ENCRYPTION_RULE.key}: ${DEFAULT_ENCRYPTION_RULE.value}\\n(    mac_only_encrypted: true\\n)?    version: ([0-9]+\\.[0-9]+\\.[0-9]+)\\n$`
+);
+function dataEntries(text) {
+  const entries = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const match = DATA_LINE.exec(lines[i] ?? "");
+    const key = match?.[1];
+    const value2 = match?.[2];
+    if (key === void 0 || value2 === void 0) return void 0;
+    entries.push({ key, value: value2 });
+  }
+  if (entries.length > 1 && new Set(entries.map((e) => e.key)).size < entries.length) {
+    return void 0;
+  }
+  return entries;
+}
+function readWrittenLayout(text) {
+  const at = metadataStart(text);
+  const match = at === -1 ? null : METADATA.exec(at === 0 ? text : text.slice(at));
+  if (match === null) return void 0;
+  const entries = at === 0 ? [] : dataEntries(text.slice(0, at - 1));
+  const meta = entries && metadata(match);
+  return meta && { branches: [{ kind: "map", entries }], meta };
+}
+function metadataStart(text) {
+  if (text.startsWith("sops:\n")) return 0;
+  const at = text.indexOf("\nsops:\n");
+  return at === -1 ? -1 : at + 1;
+}
+function metadata(match) {
+  const lastModified = match[2] ?? "";
+  const macAad = canonicalLastModified(lastModified);
+  if (macAad === void 0) return void 0;
+  return {
+    age: ageStanzas(match[1] ?? ""),
+    lastModified,
+    macAad,
+    mac: match[3] ?? "",
+    rule: { ...DEFAULT_ENCRYPTION_RULE },
+    macOnlyEncrypted: match[4] !== void 0,
+    version: match[5] ?? ""
+  };
+}
+function ageStanzas(text) {
+  const age = [];
+  STANZAS.lastIndex = 0;
+  for (let stanza2 = STANZAS.exec(text); stanza2; stanza2 = STANZAS.exec(text)) {
+    const enc = (stanza2[2] ?? "").slice(INDENT.length).replaceAll(`
+${INDENT}`, "\n");
+    age.push({ recipient: stanza2[1] ?? "", enc });
+  }
+  return age;
 }
 
 // src/adapters/vault/sops-metadata.ts
@@ -77987,11 +78167,11 @@ function metadataTree(meta) {
   const entries = [
     {
       key: "age",
-      value: meta.age.map((stanza) => ({
+      value: meta.age.map((stanza2) => ({
         kind: "map",
         entries: [
-          { key: "recipient", value: stanza.recipient },
-          { key: "enc", value: stanza.enc }
+          { key: "recipient", value: stanza2.recipient },
+          { key: "enc", value: stanza2.enc }
         ]
       }))
     },
@@ -78011,8 +78191,14 @@ var RESTORE_HINT = "Restore it from git history (git log -p -- <file>) or write 
 function readKeyFile(path) {
   return readFileSync(path, "utf8");
 }
+var PLAIN_PATH = /^[\w-][\w.-]*(?:\/[\w-][\w.-]*)*$/;
 function normalizePath(path) {
+  if (PLAIN_PATH.test(path)) return path;
   return posix2.normalize(path.replaceAll("\\", "/")).replace(/^\.\//, "");
+}
+function matchingFirst(items, matches) {
+  if (items.length < 2) return items;
+  return [...items.filter(matches), ...items.filter((item) => !matches(item))];
 }
 function isNotFound(error2) {
   return error2?.code === "ENOENT";
@@ -78021,19 +78207,24 @@ var SopsAgeVault = class {
   constructor(options) {
     this.options = options;
     this.configFile = options.configFile ?? ".sops.yaml";
+    this.rootPrefix = join3(options.root, "_").slice(0, -1);
   }
   options;
   configFile;
+  /** What join(root, file) puts before a plain file: the root normalized once. */
+  rootPrefix;
   async inspect(path) {
-    const file2 = normalizePath(path);
+    const file = normalizePath(path);
     let text;
     try {
-      text = readKeyFile(join3(this.options.root, file2));
+      text = readKeyFile(this.keyFilePath(file));
     } catch (error2) {
       if (isNotFound(error2)) return { kind: "missing" };
-      throw new VaultError("malformed", file2, `${file2} cannot be read`, { cause: error2 });
+      throw new VaultError("malformed", file, `${file} cannot be read`, { cause: error2 });
     }
-    const format = formatForPath(file2);
+    const pending = parsePlaceholder(text);
+    if (pending) return { kind: "pending-rotation", ...pending };
+    const format = formatForPath(file);
     if (format === void 0) {
       return { kind: "plaintext", reason: "not a .yaml, .json or .env file" };
     }
@@ -78045,16 +78236,16 @@ var SopsAgeVault = class {
       if (hasCiphertext) return { kind: "sops", recipients: [], lastModified: void 0 };
       return { kind: "plaintext", reason: error2 instanceof Error ? error2.message : "unparsable" };
     }
-    const { metadata } = parsed;
-    if (metadata === void 0 || metadata === null || !isSopsMap(metadata)) {
+    const { metadata: metadata2 } = parsed;
+    if (metadata2 === void 0 || metadata2 === null || !isSopsMap(metadata2)) {
       return hasCiphertext ? { kind: "sops", recipients: [], lastModified: void 0 } : { kind: "plaintext", reason: "no sops metadata: the file is not encrypted" };
     }
     let stanzas = [];
     try {
-      stanzas = readAgeStanzas(metadata);
+      stanzas = readAgeStanzas(metadata2);
     } catch {
     }
-    const lastModified = metadata.entries.find((e) => e.key === "lastmodified")?.value;
+    const lastModified = metadata2.entries.find((e) => e.key === "lastmodified")?.value;
     if (stanzas.length === 0 && !hasCiphertext) {
       return { kind: "plaintext", reason: "a SOPS document without age recipients" };
     }
@@ -78068,30 +78259,33 @@ var SopsAgeVault = class {
     return (await this.creationRule(normalizePath(path)))?.recipients;
   }
   async decrypt(path, purpose, keyId) {
-    const file2 = normalizePath(path);
-    const opened = await this.open(file2);
-    const { branches } = this.verify(file2, opened);
-    const [first] = branches;
+    const file = normalizePath(path);
+    const opened = await this.open(file);
+    const first = this.verify(file, opened).branches[0];
     const values = first ? toPlainValue(first) : {};
-    return { values, access: this.access(file2, keyId, purpose) };
+    return { values, access: this.access(file, keyId, purpose) };
   }
   async encrypt(path, values) {
-    const file2 = normalizePath(path);
-    const format = this.formatOf(file2);
-    const rule = await this.requireCreationRule(file2);
+    const file = normalizePath(path);
+    await this.writeAtomic(file, await this.seal(file, values));
+  }
+  async seal(path, values) {
+    const file = normalizePath(path);
+    const format = this.formatOf(file);
+    const rule = await this.requireCreationRule(file);
     const entries = Object.entries(values).map(([key, value2]) => {
       if (key === "" || key === "sops" || format === "dotenv" && (key.startsWith("sops_") || /[=\n]/.test(key))) {
         throw new VaultError(
           "malformed",
-          file2,
-          `cannot write key "${key}" into ${file2}: the name is empty or reserved`
+          file,
+          `cannot write key "${key}" into ${file}: the name is empty or reserved`
         );
       }
       if (typeof value2 !== "string") {
         throw new VaultError(
           "malformed",
-          file2,
-          `cannot write ${file2}: the value of "${key}" is not a string`
+          file,
+          `cannot write ${file}: the value of "${key}" is not a string`
         );
       }
       return { key, value: value2 };
@@ -78100,7 +78294,7 @@ var SopsAgeVault = class {
     const dataKey = randomBytes7(DATA_KEY_SIZE);
     const options = { rule: rule.rule, macOnlyEncrypted: rule.macOnlyEncrypted };
     const encrypted = encryptTree([branch], dataKey, options);
-    await this.write(file2, format, encrypted.branches, {
+    return this.render(file, format, encrypted.branches, {
       dataKey,
       mac: encrypted.mac,
       recipients: rule.recipients,
@@ -78109,52 +78303,57 @@ var SopsAgeVault = class {
     });
   }
   async rekey(path, keyId) {
-    const file2 = normalizePath(path);
-    const format = this.formatOf(file2);
-    const opened = await this.open(file2);
-    this.verify(file2, opened);
-    const rule = await this.requireCreationRule(file2);
+    const file = normalizePath(path);
+    const format = this.formatOf(file);
+    const opened = await this.open(file);
+    this.verify(file, opened);
+    const rule = await this.requireCreationRule(file);
     const newKey = randomBytes7(DATA_KEY_SIZE);
     const { meta } = opened;
     const options = { rule: meta.rule, macOnlyEncrypted: meta.macOnlyEncrypted };
     let moved;
     try {
-      moved = reencryptTree(opened.parsed.branches, opened.dataKey, newKey, {
+      moved = reencryptTree(opened.branches, opened.dataKey, newKey, {
         ...options,
         onString: this.options.mask
       });
     } catch (error2) {
-      throw this.treeError(file2, error2);
+      throw this.treeError(file, error2);
     }
-    await this.write(file2, format, moved.branches, {
+    const text = await this.render(file, format, moved.branches, {
       dataKey: newKey,
       mac: moved.mac,
       recipients: rule.recipients,
       rule: options,
       version: meta.version
     });
+    await this.writeAtomic(file, text);
     return {
       recipientsBefore: meta.age.map((s) => s.recipient),
       recipientsAfter: rule.recipients,
-      access: this.access(file2, keyId, "rekey")
+      access: this.access(file, keyId, "rekey")
     };
   }
   // ------------------------------------------------------------ internals
-  access(file2, keyId, purpose) {
-    return { file: file2, keyId, at: this.options.now().toISOString(), actor: this.options.actor, purpose };
+  /** `join(root, file)`, without normalizing the root again for a plain POSIX path. */
+  keyFilePath(file) {
+    return sep3 === "/" && PLAIN_PATH.test(file) ? this.rootPrefix + file : join3(this.options.root, file);
   }
-  formatOf(file2) {
-    const format = formatForPath(file2);
+  access(file, keyId, purpose) {
+    return { file, keyId, at: this.options.now().toISOString(), actor: this.options.actor, purpose };
+  }
+  formatOf(file) {
+    const format = formatForPath(file);
     if (format === void 0) {
       throw new VaultError(
         "unsupported",
-        file2,
-        `${file2}: keyward reads and writes .yaml, .json and .env SOPS files, not sops' binary format`
+        file,
+        `${file}: keyward reads and writes .yaml, .json and .env SOPS files, not sops' binary format`
       );
     }
     return format;
   }
-  async creationRule(file2) {
+  async creationRule(file) {
     let text;
     try {
       text = await readFile4(join3(this.options.root, this.configFile), "utf8");
@@ -78164,53 +78363,65 @@ var SopsAgeVault = class {
         cause: error2
       });
     }
-    return findCreationRule(text, file2, this.configFile);
+    return findCreationRule(text, file, this.configFile);
   }
-  async requireCreationRule(file2) {
-    const rule = await this.creationRule(file2);
+  async requireCreationRule(file) {
+    const rule = await this.creationRule(file);
     if (rule === void 0) {
       throw new UsageError(
-        `no creation rule in ${this.configFile} matches ${file2}: add a rule whose path_regex matches it, with the age recipients to encrypt to`
+        `no creation rule in ${this.configFile} matches ${file}: add a rule whose path_regex matches it, with the age recipients to encrypt to`
       );
     }
     return rule;
   }
-  /** Reads, parses and checks the metadata, and recovers the data key. */
-  async open(file2) {
-    const format = this.formatOf(file2);
-    let text;
+  /** Reads the file and recovers its data key. */
+  async open(file) {
+    const { branches, meta } = this.read(file);
+    const dataKey = this.unwrapDataKey(file, meta.age, await this.options.identities());
+    return { branches, meta, dataKey };
+  }
+  /** Reads and parses the file and checks its metadata. */
+  read(file) {
+    const format = this.formatOf(file);
+    const text = this.readText(file);
+    return (format === "yaml" ? readWrittenLayout(text) : void 0) ?? this.parse(file, format, text);
+  }
+  readText(file) {
     try {
-      text = readKeyFile(join3(this.options.root, file2));
+      return readKeyFile(this.keyFilePath(file));
     } catch (error2) {
       if (isNotFound(error2)) {
         throw new VaultError(
           "missing",
-          file2,
-          `${file2} does not exist; write it with \`keyward vault add\``
+          file,
+          `${file} does not exist; write it with \`keyward vault add\``
         );
       }
-      throw new VaultError("malformed", file2, `${file2} cannot be read`, { cause: error2 });
+      throw new VaultError("malformed", file, `${file} cannot be read`, { cause: error2 });
     }
+  }
+  /** Parses any SOPS document and checks its metadata. */
+  parse(file, format, text) {
     const damaged = `; the file looks truncated or edited. ${RESTORE_HINT}`;
     let parsed;
     try {
       parsed = parseSopsDocument(text, format);
     } catch (error2) {
       const reason = error2 instanceof DocumentError ? error2.message : "unparsable";
-      throw new VaultError("malformed", file2, `${file2} cannot be parsed (${reason})${damaged}`);
+      throw new VaultError("malformed", file, `${file} cannot be parsed (${reason})${damaged}`);
     }
     if (parsed.metadata === void 0) {
       if (text.includes(ENC_MARKER)) {
         throw new VaultError(
           "malformed",
-          file2,
-          `${file2} holds encrypted values but no sops metadata${damaged}`
+          file,
+          `${file} holds encrypted values but no sops metadata${damaged}`
         );
       }
       throw new VaultError(
         "not-sops",
-        file2,
-        `${file2} is not a SOPS file (no sops metadata). If it holds a key in cleartext, remove it and write it with \`keyward vault add\`.`
+        file,
+        `${file} is not a SOPS file (no sops metadata). If it holds a key in cleartext, remove it and write it with \`keyward vault add\`.`
       );
     }
     let meta;
@@ -78219,81 +78430,76 @@ var SopsAgeVault = class {
     } catch (error2) {
       if (error2 instanceof MetadataError) {
         const hint = error2.kind === "malformed" ? damaged : ".";
-        throw new VaultError(error2.kind, file2, `${file2}: ${error2.message}${hint}`);
+        throw new VaultError(error2.kind, file, `${file}: ${error2.message}${hint}`);
       }
       throw error2;
     }
     if (meta.mac === void 0) {
       throw new VaultError(
         "mac-missing",
-        file2,
-        `${file2} has no sops.mac, so its values cannot be verified (removed outside sops?). ${RESTORE_HINT}`
+        file,
+        `${file} has no sops.mac, so its values cannot be verified (removed outside sops?). ${RESTORE_HINT}`
       );
     }
-    const dataKey = this.unwrapDataKey(file2, meta.age, await this.options.identities());
-    return { parsed, meta, dataKey };
+    return { branches: parsed.branches, meta };
   }
-  unwrapDataKey(file2, stanzas, identities) {
+  unwrapDataKey(file, stanzas, identities) {
     const ours = new Set(identities.map((id) => id.recipient));
-    const ordered = [...stanzas].sort(
-      (a, b) => Number(ours.has(b.recipient)) - Number(ours.has(a.recipient))
-    );
+    const ordered = matchingFirst(stanzas, (stanza2) => ours.has(stanza2.recipient));
     let failure;
-    for (const stanza of ordered) {
-      const preferred = [...identities].sort(
-        (a, b) => Number(b.recipient === stanza.recipient) - Number(a.recipient === stanza.recipient)
-      );
+    for (const stanza2 of ordered) {
+      const preferred = matchingFirst(identities, (id) => id.recipient === stanza2.recipient);
       try {
-        const key = decryptAgeArmored(stanza.enc, preferred);
+        const key = decryptAgeArmored(stanza2.enc, preferred);
         if (key === void 0) continue;
         if (key.length === DATA_KEY_SIZE) return key;
         failure = {
           code: "malformed",
-          reason: `the age stanza for ${stanza.recipient} does not hold a 32-byte data key`
+          reason: `the age stanza for ${stanza2.recipient} does not hold a 32-byte data key`
         };
       } catch (error2) {
         if (!(error2 instanceof AgeFormatError)) throw error2;
         if (failure?.code !== "decrypt-failed") {
           failure = {
             code: error2.kind === "corrupt" ? "decrypt-failed" : "malformed",
-            reason: `the age stanza for ${stanza.recipient}: ${error2.message}`
+            reason: `the age stanza for ${stanza2.recipient}: ${error2.message}`
           };
         }
       }
     }
     if (failure)
-      throw new VaultError(failure.code, file2, `${file2}: ${failure.reason}. ${RESTORE_HINT}`);
+      throw new VaultError(failure.code, file, `${file}: ${failure.reason}. ${RESTORE_HINT}`);
     const theirs = stanzas.map((s) => s.recipient).join(", ");
     throw new VaultError(
       "wrong-identity",
-      file2,
-      `${file2}: none of your age identities (${[...ours].join(", ")}) opens it; it is encrypted to ${theirs}. Use an identity listed in .sops.yaml, or ask someone who holds one to run \`keyward vault rekey\`.`
+      file,
+      `${file}: none of your age identities (${[...ours].join(", ")}) opens it; it is encrypted to ${theirs}. Use an identity listed in .sops.yaml, or ask someone who holds one to run \`keyward vault rekey\`.`
     );
   }
-  treeError(file2, error2) {
+  treeError(file, error2) {
     if (!(error2 instanceof TreeError)) throw error2;
-    const where = `${file2}: the value at ${error2.path.join(".") || "(top level)"}`;
+    const where = `${file}: the value at ${error2.path.join(".") || "(top level)"}`;
     if (error2.kind === "malformed") {
       return new VaultError(
         "malformed",
-        file2,
+        file,
         `${where} is malformed (${error2.message}). ${RESTORE_HINT}`
       );
     }
-    return new VaultError("decrypt-failed", file2, `${where} ${error2.message}. ${RESTORE_HINT}`);
+    return new VaultError("decrypt-failed", file, `${where} ${error2.message}. ${RESTORE_HINT}`);
   }
   /** Decrypts every value and checks the MAC; nothing is returned unless all of it holds. */
-  verify(file2, opened) {
+  verify(file, opened) {
     const { meta, dataKey } = opened;
     let result;
     try {
-      result = decryptTree(opened.parsed.branches, dataKey, {
+      result = decryptTree(opened.branches, dataKey, {
         rule: meta.rule,
         macOnlyEncrypted: meta.macOnlyEncrypted,
         onString: this.options.mask
       });
     } catch (error2) {
-      throw this.treeError(file2, error2);
+      throw this.treeError(file, error2);
     }
     let stored;
     try {
@@ -78302,28 +78508,28 @@ var SopsAgeVault = class {
       const reason = error2 instanceof Error ? error2.message : "malformed";
       throw new VaultError(
         "malformed",
-        file2,
-        `${file2}: sops.mac is malformed (${reason}). ${RESTORE_HINT}`
+        file,
+        `${file}: sops.mac is malformed (${reason}). ${RESTORE_HINT}`
       );
     }
     const mac = openValue(stored, dataKey, meta.macAad)?.toString("utf8");
     if (mac === void 0) {
       throw new VaultError(
         "mac-mismatch",
-        file2,
-        `${file2}: sops.mac fails authentication, so lastmodified or the mac itself was changed outside sops. ${RESTORE_HINT}`
+        file,
+        `${file}: sops.mac fails authentication, so lastmodified or the mac itself was changed outside sops. ${RESTORE_HINT}`
       );
     }
     if (mac !== result.mac) {
       throw new VaultError(
         "mac-mismatch",
-        file2,
-        `${file2}: MAC mismatch: values were edited, added, removed or reordered outside sops. ${RESTORE_HINT}`
+        file,
+        `${file}: MAC mismatch: values were edited, added, removed or reordered outside sops. ${RESTORE_HINT}`
       );
     }
     return result;
   }
-  async write(file2, format, branches, input) {
+  async render(file, format, branches, input) {
     const lastModified = formatLastModified(this.options.now());
     const age = await Promise.all(
       input.recipients.map(async (recipient) => ({
@@ -78331,7 +78537,7 @@ var SopsAgeVault = class {
         enc: await wrapDataKey(input.dataKey, recipient)
       }))
     );
-    const metadata = metadataTree({
+    const metadata2 = metadataTree({
       age,
       lastModified,
       mac: sealValue(Buffer.from(input.mac), "str", input.dataKey, lastModified),
@@ -78341,12 +78547,15 @@ var SopsAgeVault = class {
     });
     let text;
     try {
-      text = emitSopsDocument(format, branches, metadata);
+      text = emitSopsDocument(format, branches, metadata2);
     } catch (error2) {
       const reason = error2 instanceof Error ? error2.message : "cannot be written";
-      throw new VaultError("unsupported", file2, `${file2} cannot be written as ${format}: ${reason}`);
+      throw new VaultError("unsupported", file, `${file} cannot be written as ${format}: ${reason}`);
     }
-    const target = join3(this.options.root, file2);
+    return text;
+  }
+  async writeAtomic(file, text) {
+    const target = join3(this.options.root, file);
     await mkdir2(dirname(target), { recursive: true });
     const temp = `${target}.${randomBytes7(6).toString("hex")}.tmp`;
     try {
@@ -78376,7 +78585,7 @@ function sortFindings(findings) {
 }
 
 // src/inventory/parse.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 
 // src/inventory/limits.ts
 var INVENTORY_LIMITS = {
@@ -78437,21 +78646,21 @@ function findExcessiveNesting(text, maxDepth) {
 }
 
 // src/inventory/parse.ts
-var syntax = (file2, line, column, message) => ({
+var syntax = (file, line, column, message) => ({
   rule: "yaml-syntax",
   severity: "error",
-  file: file2,
+  file,
   line,
   column,
   message
 });
 function duplicateKeys(doc) {
   const offsets = [];
-  (0, import_yaml3.visit)(doc, {
+  (0, import_yaml4.visit)(doc, {
     Map(_, map) {
       const seen = /* @__PURE__ */ new Set();
       for (const pair of map.items) {
-        if (!(0, import_yaml3.isPair)(pair) || !(0, import_yaml3.isScalar)(pair.key)) continue;
+        if (!(0, import_yaml4.isPair)(pair) || !(0, import_yaml4.isScalar)(pair.key)) continue;
         const name = String(pair.key.value);
         if (seen.has(name)) offsets.push(pair.key.range?.[0] ?? 0);
         seen.add(name);
@@ -78482,10 +78691,10 @@ function explain(code, message, source) {
       return first.replace(/ at line \d+, column \d+:?$/, "");
   }
 }
-function parseYamlFile(file2, bytes) {
+function parseYamlFile(file, bytes) {
   const fail = (line, column, message) => ({
     ok: false,
-    findings: [syntax(file2, line, column, message)]
+    findings: [syntax(file, line, column, message)]
   });
   if (bytes.byteLength > INVENTORY_LIMITS.maxBytes) {
     const mib = (bytes.byteLength / 1024 / 1024).toFixed(1);
@@ -78516,12 +78725,12 @@ function parseYamlFile(file2, bytes) {
       `nesting is deeper than ${INVENTORY_LIMITS.maxDepth} levels; an inventory needs only 4, so this is not a keyward inventory`
     );
   }
-  const lineCounter = new import_yaml3.LineCounter();
-  const doc = (0, import_yaml3.parseDocument)(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const lineCounter = new import_yaml4.LineCounter();
+  const doc = (0, import_yaml4.parseDocument)(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const findings = doc.errors.map((error2) => {
     const pos = lineCounter.linePos(error2.pos[0]);
     return syntax(
-      file2,
+      file,
       pos.line,
       pos.col,
       explain(error2.code, error2.message, keyAt(text, error2.pos[0]))
@@ -78531,7 +78740,7 @@ function parseYamlFile(file2, bytes) {
   for (const offset of duplicateKeys(doc)) {
     const pos = lineCounter.linePos(offset);
     findings.push(
-      syntax(file2, pos.line, pos.col, explain("DUPLICATE_KEY", "", keyAt(text, offset)))
+      syntax(file, pos.line, pos.col, explain("DUPLICATE_KEY", "", keyAt(text, offset)))
     );
   }
   let value2;
@@ -78539,10 +78748,10 @@ function parseYamlFile(file2, bytes) {
     value2 = doc.toJS({ maxAliasCount: INVENTORY_LIMITS.maxAliasCount });
   } catch (error2) {
     const reason = error2 instanceof ReferenceError && /alias count/i.test(error2.message) ? `aliases expand to too much data (more than ${INVENTORY_LIMITS.maxAliasCount} alias uses); an inventory needs none` : `the file cannot be turned into a value: ${error2 instanceof Error ? error2.message : String(error2)}`;
-    findings.push(syntax(file2, 1, 1, reason));
+    findings.push(syntax(file, 1, 1, reason));
     return { ok: false, findings };
   }
-  return { ok: true, parsed: { file: file2, doc, lineCounter, value: value2 }, findings };
+  return { ok: true, parsed: { file, doc, lineCounter, value: value2 }, findings };
 }
 
 // src/inventory/policy.ts
@@ -78606,7 +78815,7 @@ function asClause(description) {
 }
 
 // src/inventory/locate.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 function pointerToPath(pointer) {
   if (pointer === "") return [];
   return pointer.slice(1).split("/").map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
@@ -78616,20 +78825,20 @@ function walk3(doc, path) {
   let key;
   for (const segment of path) {
     key = void 0;
-    if ((0, import_yaml4.isMap)(node)) {
+    if ((0, import_yaml5.isMap)(node)) {
       const pair = node.items.find(
-        (item) => (0, import_yaml4.isPair)(item) && (0, import_yaml4.isScalar)(item.key) && String(item.key.value) === segment
+        (item) => (0, import_yaml5.isPair)(item) && (0, import_yaml5.isScalar)(item.key) && String(item.key.value) === segment
       );
       if (!pair) return { value: void 0, key: void 0 };
-      key = (0, import_yaml4.isNode)(pair.key) ? pair.key : void 0;
+      key = (0, import_yaml5.isNode)(pair.key) ? pair.key : void 0;
       node = pair.value;
-    } else if ((0, import_yaml4.isSeq)(node)) {
+    } else if ((0, import_yaml5.isSeq)(node)) {
       node = node.items[Number(segment)];
     } else {
       return { value: void 0, key: void 0 };
     }
   }
-  return { value: (0, import_yaml4.isNode)(node) ? node : void 0, key };
+  return { value: (0, import_yaml5.isNode)(node) ? node : void 0, key };
 }
 function positionOf(parsed, node) {
   if (!node?.range) return void 0;
@@ -78709,6 +78918,14 @@ var POLICY_DEFAULTS = {
 function resolvedDefaults(inventory) {
   return { ...POLICY_DEFAULTS, ...inventory.defaults };
 }
+var CAP_CONTROL = {
+  openai: "project",
+  anthropic: "none",
+  openrouter: "key"
+};
+var CAP_CONSOLE = {
+  anthropic: "Anthropic sets spend limits per workspace in the Console: console.anthropic.com \u2192 Settings \u2192 Workspaces \u2192 the workspace \u2192 Limits"
+};
 function providerType(id, settings) {
   return settings.type ?? id;
 }
@@ -78887,6 +79104,26 @@ function checkPolicy(parsed, context) {
           { key: id }
         );
       else providerKeyOwner.set(slot, id);
+    }
+    const cap = typeof key.cap_usd_month === "number" ? key.cap_usd_month : void 0;
+    const budget = typeof key.budget_usd_month === "number" ? key.budget_usd_month : void 0;
+    if (cap !== void 0) {
+      const settings = provider ? asRecord(providers[provider]) : {};
+      const type = asString(settings.type) ?? provider;
+      if (type !== void 0 && CAP_CONTROL[type] === "none")
+        report2(
+          "cap-drift",
+          ["keys", id, "cap_usd_month"],
+          `key "${id}": ${type} cannot enforce cap_usd_month by API (${CAP_CONSOLE[type] ?? "set a limit in its console"}); keyward only watches it`,
+          { key: id, severity: "warning" }
+        );
+      if (budget !== void 0 && budget > 0 && cap > 0 && cap < budget)
+        report2(
+          "cap-drift",
+          ["keys", id, "cap_usd_month"],
+          `key "${id}": cap_usd_month ${cap} is below budget_usd_month ${budget}, so the provider would cut the workflow off before the budget alert warns anyone; expected a cap at or above the budget`,
+          { key: id, severity: "warning" }
+        );
     }
     for (const [index, cidr] of (Array.isArray(key.allowed_ips) ? key.allowed_ips : []).entries()) {
       if (typeof cidr === "string" && !isValidCidr(cidr))
@@ -79348,15 +79585,15 @@ function checkSchema(parsed) {
 }
 
 // src/inventory/check.ts
-function checkInventory(file2, bytes, context) {
-  const parse4 = parseYamlFile(file2, bytes);
-  if (!parse4.ok) return { parsed: void 0, findings: parse4.findings };
+function checkInventory(file, bytes, context) {
+  const parse5 = parseYamlFile(file, bytes);
+  if (!parse5.ok) return { parsed: void 0, findings: parse5.findings };
   const findings = [
-    ...parse4.findings,
-    ...checkSchema(parse4.parsed),
-    ...checkPolicy(parse4.parsed, context)
+    ...parse5.findings,
+    ...checkSchema(parse5.parsed),
+    ...checkPolicy(parse5.parsed, context)
   ];
-  return { parsed: parse4.parsed, findings: sortFindings(findings) };
+  return { parsed: parse5.parsed, findings: sortFindings(findings) };
 }
 
 // src/commands/vault.ts
@@ -79374,17 +79611,17 @@ function compareRecipients(actual, expected) {
   return { actual, expected, missing, extra };
 }
 function driftMessage(target, drift) {
-  const file2 = target.secretPath;
+  const file = target.secretPath;
   if (drift.expected === void 0) {
-    return `${file2}: no creation rule in .sops.yaml matches it, so its recipients cannot be checked; add a rule`;
+    return `${file}: no creation rule in .sops.yaml matches it, so its recipients cannot be checked; add a rule`;
   }
   const parts = [
     drift.extra.length ? `still readable by ${drift.extra.join(", ")}, which .sops.yaml no longer lists` : "",
     drift.missing.length ? `not readable by ${drift.missing.join(", ")}, which .sops.yaml asks for` : ""
   ].filter(Boolean);
   const rekey = target.keyId.startsWith("admin:") ? "keyward vault rekey" : `keyward vault rekey ${target.keyId}`;
-  const rotate = drift.extra.length ? ", and rotate the key if a removed recipient should lose access" : "";
-  return `${file2} is ${parts.join(" and ")}; run \`${rekey}\` to re-encrypt it to the recipients in .sops.yaml${rotate}`;
+  const rotate2 = drift.extra.length ? ", and rotate the key if a removed recipient should lose access" : "";
+  return `${file} is ${parts.join(" and ")}; run \`${rekey}\` to re-encrypt it to the recipients in .sops.yaml${rotate2}`;
 }
 function fileFailure(error2) {
   if (error2 instanceof VaultError && error2.code !== "no-identity") return error2;
@@ -79392,43 +79629,51 @@ function fileFailure(error2) {
   throw error2;
 }
 async function checkSecretFile(vault, target, options = { verifyMac: true }) {
-  const { keyId, secretPath: file2 } = target;
-  const seen = await vault.inspect(file2);
+  const { keyId, secretPath: file } = target;
+  const seen = await vault.inspect(file);
   if (seen.kind === "missing") {
     return {
       keyId,
-      file: file2,
+      file,
       status: "missing",
-      message: `${file2} does not exist; write it with \`${addCommand(keyId)}\``
+      message: `${file} does not exist; write it with \`${addCommand(keyId)}\``
+    };
+  }
+  if (seen.kind === "pending-rotation") {
+    return {
+      keyId,
+      file,
+      status: "pending-rotation",
+      message: `${file} waits for the new key of a rotation: create the key at the provider, then run \`${addCommand(keyId)}\` on this branch and push`
     };
   }
   if (seen.kind === "plaintext") {
     return {
       keyId,
-      file: file2,
+      file,
       status: "plaintext",
-      message: `${file2} (${describeTarget(keyId)}) is not a SOPS file encrypted with age: ${seen.reason}. Anyone who can read the repository may read this key: rotate it at the provider, then store the new one with \`${addCommand(keyId)}\``
+      message: `${file} (${describeTarget(keyId)}) is not a SOPS file encrypted with age: ${seen.reason}. Anyone who can read the repository may read this key: rotate it at the provider, then store the new one with \`${addCommand(keyId)}\``
     };
   }
-  const drift = compareRecipients(seen.recipients, await vault.expectedRecipients(file2));
+  const drift = compareRecipients(seen.recipients, await vault.expectedRecipients(file));
   if (!options.verifyMac) {
-    return drift ? { keyId, file: file2, status: "recipients-drift", message: driftMessage(target, drift), drift } : {
+    return drift ? { keyId, file, status: "recipients-drift", message: driftMessage(target, drift), drift } : {
       keyId,
-      file: file2,
+      file,
       status: "ok",
-      message: `${file2}: recipients match .sops.yaml (MAC not verified)`
+      message: `${file}: recipients match .sops.yaml (MAC not verified)`
     };
   }
   let access2;
   try {
-    access2 = (await vault.decrypt(file2, options.purpose ?? "check", keyId)).access;
+    access2 = (await vault.decrypt(file, options.purpose ?? "check", keyId)).access;
   } catch (error2) {
     const failure = fileFailure(error2);
     const code = failure instanceof VaultError ? failure.code : void 0;
     const tampered = failure instanceof VaultError && failure.tampered;
     return {
       keyId,
-      file: file2,
+      file,
       status: tampered ? "vault-tampered" : "unreadable",
       message: failure.message,
       ...code ? { code } : {},
@@ -79438,7 +79683,7 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
   if (drift)
     return {
       keyId,
-      file: file2,
+      file,
       status: "recipients-drift",
       message: driftMessage(target, drift),
       drift,
@@ -79446,9 +79691,9 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
     };
   return {
     keyId,
-    file: file2,
+    file,
     status: "ok",
-    message: `${file2}: MAC verified, recipients match .sops.yaml`,
+    message: `${file}: MAC verified, recipients match .sops.yaml`,
     access: access2
   };
 }
@@ -79457,9 +79702,9 @@ async function checkSecretFile(vault, target, options = { verifyMac: true }) {
 function secretRefs(value2) {
   const root = value2 ?? {};
   const refs = [];
-  const add2 = (keyId, file2, path) => {
-    if (typeof file2 === "string" && file2 !== "" && !looksLikeSecret(file2))
-      refs.push({ target: { keyId, secretPath: file2 }, path });
+  const add2 = (keyId, file, path) => {
+    if (typeof file === "string" && file !== "" && !looksLikeSecret(file))
+      refs.push({ target: { keyId, secretPath: file }, path });
   };
   const entries = (section) => section !== null && typeof section === "object" ? Object.entries(section) : [];
   for (const [id, provider] of entries(root.providers))
@@ -79506,6 +79751,9 @@ async function checkSecrets(parsed, deps, result) {
           ...key,
           message: `${describeTarget(target.keyId)} names the secret file ${target.secretPath}, which does not exist; create it with \`${addCommand(target.keyId)}\` (it reads the key from stdin)`
         });
+        break;
+      case "pending-rotation":
+        result.findings.push(inFile("missing-secret"));
         break;
       case "plaintext":
         result.findings.push(inFile("plaintext-secret"));
@@ -79659,6 +79907,15 @@ function auditSummary(report2, run3) {
     `${run3.dryRun ? "Dry run: nothing was written. " : ""}${report2.snapshot ? `Snapshot <code>${escapeHtml(report2.snapshot)}</code> on <code>${escapeHtml(run3.branch)}</code>${report2.committed ? "" : " (unchanged)"}` : "No snapshot"}; ledger head <code>${report2.ledgerHead ?? "none"}</code>.`,
     `Providers: ${report2.providers.map((p) => `${escapeHtml(p.id)} ${count(p.keys, "key")}, ${count(p.usage, "usage record")}${p.gaps ? `, ${count(p.gaps, "gap")}` : ""}`).join("; ") || "none read"}.`,
     `Issues: ${created.length} created, ${updated.length} updated, ${closed.length} closed${deferred.length ? `, ${deferred.length} left for the next run (max-issues-per-run)` : ""}; dashboard ${report2.dashboard.action}${report2.dashboard.number ? ` (#${report2.dashboard.number})` : ""}.`,
+    ...report2.pullRequests.opened.length + report2.pullRequests.updated.length + report2.pullRequests.deferred.length > 0 ? [
+      `Rotation pull requests: ${report2.pullRequests.opened.length} opened, ${report2.pullRequests.updated.length} updated${report2.pullRequests.deferred.length ? `, ${report2.pullRequests.deferred.length} left for the next run (max-prs-per-run)` : ""}.`
+    ] : [],
+    ...report2.rotations.map(
+      (r) => `Rotation of <code>${escapeHtml(r.key)}</code> merged in #${r.pull_request}: recorded in the snapshot.`
+    ),
+    ...report2.capChanges.map(
+      (c) => `Cap set: ${escapeHtml(c.provider)} ${c.scope} <code>${escapeHtml(c.target)}</code> ${c.old_usd === null ? "none" : `$${c.old_usd.toFixed(2)}`} \u2192 ${c.new_usd === null ? "none" : `$${c.new_usd.toFixed(2)}`} monthly.`
+    ),
     `API calls: ${count(report2.requests, "provider request")}, ${count(run3.githubCalls, "GitHub request")}.`,
     ...report2.gaps.map(
       (g) => `Gap: ${escapeHtml(g.provider)} ${escapeHtml(g.endpoint)}: ${escapeHtml(g.reason)}`
@@ -79684,7 +79941,7 @@ function auditSummary(report2, run3) {
 }
 
 // src/commands/audit.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 
 // src/map-limited.ts
 async function mapLimited(items, limit, work) {
@@ -79699,31 +79956,6 @@ async function mapLimited(items, limit, work) {
     })
   );
   return results;
-}
-
-// src/analysis/baseline.ts
-function median(values) {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] ?? 0 : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-function mad(values) {
-  const m = median(values);
-  return 1.4826 * median(values.map((v) => Math.abs(v - m)));
-}
-function baselineOf(values) {
-  return { median: median(values), mad: mad(values), samples: values.length };
-}
-
-// src/analysis/audit-findings.ts
-import { createHash as createHash4 } from "node:crypto";
-function fingerprintOf(rule, subject, period, variant = "") {
-  return createHash4("sha256").update([rule, subject, period, variant].join("\0")).digest("hex").slice(0, 16);
-}
-function finding(draft) {
-  const { variant, ...rest } = draft;
-  return { ...rest, fingerprint: fingerprintOf(draft.rule, draft.subject, draft.period, variant) };
 }
 
 // src/analysis/time.ts
@@ -79797,17 +80029,25 @@ function usageOf(ctx, key) {
   return index.get(key.entry.provider)?.get(key.providerKeyId) ?? [];
 }
 var seriesIndex = /* @__PURE__ */ new WeakMap();
+var NO_RECORDS = [];
 function seriesOf(ctx, key) {
-  const records = usageOf(ctx, key);
   let index = seriesIndex.get(ctx);
   if (!index) {
-    index = { series: /* @__PURE__ */ new Map(), times: /* @__PURE__ */ new Map() };
+    index = { series: /* @__PURE__ */ new Map(), times: /* @__PURE__ */ new Map(), month: utcMonth(ctx.now) };
     seriesIndex.set(ctx, index);
   }
-  let series = index.series.get(records);
+  const keyId = key.providerKeyId;
+  if (keyId === void 0) return buildSeries(NO_RECORDS, index.times, void 0, index.month);
+  let byKey = index.series.get(key.entry.provider);
+  if (!byKey) {
+    byKey = /* @__PURE__ */ new Map();
+    index.series.set(key.entry.provider, byKey);
+  }
+  let series = byKey.get(keyId);
   if (!series) {
-    series = buildSeries(records, index.times);
-    if (records.length > 0) index.series.set(records, series);
+    const earlier = ctx.earlier?.keys.get(key.entry.provider)?.get(keyId);
+    series = buildSeries(usageOf(ctx, key), index.times, earlier, index.month);
+    byKey.set(keyId, series);
   }
   return series;
 }
@@ -79819,18 +80059,30 @@ function parseTime(times, at) {
   }
   return ms;
 }
-function buildSeries(records, times) {
+function buildSeries(records, times, earlier, monthId) {
   const startMs = new Float64Array(records.length);
   const days = /* @__PURE__ */ new Map();
-  let ordered = true;
+  const carried = earlier?.days;
   let anyCost = false;
   let firstDay;
   let lastUsedEnd = Number.NEGATIVE_INFINITY;
+  let firstUsedStart = Number.POSITIVE_INFINITY;
+  let monthToDate = 0;
+  if (earlier) {
+    for (const [dayId2, sums] of earlier.days) {
+      if (firstDay === void 0 || dayId2 < firstDay) firstDay = dayId2;
+      if (sums.costed) anyCost = true;
+      if (sums.firstUsed !== void 0 && sums.firstUsed < firstUsedStart)
+        firstUsedStart = sums.firstUsed;
+    }
+    monthToDate = earlier.months.get(monthId) ?? 0;
+    if (earlier.lastUsed) lastUsedEnd = earlier.lastUsed.end;
+  }
+  let ordered = true;
   let lastStart;
   let dayId = "";
   let day = { cost: 0, tokens: 0 };
-  let month = { cost: 0 };
-  const monthSlots = /* @__PURE__ */ new Map();
+  let inMonth = false;
   for (let i = 0; i < records.length; i++) {
     const u = records[i];
     const cost = costOf(u);
@@ -79847,13 +80099,7 @@ function buildSeries(records, times) {
           days.set(dayId, day);
           if (firstDay === void 0 || dayId < firstDay) firstDay = dayId;
         }
-        const monthId = u.start.slice(0, 7);
-        const knownMonth = monthSlots.get(monthId);
-        if (knownMonth) month = knownMonth;
-        else {
-          month = { cost: 0 };
-          monthSlots.set(monthId, month);
-        }
+        inMonth = u.start.startsWith(monthId);
       }
     } else {
       startMs[i] = startMs[i - 1];
@@ -79861,13 +80107,30 @@ function buildSeries(records, times) {
     if (i > 0 && !(startMs[i] >= startMs[i - 1])) ordered = false;
     day.cost += cost;
     day.tokens += tokens;
-    month.cost += cost;
+    if (inMonth) monthToDate += cost;
     if (u.costUsd !== void 0) anyCost = true;
-    if ((u.requests ?? 0) + tokens > 0) lastUsedEnd = Math.max(lastUsedEnd, parseTime(times, u.end));
+    if ((u.requests ?? 0) + tokens > 0) {
+      lastUsedEnd = Math.max(lastUsedEnd, parseTime(times, u.end));
+      const start = startMs[i];
+      if (start < firstUsedStart) firstUsedStart = start;
+    }
   }
-  const months = /* @__PURE__ */ new Map();
-  for (const [id, slot] of monthSlots) months.set(id, slot.cost);
-  return { records, startMs, ordered, days, firstDay, months, anyCost, lastUsedEnd };
+  return {
+    records,
+    startMs,
+    ordered,
+    hasUsage: records.length > 0 || (carried?.size ?? 0) > 0,
+    days,
+    carried,
+    firstDay,
+    monthToDate,
+    anyCost,
+    lastUsedEnd,
+    firstUsedStart
+  };
+}
+function sumsOn(series, day) {
+  return series.days.get(day) ?? series.carried?.get(day);
 }
 function firstIndexFrom(series, ms) {
   if (!series.ordered) return 0;
@@ -79889,53 +80152,83 @@ function ownerFields(key) {
   };
 }
 
+// src/analysis/baseline.ts
+function median(values) {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] ?? 0 : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+function medianOfFinite(values) {
+  if (values.length === 0) return 0;
+  values.sort();
+  return middleOfSorted(values);
+}
+function baselineOfFinite(values) {
+  const n = values.length;
+  if (n === 0) return { median: 0, mad: 0, samples: 0 };
+  values.sort();
+  const m = middleOfSorted(values);
+  const deviations = new Float64Array(n);
+  for (let i = 0; i < n; i++) deviations[i] = Math.abs(values[i] - m);
+  deviations.sort();
+  return { median: m, mad: 1.4826 * middleOfSorted(deviations), samples: n };
+}
+function middleOfSorted(sorted) {
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// src/analysis/audit-findings.ts
+import { createHash as createHash4 } from "node:crypto";
+function fingerprintOf(rule, subject, period, variant = "") {
+  return createHash4("sha256").update([rule, subject, period, variant].join("\0")).digest("hex").slice(0, 16);
+}
+function finding(draft) {
+  const { variant, ...rest } = draft;
+  return { ...rest, fingerprint: fingerprintOf(draft.rule, draft.subject, draft.period, variant) };
+}
+
 // src/analysis/detectors/budget.ts
+var baselineDays = /* @__PURE__ */ new WeakMap();
 function spendOf(ctx, monthToDate, dayCost) {
   const start = monthStart(ctx.now);
   const elapsedDays = Math.max((ctx.now.getTime() - start.getTime()) / DAY_MS, 1);
   const days = daysInMonth(ctx.now);
-  const history = Array.from(
-    { length: 28 },
-    (_, i) => dayCost(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS)))
-  );
+  let ids = baselineDays.get(ctx);
+  if (!ids) {
+    ids = Array.from({ length: 28 }, (_, i) => utcDay(new Date(start.getTime() - (i + 1) * DAY_MS)));
+    baselineDays.set(ctx, ids);
+  }
+  const history = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) history[i] = dayCost(ids[i]);
   return {
     monthToDate,
     forecast: monthToDate / elapsedDays * days,
-    typicalMonth: median(history) * days
+    typicalMonth: medianOfFinite(history) * days
   };
 }
 function keySpend(ctx, series) {
-  return spendOf(
-    ctx,
-    series.months.get(utcMonth(ctx.now)) ?? 0,
-    (day) => series.days.get(day)?.cost ?? 0
-  );
+  return spendOf(ctx, series.monthToDate, (day) => sumsOn(series, day)?.cost ?? 0);
 }
-function workflowSpend(ctx, lists) {
-  const month = utcMonth(ctx.now);
+function workflowSpend(ctx, series) {
   let monthToDate = 0;
-  const perDay = /* @__PURE__ */ new Map();
-  for (const records of lists) {
-    let day = "";
-    let slot = { cost: 0 };
-    for (const u of records) {
-      const cost = costOf(u);
-      if (u.start.startsWith(month)) monthToDate += cost;
-      if (day.length !== 10 || !u.start.startsWith(day)) {
-        day = u.start.slice(0, 10);
-        const known = perDay.get(day);
-        if (known) slot = known;
-        else {
-          slot = { cost: 0 };
-          perDay.set(day, slot);
-        }
-      }
-      slot.cost += cost;
-    }
-  }
-  return spendOf(ctx, monthToDate, (day) => perDay.get(day)?.cost ?? 0);
+  for (const s of series) monthToDate += s.monthToDate;
+  return spendOf(ctx, monthToDate, (day) => {
+    let cost = 0;
+    for (const s of series) cost += sumsOn(s, day)?.cost ?? 0;
+    return cost;
+  });
 }
 var usd = (n) => `$${n.toFixed(2)}`;
+function keyMonthSpend(ctx) {
+  const out = /* @__PURE__ */ new Map();
+  for (const key of keyViews(ctx, { canaries: true })) {
+    const spend = keySpend(ctx, seriesOf(ctx, key));
+    out.set(key.id, { monthToDate: spend.monthToDate, forecast: spend.forecast });
+  }
+  return out;
+}
 function detectBudgets(ctx) {
   const factor = ctx.inventory.defaults?.typical_month_factor ?? 1.2;
   const month = utcMonth(ctx.now);
@@ -79989,7 +80282,7 @@ function detectBudgets(ctx) {
     const keys = byWorkflow.get(key.entry.workflow);
     if (keys) keys.push(key);
     else byWorkflow.set(key.entry.workflow, [key]);
-    if (series.records.length === 0) continue;
+    if (!series.hasUsage) continue;
     check(
       key.id,
       `${key.id} (${key.entry.label})`,
@@ -80000,13 +80293,13 @@ function detectBudgets(ctx) {
   }
   for (const [id, workflow] of Object.entries(ctx.inventory.workflows)) {
     if (workflow.budget_usd_month === void 0) continue;
-    const lists = (byWorkflow.get(id) ?? []).map((key) => usageOf(ctx, key));
-    if (lists.every((records) => records.length === 0)) continue;
+    const series = (byWorkflow.get(id) ?? []).map((key) => seriesOf(ctx, key));
+    if (series.every((s) => !s.hasUsage)) continue;
     check(
       `workflow:${id}`,
       `workflow ${id} (${workflow.label})`,
       workflow.budget_usd_month,
-      workflowSpend(ctx, lists),
+      workflowSpend(ctx, series),
       { workflow: id, owner: workflow.owner }
     );
   }
@@ -80022,7 +80315,7 @@ function detectUnmanagedKeys(ctx) {
   const out = [];
   for (const [provider, keys] of ctx.providerKeys) {
     for (const key of keys) {
-      if (key.status !== "active" || claimed.has(`${provider}\0${key.providerKeyId}`) || ctx.adminProviderKeyIds.has(key.providerKeyId))
+      if (key.status !== "active" || claimed.has(`${provider}\0${key.providerKeyId}`) || ctx.rotatingProviderKeys?.has(`${provider}\0${key.providerKeyId}`) || ctx.adminProviderKeyIds.has(key.providerKeyId))
         continue;
       const name = key.name ? `"${key.name}"` : key.providerKeyId;
       out.push(
@@ -80218,6 +80511,8 @@ function detectExposedKeys(ctx) {
       rule: "exposed-key",
       severity: "error",
       kind: "condition",
+      // The audit names the inventory key when the leaked text is one of its secrets.
+      ...leak.key ? { key: leak.key } : {},
       subject: `${leak.file}:${leak.line}`,
       period: "-",
       variant: leak.message,
@@ -80278,10 +80573,10 @@ function detectSpendSpikes(ctx) {
   };
   for (const key of keyViews(ctx)) {
     const series = seriesOf(ctx, key);
-    if (series.records.length === 0) continue;
+    if (!series.hasUsage) continue;
     const useCost = series.anyCost;
     const valueOf = (day) => {
-      const sums = series.days.get(day);
+      const sums = sumsOn(series, day);
       return sums === void 0 ? 0 : useCost ? sums.cost : sums.tokens;
     };
     const firstDay = Date.parse(`${series.firstDay ?? utcDay(ctx.now)}T00:00:00Z`);
@@ -80290,17 +80585,18 @@ function detectSpendSpikes(ctx) {
       Math.min(windowDay, today - (RECHECKED_DAYS - 1) * DAY_MS),
       firstDay + MIN_HISTORY_DAYS * DAY_MS
     );
+    if (from > today) continue;
+    const first = from - BASELINE_DAYS * DAY_MS;
+    const values = new Float64Array((today - first) / DAY_MS + 1);
+    for (let i = 0; i < values.length; i++) values[i] = valueOf(dayOf(first + i * DAY_MS));
+    const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens;
     for (let dayStart = today; dayStart >= from; dayStart -= DAY_MS) {
+      const at = (dayStart - first) / DAY_MS;
+      const value2 = values[at];
+      if (value2 < floor) continue;
       const day = dayOf(dayStart);
-      const value2 = valueOf(day);
-      const history = Array.from(
-        { length: BASELINE_DAYS },
-        (_, i) => valueOf(dayOf(dayStart - (i + 1) * DAY_MS))
-      );
-      const base = baselineOf(history);
-      const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens;
-      if (value2 < floor || value2 <= factor * base.median || value2 <= base.median + 5 * base.mad)
-        continue;
+      const base = baselineOfFinite(values.slice(at - BASELINE_DAYS, at));
+      if (value2 <= factor * base.median || value2 <= base.median + 5 * base.mad) continue;
       const unit = useCost ? "USD" : "tokens";
       const shown = (n) => useCost ? `$${n.toFixed(2)}` : `${Math.round(n).toLocaleString("en-US")} tokens`;
       const ratio2 = base.median > 0 ? `${(value2 / base.median).toFixed(1)}\xD7` : "far above";
@@ -80367,6 +80663,8 @@ function detectUnfamiliarIps(ctx) {
     );
     const windowStart = ctx.windowStart.getTime();
     const known = new Set(events.filter((e) => Date.parse(e.at) < windowStart).map((e) => e.ip));
+    const carried = ctx.earlier?.keys.get(key.entry.provider)?.get(key.providerKeyId)?.ips;
+    for (const ip of carried?.keys() ?? []) known.add(ip);
     const allowed = key.entry.allowed_ips;
     const flagged = /* @__PURE__ */ new Map();
     for (const e of events) {
@@ -80409,12 +80707,15 @@ function detectCanaryUse(ctx) {
   const out = [];
   for (const key of keyViews(ctx, { canaries: true })) {
     if (!key.entry.canary) continue;
-    const records = usageOf(ctx, key).filter(used);
+    const series = seriesOf(ctx, key);
+    const usedAt = series.firstUsedStart;
     const reported = ctx.matches.get(key.id)?.lastUsed;
     const lastUsed = reported && Date.parse(reported) <= ctx.now.getTime() ? reported : void 0;
-    if (records.length === 0 && !lastUsed) continue;
-    const first = records.map((u) => u.start).sort()[0] ?? lastUsed ?? "";
-    const tokens = records.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
+    if (!Number.isFinite(usedAt) && !lastUsed) continue;
+    const first = Number.isFinite(usedAt) ? new Date(usedAt).toISOString() : lastUsed ?? "";
+    let tokens = 0;
+    for (const day of series.carried?.values() ?? []) tokens += day.tokens;
+    for (const day of series.days.values()) tokens += day.tokens;
     out.push(
       finding({
         rule: "canary-used",
@@ -80422,7 +80723,8 @@ function detectCanaryUse(ctx) {
         kind: "event",
         key: key.id,
         subject: key.id,
-        period: utcMonth(ctx.now),
+        // The month of the use, not of the run: a run on the 1st must not re-report last month's.
+        period: first ? first.slice(0, 7) : utcMonth(ctx.now),
         title: `Canary key ${key.id} was used`,
         message: `The decoy key ${key.entry.label} was used (first ${first}, ${tokens.toLocaleString("en-US")} tokens). Nobody legitimate has it: it was taken from ${key.entry.used_in?.join(", ") ?? "where it was planted"}. Revoke it, and treat what else was stored there as exposed.`,
         numbers: { first, tokens, planted_in: key.entry.used_in?.join(", ") ?? "" },
@@ -80471,7 +80773,7 @@ function detectUnexpectedModels(ctx) {
           kind: "event",
           key: key.id,
           subject: key.id,
-          period: utcMonth(ctx.now),
+          period: s.first.slice(0, 7) || utcMonth(ctx.now),
           variant: model,
           title: `${key.id} used model ${model}, which ${key.entry.workflow} does not allow`,
           message: `${key.entry.label} used ${model} (${s.tokens.toLocaleString("en-US")} tokens, first ${s.first}); workflow ${key.entry.workflow} allows ${allowed.join(", ")}. Someone else may be using the key, or the workflow changed: update allowed_models if it is expected.`,
@@ -80556,65 +80858,57 @@ function fetchWindow(watermark, now, options = {}) {
 function usageBucketKey(r) {
   return `${r.provider}\0${r.providerKeyId ?? ""}\0${r.model ?? ""}\0${r.operation}\0${r.project ?? ""}\0${r.start}\0${r.end}`;
 }
-function mergeUsage(known, fresh) {
+function mergeUsageByKey(known, fresh) {
   const tree = /* @__PURE__ */ new Map();
-  for (const list2 of [known, fresh]) {
-    for (const r of list2) if (!file(tree, r)) return mergeByBucketKey(known, fresh);
+  for (const list2 of [known, fresh])
+    for (const r of list2) {
+      const keyId = r.providerKeyId;
+      if (keyId === void 0) continue;
+      let byKey = tree.get(r.provider);
+      if (!byKey) {
+        byKey = /* @__PURE__ */ new Map();
+        tree.set(r.provider, byKey);
+      }
+      const key = byKey.get(keyId);
+      if (key === void 0) byKey.set(keyId, { records: [r], last: r.start });
+      else if (r.start > key.last) {
+        key.records.push(r);
+        key.last = r.start;
+      } else place(key.records, r);
+    }
+  const out = /* @__PURE__ */ new Map();
+  for (const provider of [...tree.keys()].sort()) {
+    const byKey = tree.get(provider) ?? /* @__PURE__ */ new Map();
+    out.set(
+      provider,
+      new Map([...byKey.keys()].sort().map((k) => [k, byKey.get(k)?.records ?? []]))
+    );
   }
-  const out = [];
-  for (const byKey of sortedValues(tree))
-    for (const byModel of sortedValues(byKey))
-      for (const byOperation of sortedValues(byModel))
-        for (const byProject of sortedValues(byOperation))
-          for (const starts of sortedValues(byProject))
-            for (const leaf of sortedValues(starts)) {
-              if (leaf instanceof Map) for (const r of sortedValues(leaf)) out.push(r);
-              else out.push(leaf);
-            }
   return out;
 }
-var hasNul = (s) => s.includes("\0");
-function file(tree, r) {
-  const keyId = r.providerKeyId ?? "";
-  const model = r.model ?? "";
-  const project = r.project ?? "";
-  if (hasNul(r.provider) || hasNul(keyId) || hasNul(model) || hasNul(r.operation) || hasNul(project) || hasNul(r.start) || hasNul(r.end))
-    return false;
-  const starts = child(
-    child(child(child(child(tree, r.provider), keyId), model), r.operation),
-    project
-  );
-  const there = starts.get(r.start);
-  if (there === void 0 || !(there instanceof Map) && there.end === r.end)
-    starts.set(r.start, r);
-  else if (there instanceof Map) there.set(r.end, r);
-  else
-    starts.set(
-      r.start,
-      /* @__PURE__ */ new Map([
-        [there.end, there],
-        [r.end, r]
-      ])
-    );
-  return true;
-}
-function child(map, key) {
-  let next = map.get(key);
-  if (!next) {
-    next = /* @__PURE__ */ new Map();
-    map.set(key, next);
+function place(records, r) {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = lo + hi >>> 1;
+    if (records[mid].start < r.start) lo = mid + 1;
+    else hi = mid;
   }
-  return next;
+  let end = lo;
+  while (end < records.length && records[end].start === r.start) {
+    if (sameBucket(records[end], r)) {
+      records[end] = r;
+      return;
+    }
+    end++;
+  }
+  let at = lo;
+  while (at < end && bySeriesOrder(records[at], r) < 0) at++;
+  records.splice(at, 0, r);
 }
-function sortedValues(map) {
-  return [...map.keys()].sort().map((k) => map.get(k));
-}
-function mergeByBucketKey(known, fresh) {
-  const byKey = /* @__PURE__ */ new Map();
-  for (const r of known) byKey.set(usageBucketKey(r), r);
-  for (const r of fresh) byKey.set(usageBucketKey(r), r);
-  return [...byKey.keys()].sort().map((k) => byKey.get(k));
-}
+var sameBucket = (a, b) => a.end === b.end && (a.model ?? "") === (b.model ?? "") && a.operation === b.operation && (a.project ?? "") === (b.project ?? "");
+var compare2 = (a, b) => a < b ? -1 : a > b ? 1 : 0;
+var bySeriesOrder = (a, b) => compare2(a.model ?? "", b.model ?? "") || compare2(a.operation, b.operation) || compare2(a.project ?? "", b.project ?? "") || compare2(a.end, b.end);
 function mergeEvents(known, fresh) {
   const byId = /* @__PURE__ */ new Map();
   for (const e of [...known, ...fresh]) byId.set(`${e.provider}\0${e.eventId}`, e);
@@ -80640,8 +80934,22 @@ function changedUsage(known, fresh) {
   }
   return fresh.filter((r) => {
     const before = old.get(usageBucketKey(r));
-    return before === void 0 || canonicalJson(before) !== canonicalJson(r);
+    return before === void 0 || !sameContent(before, r);
   });
+}
+function sameContent(a, b) {
+  const x = a;
+  const y = b;
+  let fields = 0;
+  for (const key in x) {
+    const value2 = x[key];
+    if (value2 === void 0) continue;
+    fields++;
+    if (value2 !== null && typeof value2 === "object") return canonicalJson(a) === canonicalJson(b);
+    if (value2 !== y[key]) return false;
+  }
+  for (const key in y) if (y[key] !== void 0) fields--;
+  return fields === 0;
 }
 
 // src/analysis/key-matching.ts
@@ -80713,6 +81021,357 @@ function matchKeys(inventory, providerKeys) {
   return { matches, unmatched };
 }
 
+// src/analysis/usage-days.ts
+var USAGE_DAYS_VERSION = 1;
+var dayStartMs = (day) => Date.parse(`${day}T00:00:00.000Z`);
+var dayOfMs = (ms) => new Date(ms).toISOString().slice(0, 10);
+function emptyUsageDays(from) {
+  return { from, through: from, keys: /* @__PURE__ */ new Map(), rotations: /* @__PURE__ */ new Map() };
+}
+function carryForward(input) {
+  const { base, from } = input;
+  if (input.through < base.through)
+    throw new Error(`the window starts on ${input.through}, before the carried ${base.through}`);
+  const through = input.through;
+  const throughMs = dayStartMs(through);
+  const merged = mergeUsageByKeyFrom(
+    input.history,
+    input.fresh,
+    from > base.through ? from : base.through
+  );
+  const kept = pruned(base, from);
+  const next = pruned(base, from);
+  const times = /* @__PURE__ */ new Map();
+  let fits = true;
+  const usage = [];
+  for (const [provider, byKey] of merged) {
+    for (const [keyId, records] of byKey) {
+      let split2 = 0;
+      let hi = records.length;
+      while (split2 < hi) {
+        const mid = split2 + hi >>> 1;
+        if (records[mid].start < through) split2 = mid + 1;
+        else hi = mid;
+      }
+      const key = split2 > 0 && fits ? keyDaysOf(next, provider, keyId) : void 0;
+      if (key && !fold(key, records, split2, times, fromMonthOf(from))) fits = false;
+      for (let i = split2; i < records.length; i++) usage.push(records[i]);
+    }
+  }
+  const rotations = new Set(kept.rotations.keys());
+  const laterEvents = [];
+  const fromMs = dayStartMs(from);
+  const snapshots = input.snapshots.filter((snapshot) => snapshot.atMs >= fromMs);
+  for (const snapshot of snapshots) {
+    for (const pr of snapshot.rotations) rotations.add(pr);
+    if (snapshot.atMs > throughMs) {
+      for (const e of snapshot.events) laterEvents.push(e);
+      continue;
+    }
+    for (const pr of snapshot.rotations)
+      next.rotations.set(pr, Math.max(next.rotations.get(pr) ?? 0, snapshot.atMs));
+    for (const e of snapshot.events) {
+      if (!(Date.parse(e.at) < throughMs)) fits = false;
+      if (e.providerKeyId === void 0 || !e.ip) continue;
+      const ips = keyDaysOf(next, e.provider, e.providerKeyId).ips;
+      ips.set(e.ip, Math.max(ips.get(e.ip) ?? 0, snapshot.atMs));
+    }
+  }
+  if (fits) {
+    next.through = through;
+    return {
+      earlier: next,
+      usage,
+      events: mergeEvents(laterEvents, input.freshEvents),
+      rotations,
+      carry: next
+    };
+  }
+  const raw = [];
+  for (const byKey of merged.values())
+    for (const records of byKey.values()) for (const r of records) raw.push(r);
+  const allEvents = [];
+  for (const snapshot of snapshots) for (const e of snapshot.events) allEvents.push(e);
+  return {
+    earlier: kept,
+    usage: raw,
+    events: mergeEvents(allEvents, input.freshEvents),
+    rotations,
+    carry: void 0
+  };
+}
+function mergeUsageByKeyFrom(history, fresh, first) {
+  const keep = (list2) => list2.some((r) => r.start < first) ? list2.filter((r) => r.start >= first) : list2;
+  return mergeUsageByKey(keep(history), keep(fresh));
+}
+function keyDaysOf(days, provider, keyId) {
+  let byKey = days.keys.get(provider);
+  if (!byKey) {
+    byKey = /* @__PURE__ */ new Map();
+    days.keys.set(provider, byKey);
+  }
+  let key = byKey.get(keyId);
+  if (!key) {
+    key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
+    byKey.set(keyId, key);
+  }
+  return key;
+}
+function fold(key, records, count5, times, fromMonth) {
+  let dayId = "";
+  let nextDay = "";
+  let dayStart = 0;
+  let cost = 0;
+  let tokens = 0;
+  let costed = false;
+  let firstUsed = Number.POSITIVE_INFINITY;
+  let monthId = "";
+  let month = 0;
+  let lastStart = key.lastUsed?.start ?? Number.NEGATIVE_INFINITY;
+  let lastEnd = key.lastUsed?.end ?? Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count5; i++) {
+    const u = records[i];
+    if (!(u.start < nextDay) || dayId === "") {
+      if (dayId !== "" && !store(key, dayId, cost, tokens, costed, firstUsed)) return false;
+      dayId = u.start.slice(0, 10);
+      dayStart = parseDay(times, dayId);
+      nextDay = Number.isFinite(dayStart) ? nextDayOf(times, dayId, dayStart) : "";
+      const known = key.days.get(dayId);
+      cost = known?.cost ?? 0;
+      tokens = known?.tokens ?? 0;
+      costed = known?.costed ?? false;
+      firstUsed = known?.firstUsed ?? Number.POSITIVE_INFINITY;
+      const monthOfDay = u.start.slice(0, 7);
+      if (monthOfDay !== monthId) {
+        if (monthId >= fromMonth) key.months.set(monthId, month);
+        monthId = monthOfDay;
+        month = key.months.get(monthId) ?? 0;
+      }
+    }
+    const recordCost = u.costUsd ?? 0;
+    const recordTokens = u.inputTokens + u.outputTokens;
+    cost += recordCost;
+    tokens += recordTokens;
+    month += recordCost;
+    if (u.costUsd !== void 0) costed = true;
+    if ((u.requests ?? 0) + recordTokens > 0) {
+      const start = timeOfDay(u.start, dayId, nextDay, dayStart) ?? parseTime2(times, u.start);
+      const end = timeOfDay(u.end, dayId, nextDay, dayStart) ?? parseTime2(times, u.end);
+      if (!(end >= start) || !(end <= dayStart + DAY_MS)) return false;
+      if (start < firstUsed) firstUsed = start;
+      if (start > lastStart) lastStart = start;
+      if (end > lastEnd) lastEnd = end;
+    }
+  }
+  if (dayId !== "" && !store(key, dayId, cost, tokens, costed, firstUsed)) return false;
+  if (monthId !== "" && monthId >= fromMonth) key.months.set(monthId, month);
+  if (lastStart > Number.NEGATIVE_INFINITY) key.lastUsed = { start: lastStart, end: lastEnd };
+  return true;
+}
+function store(key, day, cost, tokens, costed, firstUsed) {
+  if (!Number.isFinite(cost) || !Number.isFinite(tokens)) return false;
+  key.days.set(day, {
+    cost,
+    costed,
+    tokens,
+    firstUsed: firstUsed === Number.POSITIVE_INFINITY ? void 0 : firstUsed
+  });
+  return true;
+}
+function nextDayOf(times, day, midnight) {
+  const marked = `>${day}`;
+  let next = nextDays.get(marked);
+  if (next === void 0) {
+    next = dayOfMs(midnight + DAY_MS);
+    nextDays.set(marked, next);
+  }
+  return next;
+}
+var nextDays = /* @__PURE__ */ new Map();
+function timeOfDay(at, day, nextDay, midnight) {
+  if (at.length !== 24 || at.charCodeAt(10) !== 84 || at.charCodeAt(23) !== 90) return void 0;
+  if (at.charCodeAt(13) !== 58 || at.charCodeAt(16) !== 58 || at.charCodeAt(19) !== 46)
+    return void 0;
+  if (!(at >= day && at < nextDay)) return void 0;
+  const h1 = at.charCodeAt(11) - 48;
+  const h2 = at.charCodeAt(12) - 48;
+  const m1 = at.charCodeAt(14) - 48;
+  const m2 = at.charCodeAt(15) - 48;
+  const s1 = at.charCodeAt(17) - 48;
+  const s2 = at.charCodeAt(18) - 48;
+  const f1 = at.charCodeAt(20) - 48;
+  const f2 = at.charCodeAt(21) - 48;
+  const f3 = at.charCodeAt(22) - 48;
+  if (!(h1 >= 0 && h2 >= 0 && h2 <= 9 && m1 >= 0 && m1 <= 5 && m2 >= 0 && m2 <= 9)) return void 0;
+  if (!(s1 >= 0 && s1 <= 5 && s2 >= 0 && s2 <= 9)) return void 0;
+  if (!(f1 >= 0 && f1 <= 9 && f2 >= 0 && f2 <= 9 && f3 >= 0 && f3 <= 9)) return void 0;
+  const hours = h1 * 10 + h2;
+  if (hours >= 24) return void 0;
+  const minutes = m1 * 10 + m2;
+  const seconds = s1 * 10 + s2;
+  return midnight + ((hours * 60 + minutes) * 60 + seconds) * 1e3 + f1 * 100 + f2 * 10 + f3;
+}
+function parseDay(times, day) {
+  let ms = times.get(day);
+  if (ms === void 0) {
+    ms = dayStartMs(day);
+    times.set(day, ms);
+  }
+  return ms;
+}
+function parseTime2(times, at) {
+  let ms = times.get(at);
+  if (ms === void 0) {
+    ms = Date.parse(at);
+    times.set(at, ms);
+  }
+  return ms;
+}
+function pruned(days, from) {
+  const fromMs = dayStartMs(from);
+  const fromMonth = fromMonthOf(from);
+  const keys = /* @__PURE__ */ new Map();
+  for (const [provider, byKey] of days.keys) {
+    const copy = /* @__PURE__ */ new Map();
+    for (const [keyId, key] of byKey) {
+      const kept = {
+        days: /* @__PURE__ */ new Map(),
+        months: /* @__PURE__ */ new Map(),
+        lastUsed: key.lastUsed && key.lastUsed.start >= fromMs ? { ...key.lastUsed } : void 0,
+        ips: /* @__PURE__ */ new Map()
+      };
+      for (const [day, sums] of key.days) if (day >= from) kept.days.set(day, sums);
+      for (const [month, cost] of key.months) if (month >= fromMonth) kept.months.set(month, cost);
+      for (const [ip, at] of key.ips) if (at >= fromMs) kept.ips.set(ip, at);
+      if (kept.days.size > 0 || kept.ips.size > 0 || kept.lastUsed) copy.set(keyId, kept);
+    }
+    if (copy.size > 0) keys.set(provider, copy);
+  }
+  return {
+    from: from > days.from ? from : days.from,
+    through: days.through > from ? days.through : from,
+    keys,
+    rotations: new Map([...days.rotations].filter(([, at]) => at >= fromMs))
+  };
+}
+var fromMonthOf = (from) => from.endsWith("-01") ? from.slice(0, 7) : nextMonthOf(from);
+function nextMonthOf(day) {
+  const year = Number(day.slice(0, 4));
+  const month = Number(day.slice(5, 7));
+  return month === 12 ? `${year + 1}-01` : `${String(year)}-${String(month + 1).padStart(2, "0")}`;
+}
+function toUsageDaysJson(days) {
+  const fromMs = dayStartMs(days.from);
+  const midnights = /* @__PURE__ */ new Map();
+  const keys = {};
+  for (const [provider, byKey] of days.keys) {
+    const out = {};
+    for (const [keyId, key] of byKey) {
+      const json = {};
+      if (key.days.size > 0) {
+        const list2 = [];
+        for (const [day, sums] of key.days) {
+          const midnight = parseDay(midnights, day);
+          const index = Math.round((midnight - fromMs) / DAY_MS);
+          while (list2.length < index) list2.push(null);
+          const cost = sums.costed ? sums.cost : null;
+          list2[index] = sums.firstUsed === void 0 ? [cost, sums.tokens] : [cost, sums.tokens, sums.firstUsed - midnight];
+        }
+        json.days = list2;
+      }
+      if (key.months.size > 0) json.months = Object.fromEntries(key.months);
+      if (key.lastUsed) json.last_used = [key.lastUsed.start, key.lastUsed.end];
+      if (key.ips.size > 0) json.ips = Object.fromEntries(key.ips);
+      if (Object.keys(json).length > 0) out[keyId] = json;
+    }
+    if (Object.keys(out).length > 0) keys[provider] = out;
+  }
+  return {
+    version: USAGE_DAYS_VERSION,
+    from: days.from,
+    through: days.through,
+    keys,
+    rotations: Object.fromEntries([...days.rotations].map(([pr, at]) => [String(pr), at]))
+  };
+}
+var DAY_ID = /^\d{4}-\d{2}-\d{2}$/;
+var MONTH_ID = /^\d{4}-\d{2}$/;
+var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isNumber = (v) => typeof v === "number" && Number.isFinite(v);
+function fromUsageDaysJson(value2) {
+  if (!isRecord2(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
+  const { from, through, keys, rotations } = value2;
+  if (typeof from !== "string" || !DAY_ID.test(from) || Number.isNaN(dayStartMs(from)))
+    return void 0;
+  if (typeof through !== "string" || !DAY_ID.test(through) || through < from) return void 0;
+  if (Number.isNaN(dayStartMs(through)) || !isRecord2(keys) || !isRecord2(rotations)) return void 0;
+  const fromMs = dayStartMs(from);
+  const out = emptyUsageDays(from);
+  out.through = through;
+  const dayIds = [];
+  for (const [provider, byKey] of Object.entries(keys)) {
+    if (!isRecord2(byKey)) return void 0;
+    const parsed = /* @__PURE__ */ new Map();
+    for (const [keyId, json] of Object.entries(byKey)) {
+      const key = keyDaysFromJson(json, fromMs, through, dayIds);
+      if (!key) return void 0;
+      parsed.set(keyId, key);
+    }
+    out.keys.set(provider, parsed);
+  }
+  for (const [pr, at] of Object.entries(rotations)) {
+    const number = Number(pr);
+    if (!Number.isSafeInteger(number) || !isNumber(at)) return void 0;
+    out.rotations.set(number, at);
+  }
+  return out;
+}
+function keyDaysFromJson(json, fromMs, through, dayIds) {
+  if (!isRecord2(json)) return void 0;
+  const key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
+  if (json.days !== void 0) {
+    if (!Array.isArray(json.days)) return void 0;
+    for (let i = 0; i < json.days.length; i++) {
+      const entry = json.days[i];
+      if (entry === null) continue;
+      if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return void 0;
+      const [cost, tokens, firstUsed] = entry;
+      if (!(cost === null || isNumber(cost)) || !isNumber(tokens)) return void 0;
+      if (firstUsed !== void 0 && !isNumber(firstUsed)) return void 0;
+      const midnight = fromMs + i * DAY_MS;
+      const day = dayIds[i] ??= dayOfMs(midnight);
+      if (day >= through) return void 0;
+      key.days.set(day, {
+        cost: cost ?? 0,
+        costed: cost !== null,
+        tokens,
+        firstUsed: firstUsed === void 0 ? void 0 : midnight + firstUsed
+      });
+    }
+  }
+  if (json.months !== void 0) {
+    if (!isRecord2(json.months)) return void 0;
+    for (const [month, cost] of Object.entries(json.months)) {
+      if (!MONTH_ID.test(month) || !isNumber(cost)) return void 0;
+      key.months.set(month, cost);
+    }
+  }
+  if (json.last_used !== void 0) {
+    const last = json.last_used;
+    if (!Array.isArray(last) || last.length !== 2 || !isNumber(last[0]) || !isNumber(last[1]))
+      return void 0;
+    key.lastUsed = { start: last[0], end: last[1] };
+  }
+  if (json.ips !== void 0) {
+    if (!isRecord2(json.ips)) return void 0;
+    for (const [ip, at] of Object.entries(json.ips)) {
+      if (!isNumber(at)) return void 0;
+      key.ips.set(ip, at);
+    }
+  }
+  return key;
+}
+
 // src/ledger/chain.ts
 var LEDGER_FILE = "audit/ledger.jsonl";
 var SNAPSHOT_DIR = "audit/snapshots";
@@ -80763,6 +81422,18 @@ var DASHBOARD_MARKER = "<!-- keyward:dashboard -->";
 var DASHBOARD_TITLE = "keyward dashboard";
 var ledgerHeadMarker = (head) => `<!-- keyward:ledger-head ${head} -->`;
 var DAY = 864e5;
+var money = (n) => n === void 0 ? "\u2014" : `$${n.toFixed(2)}`;
+function spendTable(rows, notes = []) {
+  if (rows.length === 0) return ["No key has a budget or a cap."];
+  return [
+    "| key | budget | cap | month to date | forecast | cap enforced by |",
+    "|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) => `| \`${r.key}\` | ${money(r.budget)} | ${money(r.cap)} | ${money(r.monthToDate)} | ${money(r.forecast)}${r.budget !== void 0 && r.forecast > r.budget ? " \u26A0\uFE0F" : ""} | ${r.cap === void 0 ? "\u2014" : r.enforcedBy === "provider" ? "provider" : "keyward (watch only)"} |`
+    ),
+    ...notes.length ? ["", ...notes.map((n) => `- ${n}`)] : []
+  ];
+}
 function renderDashboard(input) {
   const limit = input.limit ?? 6e4;
   const head = [
@@ -80806,6 +81477,7 @@ function renderDashboard(input) {
       "|---|---|---|---|---|",
       ...keyRows
     ].join("\n"),
+    ...input.spend ? [["## Budgets and caps", "", ...spendTable(input.spend, input.capNotes)].join("\n")] : [],
     [
       "## Gaps in this run",
       "",
@@ -81108,48 +81780,952 @@ async function reconcileIssues(forge, plan, options, log) {
   return result;
 }
 
-// src/commands/audit.ts
-var STATE_FILE = "audit/state.json";
-var EVENT_LOOKBACK_DAYS = 7;
-var COMMIT_ATTEMPTS = 3;
-var HISTORY_DAYS = 40;
-function readState(text) {
-  try {
-    const value2 = JSON.parse(text ?? "");
-    if (value2 && typeof value2 === "object" && value2.providers && typeof value2.providers === "object")
-      return { version: 1, providers: value2.providers };
-  } catch {
+// src/analysis/caps.ts
+var CENT = 5e-3;
+function planCaps(inventory, matches, providers) {
+  const writes = [];
+  const belowBudget = [];
+  const status = [];
+  const projectCaps = /* @__PURE__ */ new Map();
+  for (const [id, key] of Object.entries(inventory.keys)) {
+    const cap = key.cap_usd_month;
+    const budget = key.budget_usd_month;
+    if (cap !== void 0 && budget !== void 0 && cap < budget)
+      belowBudget.push({ key: id, cap, budget });
+    if (cap === void 0) continue;
+    const read2 = providers.get(key.provider);
+    const matched = matches.get(id);
+    const base = { key: id, provider: key.provider, cap, budget };
+    if (!read2 || read2.control.scope === "none") {
+      status.push({
+        ...base,
+        enforcedBy: "keyward",
+        limit: void 0,
+        note: read2?.control.note ?? `${key.provider} was not read this run`
+      });
+      continue;
+    }
+    if (!matched) {
+      status.push({
+        ...base,
+        enforcedBy: "keyward",
+        limit: void 0,
+        note: `key "${id}" is not matched to a ${key.provider} key, so its limit cannot be read`
+      });
+      continue;
+    }
+    if (read2.control.scope === "key") {
+      const limit = read2.limits?.find(
+        (l) => l.scope === "key" && l.target === matched.providerKeyId
+      );
+      if (!limit) {
+        status.push({ ...base, enforcedBy: "keyward", limit: void 0, note: "limit not read" });
+        continue;
+      }
+      const why = driftOf(limit, cap);
+      if (why) writes.push(writeOf(key.provider, limit, [id], cap, why));
+      status.push({ ...base, enforcedBy: why ? "keyward" : "provider", limit: limit.usd });
+      continue;
+    }
+    if (matched.project === void 0) {
+      status.push({ ...base, enforcedBy: "keyward", limit: void 0, note: "no project" });
+      continue;
+    }
+    const groupId = `${key.provider}\0${matched.project}`;
+    const group2 = projectCaps.get(groupId) ?? {
+      provider: key.provider,
+      project: matched.project,
+      keys: []
+    };
+    group2.keys.push(id);
+    projectCaps.set(groupId, group2);
   }
-  return { version: 1, providers: {} };
+  for (const group2 of projectCaps.values()) {
+    const read2 = providers.get(group2.provider);
+    const wanted = round3(
+      group2.keys.reduce((t, id) => t + (inventory.keys[id]?.cap_usd_month ?? 0), 0)
+    );
+    const limit = read2?.limits?.find((l) => l.scope === "project" && l.target === group2.project);
+    const why = limit ? driftOf(limit, wanted) : void 0;
+    if (limit && why) writes.push(writeOf(group2.provider, limit, group2.keys, wanted, why));
+    for (const id of group2.keys) {
+      const key = inventory.keys[id];
+      status.push({
+        key: id,
+        provider: group2.provider,
+        cap: key?.cap_usd_month,
+        budget: key?.budget_usd_month,
+        enforcedBy: limit && !why ? "provider" : "keyward",
+        limit: limit?.usd,
+        ...limit ? group2.keys.length > 1 ? { note: `project ${group2.project} limit covers ${group2.keys.join(", ")}` } : {} : { note: read2?.limits ? "this organization has no spend-limit API" : "limit not read" }
+      });
+    }
+  }
+  return { writes, belowBudget, status: status.sort((a, b) => a.key.localeCompare(b.key)) };
 }
-var sha256Hex = (data) => createHash5("sha256").update(data).digest("hex");
-async function readHistory(forge, readLocal, entries, now, log) {
-  const cutoff = now.getTime() - HISTORY_DAYS * DAY_MS;
+function driftOf(limit, wanted) {
+  if (limit.usd === null) return "missing";
+  if (Math.abs(limit.usd - wanted) > CENT) return "differs";
+  if (limit.reset !== "monthly") return "reset";
+  return void 0;
+}
+function writeOf(provider, limit, keys, wanted, why) {
+  return {
+    provider,
+    scope: limit.scope,
+    target: limit.target,
+    keys,
+    current: limit.usd,
+    currentReset: limit.reset,
+    wanted,
+    why
+  };
+}
+var round3 = (n) => Math.round(n * 100) / 100;
+var usd2 = (n) => n === null ? "no limit" : `$${n.toFixed(2)}`;
+function capFindings(inventory, plan, outcomes, mode) {
+  const findings = [];
+  for (const write of plan.writes) {
+    const outcome = outcomes.get(write) ?? { status: "planned" };
+    if (outcome.status === "written" && outcome.readBack !== null) {
+      if (Math.abs(outcome.readBack - write.wanted) <= CENT) continue;
+    }
+    const first = write.keys[0] ?? "";
+    const key = inventory.keys[first];
+    const workflow = key ? inventory.workflows[key.workflow] : void 0;
+    const where = write.scope === "key" ? `the ${write.provider} limit on key "${first}"` : `the ${write.provider} spend limit of project ${write.target} (keys ${write.keys.join(", ")})`;
+    const now = write.why === "missing" ? "is not set" : write.why === "reset" ? `is ${usd2(write.current)} but resets ${write.currentReset ?? "never"}, not monthly` : `is ${usd2(write.current)}`;
+    const next = outcome.status === "refused" ? `keyward tried to set it to ${usd2(write.wanted)} and ${write.provider} refused: ${outcome.reason}.${outcome.permission ? ` Setting limits needs ${outcome.permission}.` : ""}` : outcome.status === "written" ? `keyward set it to ${usd2(write.wanted)} but ${write.provider} now reports ${usd2(outcome.readBack)}.` : mode === "enforce" ? `keyward would set it to ${usd2(write.wanted)} (dry run: nothing was written).` : `keyward would set it to ${usd2(write.wanted)} with \`defaults.caps: enforce\`; it is in \`report\` mode, so nothing was written. Set the limit in the provider's dashboard, or let keyward do it.`;
+    findings.push(
+      finding({
+        rule: "cap-drift",
+        severity: outcome.status === "refused" ? "error" : "warning",
+        kind: "condition",
+        ...write.keys.length === 1 ? { key: first } : {},
+        subject: `${write.provider}:${write.scope}:${write.target}`,
+        period: "-",
+        title: `Spending cap out of step: ${write.keys.length === 1 ? `${first} (${key?.label ?? first})` : `${write.provider} project ${write.target}`}`,
+        message: `The inventory caps this at ${usd2(write.wanted)} a month, but ${where} ${now}. ${next}`,
+        numbers: {
+          provider: write.provider,
+          scope: write.scope,
+          target: write.target,
+          cap_usd_month: write.wanted,
+          provider_limit_usd: write.current === null ? "none" : write.current,
+          provider_limit_reset: write.currentReset ?? "none",
+          ...outcome.status === "refused" ? { refused: outcome.reason } : {}
+        },
+        ...workflow ? { workflow: key?.workflow, owner: workflow.owner } : {},
+        provider: write.provider
+      })
+    );
+  }
+  for (const below of plan.belowBudget) {
+    const key = inventory.keys[below.key];
+    const workflow = key ? inventory.workflows[key.workflow] : void 0;
+    findings.push(
+      finding({
+        rule: "cap-drift",
+        severity: "warning",
+        kind: "condition",
+        key: below.key,
+        subject: below.key,
+        period: "-",
+        variant: "below-budget",
+        title: `Cap below budget: ${below.key} (${key?.label ?? below.key})`,
+        message: `Key "${below.key}" has cap_usd_month ${usd2(below.cap)}, below its budget_usd_month ${usd2(below.budget)}: the provider would cut the workflow off before the budget alert warns anyone. Raise the cap or lower the budget in keyward.yaml.`,
+        numbers: { cap_usd_month: below.cap, budget_usd_month: below.budget },
+        ...workflow ? { workflow: key?.workflow, owner: workflow.owner } : {}
+      })
+    );
+  }
+  return findings;
+}
+
+// src/commands/enforce-caps.ts
+async function enforceCaps(plan, providers, options, log) {
+  const outcomes = /* @__PURE__ */ new Map();
+  const changes = [];
+  let requests = 0;
+  const money3 = (n) => n === null ? "none" : `$${n.toFixed(2)}`;
+  for (const write of plan.writes) {
+    const what = `${write.provider} ${write.scope} ${write.target}: ${money3(write.current)} \u2192 ${money3(write.wanted)} monthly`;
+    const provider = providers.get(write.provider);
+    if (options.mode === "enforce" && !options.dryRun && !provider?.setLimit) {
+      outcomes.set(write, {
+        status: "refused",
+        reason: `keyward has no way to set ${write.provider} limits by API`
+      });
+      continue;
+    }
+    if (options.mode === "report" || options.dryRun || !provider?.setLimit) {
+      outcomes.set(write, { status: "planned" });
+      log.info(
+        `${options.dryRun && options.mode === "enforce" ? "dry run: would set" : "cap differs"} ${what}`
+      );
+      continue;
+    }
+    const result = await provider.setLimit(
+      { scope: write.scope, target: write.target },
+      write.wanted
+    );
+    requests += result.requests;
+    if (!result.ok) {
+      outcomes.set(write, {
+        status: "refused",
+        reason: result.reason,
+        ...result.permission ? { permission: result.permission } : {}
+      });
+      continue;
+    }
+    outcomes.set(write, { status: "written", readBack: result.value.usd });
+    changes.push({
+      provider: write.provider,
+      scope: write.scope,
+      target: write.target,
+      keys: write.keys,
+      old_usd: write.current,
+      old_reset: write.currentReset,
+      new_usd: result.value.usd,
+      requested_by: options.requestedBy
+    });
+    const readBack = result.value.usd;
+    const holds = readBack !== null && Math.abs(readBack - write.wanted) <= 5e-3;
+    for (const status of plan.status)
+      if (write.keys.includes(status.key)) {
+        status.enforcedBy = holds ? "provider" : "keyward";
+        status.limit = readBack;
+      }
+    log.info(`set ${what} (read back ${money3(result.value.usd)})`);
+  }
+  return { outcomes, changes, requests };
+}
+
+// src/rotation/inventory-edit.ts
+var import_yaml6 = __toESM(require_dist(), 1);
+function editKeyEntry(text, keyId, edit) {
+  const doc = (0, import_yaml6.parseDocument)(text);
+  const keys = doc.get("keys", true);
+  const entryPair = (0, import_yaml6.isMap)(keys) ? keys.items.find((p) => (0, import_yaml6.isScalar)(p.key) && String(p.key.value) === keyId) : void 0;
+  const entry = entryPair?.value;
+  if (!(0, import_yaml6.isMap)(entry) || entry.flow)
+    throw new Error(`keyward.yaml has no block entry for key "${keyId}" (flow style is not edited)`);
+  const pairOf = (name) => entry.items.find((p) => (0, import_yaml6.isPair)(p) && (0, import_yaml6.isScalar)(p.key) && p.key.value === name);
+  const splices = [];
+  const lineStart = (offset) => text.lastIndexOf("\n", offset - 1) + 1;
+  const lineEnd2 = (offset) => {
+    const end = text.indexOf("\n", offset);
+    return end === -1 ? text.length : end + 1;
+  };
+  const setValue = (name, value2) => {
+    const pair = pairOf(name);
+    if (pair && (0, import_yaml6.isScalar)(pair.value) && pair.value.range) {
+      const [start, end] = pair.value.range;
+      splices.push({ start, end, text: value2 });
+      return;
+    }
+    const anchor = pairOf("created");
+    const keyRange = anchor && (0, import_yaml6.isScalar)(anchor.key) ? anchor.key.range : void 0;
+    const valueRange = anchor && (0, import_yaml6.isScalar)(anchor.value) ? anchor.value.range : void 0;
+    if (!keyRange || !valueRange) throw new Error(`key "${keyId}" has no created line to anchor on`);
+    const indent = text.slice(lineStart(keyRange[0]), keyRange[0]);
+    const at = lineEnd2(valueRange[1]);
+    const newline = text.includes("\r\n") ? "\r\n" : "\n";
+    const lead = at === text.length && !text.endsWith("\n") ? newline : "";
+    splices.push({ start: at, end: at, text: `${lead}${indent}${name}: ${value2}${newline}` });
+  };
+  if (edit.created !== void 0) setValue("created", edit.created);
+  if (typeof edit.provider_key_id === "string")
+    setValue("provider_key_id", JSON.stringify(edit.provider_key_id));
+  if (edit.provider_key_id === null) {
+    const pair = pairOf("provider_key_id");
+    const keyRange = pair && (0, import_yaml6.isScalar)(pair.key) ? pair.key.range : void 0;
+    const valueRange = pair && (0, import_yaml6.isScalar)(pair.value) ? pair.value.range : void 0;
+    if (keyRange && valueRange)
+      splices.push({ start: lineStart(keyRange[0]), end: lineEnd2(valueRange[1]), text: "" });
+  }
+  let out = text;
+  for (const s of splices.sort((a, b) => b.start - a.start))
+    out = out.slice(0, s.start) + s.text + out.slice(s.end);
+  return out;
+}
+
+// src/rotation/pull-request.ts
+var ROTATION_BRANCH_PREFIX = "keyward/rotate/";
+var rotationBranch = (keyId) => `${ROTATION_BRANCH_PREFIX}${keyId}`;
+var ROTATION_TRAILER = "Keyward-Rotation:";
+var isKeywardCommit = (message) => message.split("\n").some((line) => line.startsWith(ROTATION_TRAILER));
+var MARKER = /<!-- keyward:rotation (\{[^\n]*\}) -->/;
+var rotationMarker = (marker) => `<!-- keyward:rotation ${JSON.stringify(marker)} -->`;
+function parseRotationMarker(body) {
+  const match = MARKER.exec(body);
+  if (!match?.[1]) return void 0;
+  try {
+    const value2 = JSON.parse(match[1]);
+    if (typeof value2.key !== "string" || typeof value2.provider !== "string") return void 0;
+    return {
+      key: value2.key,
+      provider: value2.provider,
+      old: typeof value2.old === "string" ? value2.old : void 0,
+      new: typeof value2.new === "string" ? value2.new : void 0,
+      mode: value2.mode === "minted" ? "minted" : "checklist",
+      reason: value2.reason === "exposed-key" || value2.reason === "canary-used" ? value2.reason : "rotation-due",
+      period: typeof value2.period === "string" ? value2.period : ""
+    };
+  } catch {
+    return void 0;
+  }
+}
+var rotationTitle = (keyId, label) => `Rotate ${keyId} (${label})`;
+var CONSOLES = {
+  openai: "https://platform.openai.com/api-keys",
+  anthropic: "https://console.anthropic.com/settings/keys",
+  openrouter: "https://openrouter.ai/settings/keys"
+};
+var DEACTIVATION = {
+  openai: 'deletes it (OpenAI has no "disable")',
+  anthropic: "sets its status to inactive",
+  openrouter: "disables it"
+};
+function renderRotationBody(input) {
+  const { marker, keyId, key } = input;
+  const owner = input.workflow ? ` (owner ${input.workflow.owner})` : "";
+  const usedIn = key.used_in?.length ? key.used_in.map((place2) => `   - [ ] ${place2}`) : ["   - [ ] every tool or secret store that uses this key (`used_in` is not set for it)"];
+  const old = marker.old ? `\`${marker.old}\`` : "the old key";
+  const afterMerge = input.canDeactivate ? `keyward ${DEACTIVATION[input.providerType] ?? "deactivates it"} ${input.grace} after the merge (\`rotation_grace\`), once the new key is in place everywhere. If the old key is still used after that, keyward opens a \`rotation-overdue\` issue.` : `keyward cannot deactivate it by API: revoke it at ${CONSOLES[input.providerType] ?? "the provider"} once the new key is in place everywhere.`;
+  const lines = [
+    rotationMarker(marker),
+    `Rotation of **${key.label}** (\`${keyId}\`), workflow \`${key.workflow}\`${owner}.`,
+    "",
+    `**Why:** ${input.why}`,
+    ""
+  ];
+  if (marker.mode === "minted") {
+    lines.push(
+      "### What this pull request changes",
+      "",
+      `- \`${input.secretPath}\`: the new key, minted by keyward at ${input.providerType}${marker.new ? ` as \`${marker.new}\`` : ""} and encrypted to this repository's age recipients (\`.sops.yaml\`). The key itself is not in this page, the diff or the logs.`,
+      `- \`${input.configPath}\`: \`created\` and \`provider_key_id\` of \`${keyId}\`.`,
+      `- The key it replaces: ${old}.`,
+      "",
+      "### After you merge",
+      "",
+      `1. Put the new key in every place that uses it (\`keyward vault show ${keyId} --reveal\` prints it on your terminal):`,
+      ...usedIn,
+      `2. The old key: ${afterMerge}`
+    );
+  } else {
+    lines.push(
+      "### Steps",
+      "",
+      `1. - [ ] Create a new key at ${CONSOLES[input.providerType] ?? "the provider"}, named \`${key.label}\`.`,
+      `2. - [ ] On this branch, store it: \`git fetch && git switch ${rotationBranch(keyId)}\`, then \`keyward vault add ${keyId} < new-key.txt\` (or type it at the prompt), commit \`${input.secretPath}\` and push. \`keyward validate\` fails on this pull request until the new key is in place, and \`vault add\` refuses the old key.`,
+      `3. - [ ] Put the new key in every place that uses it:`,
+      ...usedIn.map((l) => `   ${l}`),
+      "4. - [ ] Merge.",
+      `5. The old key (${old}): ${afterMerge}`,
+      "",
+      `This pull request already sets \`created\` of \`${keyId}\` to today in \`${input.configPath}\` and drops its \`provider_key_id\`: keyward matches the new key by its hint after the merge.`
+    );
+  }
+  lines.push(
+    "",
+    `_keyward updates this pull request on later runs and never force-pushes a branch you have pushed to. Closing it unmerged snoozes the rotation of \`${keyId}\` until next month._`,
+    ""
+  );
+  return lines.join("\n");
+}
+
+// src/commands/rotate.ts
+var DAY_MS2 = 864e5;
+var SETTLE_DAYS = 30;
+async function listRotationPulls(forge) {
+  return (await forge.listPullRequests(ROTATION_BRANCH_PREFIX)).map((pr) => ({ pr, marker: parseRotationMarker(pr.body) })).filter((p) => p.marker !== void 0);
+}
+function rotatingProviderKeyIds(pulls) {
+  const ids = /* @__PURE__ */ new Set();
+  for (const { pr, marker } of pulls) {
+    if (marker.new && pr.mergedAt === void 0) ids.add(`${marker.provider}\0${marker.new}`);
+    if (marker.old && pr.mergedAt !== void 0) ids.add(`${marker.provider}\0${marker.old}`);
+  }
+  return ids;
+}
+function rotationCandidates(inventory, findings, now) {
+  const defaults = resolvedDefaults(inventory);
+  const out = /* @__PURE__ */ new Map();
+  const add2 = (keyId, reason, why) => {
+    const key = inventory.keys[keyId];
+    if (key && !out.has(keyId)) out.set(keyId, { keyId, key, reason, why });
+  };
+  for (const f of findings) {
+    if (!f.key) continue;
+    if (f.rule === "exposed-key")
+      add2(f.key, "exposed-key", `the key was found in plain text (${f.title}).`);
+    if (f.rule === "canary-used") {
+      const canary = inventory.keys[f.key];
+      add2(f.key, "canary-used", `the canary key "${f.key}" was used: whatever held it leaked.`);
+      for (const [id, key] of Object.entries(inventory.keys))
+        if (canary && key.workflow === canary.workflow && id !== f.key)
+          add2(
+            id,
+            "canary-used",
+            `the canary "${f.key}" of workflow "${key.workflow}" was used, so the keys stored beside it may have leaked too.`
+          );
+    }
+  }
+  for (const [id, key] of Object.entries(inventory.keys)) {
+    if (key.canary) continue;
+    const rotateAfter = key.rotate_after ?? defaults.rotate_after;
+    const limit = parseDuration(rotateAfter);
+    const created = Date.parse(`${key.created}T00:00:00Z`);
+    if (limit === void 0 || Number.isNaN(created) || now.getTime() - created < limit) continue;
+    const due = utcDay(new Date(created + limit));
+    add2(
+      id,
+      "rotation-due",
+      `key "${id}" was created on ${key.created} and rotate_after is ${rotateAfter}, so it was due on ${due}.`
+    );
+  }
+  return [...out.values()];
+}
+async function rotate(input, deps) {
+  const { forge, log } = deps;
+  const { inventory, now } = input;
+  const defaults = resolvedDefaults(inventory);
+  const graceMs = parseDuration(defaults.rotation_grace) ?? DAY_MS2;
+  const period = utcMonth(now);
+  const result = {
+    opened: [],
+    updated: [],
+    deferred: [],
+    recorded: [],
+    minted: [],
+    deactivated: [],
+    findings: [],
+    requests: 0,
+    notes: []
+  };
+  const pulls = input.pulls ?? await listRotationPulls(forge);
+  const byKey = (keyId) => pulls.filter((p) => p.marker.key === keyId).sort((a, b) => b.pr.number - a.pr.number);
+  for (const { pr, marker } of pulls) {
+    if (pr.mergedAt === void 0) {
+      if (pr.state === "closed") await retireUnusedMint(input, deps, result, { pr, marker });
+      continue;
+    }
+    const mergedMs = Date.parse(pr.mergedAt);
+    const recent = now.getTime() - mergedMs <= SETTLE_DAYS * DAY_MS2;
+    if (recent && !input.recorded.has(pr.number)) {
+      result.recorded.push({
+        key: marker.key,
+        provider: marker.provider,
+        old_provider_key_id: marker.old ?? null,
+        new_provider_key_id: input.matches.get(marker.key)?.providerKeyId ?? marker.new ?? null,
+        pull_request: pr.number,
+        merged_by: pr.mergedBy ?? null,
+        merged_at: pr.mergedAt
+      });
+    }
+    await retireOldKey(input, deps, result, { pr, marker, mergedMs, graceMs });
+  }
+  for (const { pr, marker } of pulls) {
+    if (pr.state !== "open") continue;
+    const openMs = now.getTime() - Date.parse(pr.createdAt);
+    if (openMs <= graceMs) continue;
+    const key = inventory.keys[marker.key];
+    result.findings.push(
+      overdue(input, marker, "unmerged", {
+        title: `Rotation overdue: ${marker.key}${key ? ` (${key.label})` : ""}`,
+        message: `The rotation pull request ${pr.url} for key "${marker.key}" has been open for ${Math.floor(openMs / DAY_MS2)} day(s), past rotation_grace (${defaults.rotation_grace}). Until it is merged the old key stays in use.`,
+        numbers: { pull_request: pr.number, opened_at: pr.createdAt }
+      })
+    );
+  }
+  let budget = input.maxPullRequests;
+  for (const candidate of rotationCandidates(inventory, input.findings, now)) {
+    const existing = byKey(candidate.keyId);
+    const open2 = existing.find((p) => p.pr.state === "open");
+    if (open2) {
+      await refreshPullRequest(input, deps, result, candidate, open2);
+      continue;
+    }
+    if (existing.some(
+      (p) => p.pr.state === "closed" && (p.pr.mergedAt ?? p.pr.closedAt)?.slice(0, 7) === period
+    ) || existing.some((p) => p.pr.state === "closed" && !p.pr.closedAt && p.marker.period === period))
+      continue;
+    if (budget <= 0) {
+      result.deferred.push(candidate.keyId);
+      continue;
+    }
+    budget--;
+    await openPullRequest(input, deps, result, candidate, period);
+  }
+  for (const n of result.notes) log.info(n);
+  if (result.deferred.length > 0) {
+    const note = `${result.deferred.length} rotation pull request(s) wait for the next run (max-prs-per-run): ${result.deferred.join(", ")}`;
+    result.notes.push(note);
+    log.warning(note);
+  }
+  return result;
+}
+async function openPullRequest(input, deps, result, candidate, period) {
+  const { forge, log } = deps;
+  const { keyId, key } = candidate;
+  const matched = input.matches.get(keyId);
+  const provider = deps.providers.get(key.provider);
+  const settings = input.inventory.providers[key.provider];
+  const type = settings ? providerType(key.provider, settings) : key.provider;
+  const branch = rotationBranch(keyId);
+  const canMint = key.auto_rotate === true && matched !== void 0 && provider?.mintKey !== void 0 && (provider.canMint?.(matched) ?? false);
+  if (key.auto_rotate === true && !canMint)
+    result.notes.push(
+      `key "${keyId}" has auto_rotate, but ${key.provider} cannot mint it by API${matched ? "" : " (it is not matched to a provider key)"}: opening a checklist rotation instead`
+    );
+  if (input.dryRun || input.head === void 0) {
+    log.info(
+      `${input.dryRun ? "dry run: would open" : "cannot open (the branch has no commit yet)"} a ${canMint ? "minted" : "checklist"} rotation pull request for "${keyId}" (${candidate.reason})`
+    );
+    return;
+  }
+  const replace = await forge.branchHead(branch) !== void 0;
+  if (replace) {
+    const commits = await forge.branchCommits(branch);
+    const human = commits.filter((c) => !isKeywardCommit(c.message));
+    if (human.length > 0) {
+      const last = byLatest(await forge.listPullRequests(branch));
+      const note = `keyward needs a new rotation pull request for \`${keyId}\` (${candidate.why}) but branch \`${branch}\` has ${human.length} commit(s) pushed by a person, which keyward never overwrites. Delete the branch (or merge it) and the next run opens the pull request.`;
+      if (last) await forge.comment(last.number, note);
+      result.notes.push(note.replace(/`/g, ""));
+      return;
+    }
+  }
+  const files = [];
+  const marker = {
+    key: keyId,
+    provider: key.provider,
+    old: matched?.providerKeyId,
+    new: void 0,
+    mode: canMint ? "minted" : "checklist",
+    reason: candidate.reason,
+    period
+  };
+  let minted;
+  if (canMint && matched && provider?.mintKey) {
+    const outcome = await provider.mintKey(
+      matched,
+      key.label,
+      key.cap_usd_month ?? matched.limitUsd ?? null
+    );
+    result.requests += outcome.requests;
+    if (!outcome.ok) {
+      result.findings.push(
+        overdue(input, marker, "mint-refused", {
+          title: `Rotation blocked: ${keyId} (${key.label})`,
+          message: `keyward could not create the replacement for "${keyId}" at ${key.provider}: ${outcome.reason}.${outcome.permission ? ` Minting needs ${outcome.permission}.` : ""} Rotate it by hand, or fix the admin key and the next run tries again.`,
+          numbers: { provider: key.provider, refused: outcome.reason }
+        })
+      );
+      return;
+    }
+    deps.mask?.(outcome.value.secret);
+    minted = outcome.value.key;
+    marker.new = minted.providerKeyId;
+    try {
+      files.push({
+        path: key.secret,
+        content: await deps.vault.seal(key.secret, { [SECRET_FIELD]: outcome.value.secret })
+      });
+    } catch (error2) {
+      await rollback(
+        deps,
+        result,
+        key.provider,
+        minted,
+        `the new key could not be encrypted: ${errorMessage(error2)}`
+      );
+      return;
+    }
+  } else {
+    files.push({
+      path: key.secret,
+      content: renderPlaceholder({
+        key: keyId,
+        oldSecretSha256: input.secretFingerprints.get(keyId)
+      })
+    });
+  }
+  files.push({
+    path: input.configPath,
+    content: editKeyEntry(input.configText, keyId, {
+      created: utcDay(input.now),
+      provider_key_id: minted ? minted.providerKeyId : null
+    })
+  });
+  const message = `Rotate ${keyId} (${key.label})
+
+${candidate.why}
+
+${ROTATION_TRAILER} ${keyId}`;
+  let pr;
+  try {
+    const outcome = await forge.commitToBranch(branch, files, message, input.head, { replace });
+    if (outcome.status === "conflict")
+      throw new Error(`branch ${branch} moved while keyward wrote it`);
+    pr = await forge.createPullRequest({
+      title: rotationTitle(keyId, key.label),
+      body: renderRotationBody({
+        marker,
+        keyId,
+        key,
+        workflow: input.inventory.workflows[key.workflow],
+        providerType: type,
+        why: candidate.why,
+        secretPath: key.secret,
+        configPath: input.configPath,
+        grace: resolvedDefaults(input.inventory).rotation_grace,
+        canDeactivate: provider?.deactivateKey !== void 0
+      }),
+      branch,
+      labels: ["keyward", "keyward:rotation"],
+      assignees: ownerLogin(input.inventory.workflows[key.workflow]?.owner)
+    });
+  } catch (error2) {
+    if (minted) await rollback(deps, result, key.provider, minted, errorMessage(error2));
+    else
+      result.notes.push(
+        `the rotation pull request for "${keyId}" could not be opened: ${errorMessage(error2)}`
+      );
+    return;
+  }
+  result.opened.push(pr.number);
+  if (minted)
+    result.minted.push({
+      key: keyId,
+      provider: key.provider,
+      provider_key_id: minted.providerKeyId,
+      pull_request: pr.number
+    });
+  log.info(`opened ${pr.url}: ${marker.mode} rotation of "${keyId}" (${candidate.reason})`);
+}
+async function rollback(deps, result, providerId, minted, why) {
+  const provider = deps.providers.get(providerId);
+  const off = provider?.deactivateKey ? await provider.deactivateKey(minted) : void 0;
+  if (off) result.requests += off.requests;
+  result.notes.push(
+    `the rotation of a ${providerId} key stopped (${why}); the key minted for it (${minted.providerKeyId}) was ${off?.ok ? "deactivated again" : `NOT deactivated${off && !off.ok ? ` (${off.reason})` : ""}: revoke it at the provider`}`
+  );
+  deps.log.warning(result.notes.at(-1) ?? "");
+}
+async function refreshPullRequest(input, deps, result, candidate, open2) {
+  const { key, keyId } = candidate;
+  const settings = input.inventory.providers[key.provider];
+  const reason = open2.marker.reason === "rotation-due" ? candidate.reason : open2.marker.reason;
+  const why = reason === candidate.reason ? candidate.why : void 0;
+  if (why === void 0) return;
+  const body = renderRotationBody({
+    marker: { ...open2.marker, reason },
+    keyId,
+    key,
+    workflow: input.inventory.workflows[key.workflow],
+    providerType: settings ? providerType(key.provider, settings) : key.provider,
+    why,
+    secretPath: key.secret,
+    configPath: input.configPath,
+    grace: resolvedDefaults(input.inventory).rotation_grace,
+    canDeactivate: deps.providers.get(key.provider)?.deactivateKey !== void 0
+  });
+  const title = rotationTitle(keyId, key.label);
+  if (body === open2.pr.body && title === open2.pr.title) return;
+  if (input.dryRun) {
+    deps.log.info(`dry run: would update ${open2.pr.url}`);
+    return;
+  }
+  await deps.forge.updatePullRequest(open2.pr.number, { body, title });
+  result.updated.push(open2.pr.number);
+}
+async function retireUnusedMint(input, deps, result, closed) {
+  const { marker } = closed;
+  if (marker.mode !== "minted" || !marker.new) return;
+  const minted = input.listed.get(marker.provider)?.find((k) => k.providerKeyId === marker.new && k.status === "active");
+  const provider = deps.providers.get(marker.provider);
+  if (!minted || !provider?.deactivateKey) return;
+  if (input.dryRun) {
+    deps.log.info(`dry run: would deactivate the unused minted key ${marker.new}`);
+    return;
+  }
+  const outcome = await provider.deactivateKey(minted);
+  result.requests += outcome.requests;
+  if (outcome.ok)
+    result.deactivated.push({
+      key: marker.key,
+      provider: marker.provider,
+      provider_key_id: marker.new,
+      at: input.now.toISOString()
+    });
+  else
+    result.notes.push(
+      `the key minted for the closed pull request ${closed.pr.url} (${marker.new}) could not be deactivated: ${outcome.reason}; revoke it at ${marker.provider}`
+    );
+}
+async function retireOldKey(input, deps, result, merged) {
+  const { marker, pr } = merged;
+  if (!marker.old) return;
+  const listed = input.listed.get(marker.provider);
+  const old = listed?.find((k) => k.providerKeyId === marker.old);
+  if (!listed || !old || old.status !== "active") return;
+  const switchMs = merged.mergedMs + merged.graceMs;
+  if (input.now.getTime() < switchMs) return;
+  const key = input.inventory.keys[marker.key];
+  const label = key ? ` (${key.label})` : "";
+  const lastUse = input.usage.filter(
+    (u) => u.provider === marker.provider && u.providerKeyId === marker.old && Date.parse(u.start) >= switchMs && (u.requests ?? 0) + u.inputTokens + u.outputTokens > 0
+  ).map((u) => u.end).sort().at(-1);
+  if (lastUse) {
+    result.findings.push(
+      overdue(input, marker, "still-used", {
+        title: `Old key still in use after rotation: ${marker.key}${label}`,
+        message: `The key that pull request ${pr.url} replaced (${marker.old}) was still used after the grace period, last at ${lastUse}. Something was not switched to the new key: check every place in used_in. keyward leaves the old key active while it is used, so nothing breaks unannounced; revoke it at the provider once you have found the caller.`,
+        numbers: { old_provider_key_id: marker.old, last_used: lastUse }
+      })
+    );
+    return;
+  }
+  const provider = deps.providers.get(marker.provider);
+  if (!provider?.deactivateKey) {
+    result.findings.push(
+      overdue(input, marker, "manual", {
+        title: `Deactivate the old key: ${marker.key}${label}`,
+        message: `Pull request ${pr.url} was merged, and the old key ${marker.old} is still active at ${marker.provider}. keyward cannot deactivate it by API: revoke it in the provider's console.`,
+        numbers: { old_provider_key_id: marker.old }
+      })
+    );
+    return;
+  }
+  if (input.dryRun) {
+    deps.log.info(`dry run: would deactivate ${marker.provider} key ${marker.old}`);
+    return;
+  }
+  const outcome = await provider.deactivateKey(old);
+  result.requests += outcome.requests;
+  if (outcome.ok) {
+    result.deactivated.push({
+      key: marker.key,
+      provider: marker.provider,
+      provider_key_id: marker.old,
+      at: input.now.toISOString()
+    });
+    deps.log.info(`deactivated the old ${marker.provider} key ${marker.old} of "${marker.key}"`);
+    return;
+  }
+  result.findings.push(
+    overdue(input, marker, "deactivate-refused", {
+      title: `Deactivate the old key: ${marker.key}${label}`,
+      message: `keyward tried to deactivate the old key ${marker.old} after the rotation in ${pr.url} and ${marker.provider} refused: ${outcome.reason}.${outcome.permission ? ` It needs ${outcome.permission}.` : ""} Revoke it in the provider's console.`,
+      numbers: { old_provider_key_id: marker.old, refused: outcome.reason }
+    })
+  );
+}
+function overdue(input, marker, variant, text) {
+  const key = input.inventory.keys[marker.key];
+  const workflow = key ? input.inventory.workflows[key.workflow] : void 0;
+  return finding({
+    rule: "rotation-overdue",
+    severity: variant === "unmerged" ? "warning" : "error",
+    kind: "condition",
+    ...key ? { key: marker.key } : {},
+    subject: marker.key,
+    period: marker.period || "-",
+    variant,
+    title: text.title,
+    message: text.message,
+    numbers: text.numbers,
+    ...key ? { workflow: key.workflow, provider: key.provider } : {},
+    ...workflow ? { owner: workflow.owner } : {}
+  });
+}
+function ownerLogin(owner) {
+  return owner && !owner.includes("/") ? [owner.replace(/^@/, "")] : [];
+}
+function byLatest(prs) {
+  return [...prs].sort((a, b) => b.number - a.number)[0];
+}
+
+// src/commands/audit-history.ts
+import { createHash as createHash5 } from "node:crypto";
+var HISTORY_DAYS = 40;
+var USAGE_DAYS_DIGEST_FIELD = "usage_days_sha256";
+function usageDaysDigest(json) {
+  const hash = createHash5("sha256");
+  feed(hash, json);
+  return `sha256:${hash.digest("hex")}`;
+}
+function feed(hash, value2) {
+  if (typeof value2 !== "object" || value2 === null || Array.isArray(value2)) {
+    hash.update(JSON.stringify(value2) ?? "null");
+    return;
+  }
+  let first = true;
+  hash.update("{");
+  for (const key of Object.keys(value2).sort()) {
+    const item = value2[key];
+    if (item === void 0) continue;
+    hash.update(`${first ? "" : ","}${JSON.stringify(key)}:`);
+    first = false;
+    feed(hash, item);
+  }
+  hash.update("}");
+}
+var historyFrom = (now) => utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS));
+async function readHistory(forge, readLocal, entries, options, log) {
+  const from = historyFrom(options.now);
+  if (options.carried !== void 0) {
+    const checked = checkCarried(options.carried, entries, from, options);
+    const read2 = typeof checked === "string" ? { why: checked, tampered: false } : await readSnapshots(forge, readLocal, entries, checked.first, log, checked);
+    if (!("why" in read2)) return { ...read2, base: checked.base };
+    const message = `the usage_days of audit/state.json were not used (${read2.why}); reading ${HISTORY_DAYS} days of snapshots instead`;
+    if (read2.tampered) log.warning(message);
+    else log.info(message);
+  }
+  const full = await readSnapshots(forge, readLocal, entries, dayStartMs(from), log, void 0);
+  if ("why" in full) throw new Error(full.why);
+  return { ...full, base: emptyUsageDays(from) };
+}
+function checkCarried(value2, entries, from, options) {
+  if (typeof value2 !== "object" || value2 === null) return "not an object";
+  const { snapshot, ...json } = value2;
+  const base = fromUsageDaysJson(json);
+  if (!base || typeof snapshot !== "string") return "not in the expected form";
+  if (base.from > from) return `they start on ${base.from}, after the history's ${from}`;
+  if (base.through <= from) return `they end before the history's start, ${from}`;
+  if (base.through > utcDay(options.windowStart))
+    return `this run looks back to ${options.windowStart.toISOString()}, before their end ${base.through}`;
+  if (options.freshFirstStart !== void 0 && options.freshFirstStart < base.through)
+    return `this run read usage from ${options.freshFirstStart}, before their end ${base.through}`;
+  const holder = entries.findIndex((e) => e.sha256 === snapshot);
+  if (holder < 0) return `their snapshot ${snapshot} is not in the ledger`;
+  const first = dayStartMs(base.through);
+  const holderAt = Date.parse(entries[holder].at);
+  if (!(holderAt > first)) return `their snapshot was written before ${base.through}`;
+  return { base, json, holder, first };
+}
+async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   const usage = [];
-  const events = [];
-  for (const entry of entries) {
-    if (Date.parse(entry.at) < cutoff) continue;
+  const snapshots = [];
+  const through = carried?.base.through;
+  let read2 = 0;
+  let digestChecked = false;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    const atMs = Date.parse(entry.at);
+    if (carried ? !(atMs > after) : atMs < after) continue;
     const local = await readLocal(entry.path).catch(() => void 0);
     const text = local !== void 0 ? new TextDecoder().decode(local) : await forge.readFile(entry.path);
+    read2++;
+    let data;
     if (text === void 0) {
       log.warning(
         `${entry.path} is listed in the ledger but missing; run \`keyward ledger verify\``
       );
-      continue;
-    }
-    try {
-      const data = JSON.parse(text);
-      for (const p of Object.values(data.providers ?? {})) {
-        usage.push(...p.usage ?? []);
-        events.push(...p.events ?? []);
+    } else {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        log.warning(`${entry.path} is not valid JSON; its data is left out of the baselines`);
       }
-    } catch {
-      log.warning(`${entry.path} is not valid JSON; its data is left out of the baselines`);
+    }
+    if (carried && i === carried.holder) {
+      if (data?.[USAGE_DAYS_DIGEST_FIELD] !== usageDaysDigest(carried.json))
+        return { why: `they do not match the digest in ${entry.path}`, tampered: true };
+      digestChecked = true;
+    }
+    if (!data) continue;
+    const events = [];
+    for (const p of Object.values(data.providers ?? {})) {
+      for (const r of p.usage ?? []) {
+        if (through !== void 0 && r.start < through) {
+          if (carried && i > carried.holder)
+            return {
+              why: `${entry.path} holds usage of ${r.start.slice(0, 10)}, a day they summed`,
+              tampered: false
+            };
+          continue;
+        }
+        usage.push(r);
+      }
+      for (const e of p.events ?? []) events.push(e);
+    }
+    snapshots.push({
+      atMs,
+      events,
+      rotations: (data.rotation?.recorded ?? []).map((r) => r.pull_request)
+    });
+  }
+  if (carried && !digestChecked)
+    return { why: "the snapshot holding their digest was not read", tampered: false };
+  return { usage, snapshots, read: read2, carried: carried !== void 0 };
+}
+
+// src/commands/audit.ts
+var STATE_FILE = "audit/state.json";
+var EVENT_LOOKBACK_DAYS = 7;
+var COMMIT_ATTEMPTS = 3;
+function readState(text) {
+  try {
+    const value2 = JSON.parse(text ?? "");
+    if (value2 && typeof value2 === "object" && value2.providers && typeof value2.providers === "object")
+      return {
+        version: 1,
+        providers: value2.providers,
+        ...value2.usage_days !== void 0 ? { usage_days: value2.usage_days } : {}
+      };
+  } catch {
+  }
+  return { version: 1, providers: {} };
+}
+function formatState(state) {
+  const { usage_days: days, ...rest } = state;
+  const head = JSON.stringify(rest, null, 2);
+  if (days === void 0) return `${head}
+`;
+  const line = (value2) => JSON.stringify(value2);
+  const parts = [];
+  if (typeof days === "object" && days !== null && !Array.isArray(days)) {
+    const { keys, ...meta } = days;
+    for (const [name, value2] of Object.entries(meta))
+      parts.push(`    ${line(name)}: ${line(value2)}`);
+    if (keys !== void 0) {
+      const providers = typeof keys === "object" && keys !== null && !Array.isArray(keys) ? Object.entries(keys).map(([provider, byKey]) => {
+        const entries = typeof byKey === "object" && byKey !== null && !Array.isArray(byKey) ? Object.entries(byKey).map(
+          ([keyId, value2]) => `        ${line(keyId)}: ${line(value2)}`
+        ) : void 0;
+        return entries === void 0 ? `      ${line(provider)}: ${line(byKey)}` : entries.length === 0 ? `      ${line(provider)}: {}` : `      ${line(provider)}: {
+${entries.join(",\n")}
+      }`;
+      }) : void 0;
+      parts.push(
+        providers === void 0 ? `    "keys": ${line(keys)}` : providers.length === 0 ? '    "keys": {}' : `    "keys": {
+${providers.join(",\n")}
+    }`
+      );
     }
   }
-  return { usage, events };
+  const body = parts.length > 0 ? `{
+${parts.join(",\n")}
+  }` : line(days);
+  return `${head.slice(0, -2)},
+  "usage_days": ${body}
 }
+`;
+}
+var sha256Hex = (data) => createHash6("sha256").update(data).digest("hex");
 async function audit(input, deps) {
+  const closers = [];
+  try {
+    return await runAudit(input, deps, closers);
+  } finally {
+    await Promise.all(closers.map((close) => close().catch(() => void 0)));
+  }
+}
+async function runAudit(input, deps, closers) {
   const { log, forge, vault } = deps;
   const now = deps.clock.now();
   const notes = [];
@@ -81174,21 +82750,20 @@ async function audit(input, deps) {
   const ledger = parseLedger(ledgerText ?? "");
   const state = readState(stateText);
   const prev = ledger.entries.at(-1)?.sha256 ?? null;
-  const history = await readHistory(forge, deps.readFile, ledger.entries, now, log);
   const access2 = [];
   const tampered = [];
   const gaps = [];
-  const decrypt = async (file2, keyId) => {
+  const decrypt = async (file, keyId) => {
     try {
-      const { values, access: record } = await vault.decrypt(file2, "audit", keyId);
+      const { values, access: record } = await vault.decrypt(file, "audit", keyId);
       access2.push(record);
       const value2 = values[SECRET_FIELD];
       return typeof value2 === "string" ? value2 : void 0;
     } catch (error2) {
       if (error2 instanceof VaultError && error2.code === "no-identity") throw error2;
       if (error2 instanceof VaultError && error2.tampered)
-        tampered.push({ keyId, file: file2, message: error2.message });
-      else notes.push(`${file2}: ${errorMessage(error2)}`);
+        tampered.push({ keyId, file, message: error2.message });
+      else notes.push(`${file}: ${errorMessage(error2)}`);
       return void 0;
     }
   };
@@ -81206,8 +82781,10 @@ async function audit(input, deps) {
         continue;
       }
       const provider = deps.openProvider(id, settings, adminKey);
-      if (provider) opened.push({ id, opened: provider });
-      else
+      if (provider) {
+        opened.push({ id, opened: provider });
+        closers.push(() => provider.close());
+      } else
         gaps.push({
           provider: id,
           endpoint: "adapter",
@@ -81221,50 +82798,45 @@ async function audit(input, deps) {
     log.info(`Decrypted ${access2.length} secret file(s)`);
   });
   const until = fetchWindow(void 0, now).until;
-  let reads;
-  try {
-    reads = await mapLimited(
-      opened,
-      3,
-      ({ id, opened: { provider } }) => log.group(`Provider ${id}`, async () => {
-        const { since } = fetchWindow(
-          state.providers[id]?.watermark,
-          now,
-          input.backfillDays !== void 0 ? { backfillDays: input.backfillDays } : {}
-        );
-        const read2 = {
-          id,
-          keys: void 0,
-          usage: [],
-          events: [],
-          gaps: [],
-          notes: [],
-          requests: 0,
-          window: { since: since.toISOString(), until: until.toISOString() },
-          usageComplete: false
-        };
-        const collect = (result) => {
-          read2.gaps.push(...result.gaps);
-          read2.notes.push(...result.notes);
-          read2.requests += result.requests;
-          return result.data;
-        };
-        const listed = await provider.listKeys();
-        const keys = collect(listed);
-        if (listed.gaps.length === 0) read2.keys = keys;
-        const usage = await provider.usage(since, until);
-        read2.usage = collect(usage);
-        read2.usageComplete = usage.gaps.length === 0;
-        read2.events = collect(await provider.auditEvents(since, until));
-        log.info(
-          `${id}: ${keys.length} keys, ${read2.usage.length} usage records, ${read2.events.length} events, ${read2.gaps.length} gap(s), ${read2.requests} requests`
-        );
-        return read2;
-      })
-    );
-  } finally {
-    await Promise.all(opened.map(({ opened: o }) => o.close()));
-  }
+  const reads = await mapLimited(
+    opened,
+    3,
+    ({ id, opened: { provider } }) => log.group(`Provider ${id}`, async () => {
+      const { since } = fetchWindow(
+        state.providers[id]?.watermark,
+        now,
+        input.backfillDays !== void 0 ? { backfillDays: input.backfillDays } : {}
+      );
+      const read2 = {
+        id,
+        keys: void 0,
+        usage: [],
+        events: [],
+        gaps: [],
+        notes: [],
+        requests: 0,
+        window: { since: since.toISOString(), until: until.toISOString() },
+        usageComplete: false
+      };
+      const collect = (result) => {
+        read2.gaps.push(...result.gaps);
+        read2.notes.push(...result.notes);
+        read2.requests += result.requests;
+        return result.data;
+      };
+      const listed = await provider.listKeys();
+      const keys = collect(listed);
+      if (listed.gaps.length === 0) read2.keys = keys;
+      const usage = await provider.usage(since, until);
+      read2.usage = collect(usage);
+      read2.usageComplete = usage.gaps.length === 0;
+      read2.events = collect(await provider.auditEvents(since, until));
+      log.info(
+        `${id}: ${keys.length} keys, ${read2.usage.length} usage records, ${read2.events.length} events, ${read2.gaps.length} gap(s), ${read2.requests} requests`
+      );
+      return read2;
+    })
+  );
   for (const read2 of reads) gaps.push(...read2.gaps);
   for (const note of reads.flatMap((r) => r.notes)) if (!notes.includes(note)) notes.push(note);
   const listedKeys = reads.flatMap((r) => r.keys ?? []);
@@ -81303,6 +82875,13 @@ async function audit(input, deps) {
       allow: inventory.scan?.allow ?? []
     })).findings
   );
+  const keyOfSecret = new Map([...secretFingerprints].map(([id, sha]) => [sha, id]));
+  const leaksWithKeys = leaks.map((leak) => {
+    const sha = /"(sha256:[0-9a-f]{64})"/.exec(leak.message)?.[1];
+    const keyId = sha ? keyOfSecret.get(sha) : void 0;
+    return keyId && leak.key === void 0 ? { ...leak, key: keyId } : leak;
+  });
+  const rotationPulls = await listRotationPulls(forge);
   const failedRuns = /* @__PURE__ */ new Map();
   const providerIds = Object.keys(inventory.providers);
   const readIds = new Set(reads.map((r) => r.id));
@@ -81318,6 +82897,30 @@ async function audit(input, deps) {
       until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS
     )
   );
+  let freshFirstStart;
+  for (const u of newUsage)
+    if (freshFirstStart === void 0 || u.start < freshFirstStart) freshFirstStart = u.start;
+  const history = await readHistory(
+    forge,
+    deps.readFile,
+    ledger.entries,
+    { now, windowStart, freshFirstStart, carried: state.usage_days },
+    log
+  );
+  const from = historyFrom(now);
+  const windowDay = utcDay(windowStart);
+  const carried = carryForward({
+    base: history.base,
+    history: history.usage,
+    fresh: newUsage,
+    snapshots: history.snapshots,
+    freshEvents: newEvents,
+    from,
+    through: [windowDay, from, history.base.through].sort().at(-1) ?? windowDay
+  });
+  log.info(
+    `history: ${history.read} snapshot(s) read${history.carried ? `, days before ${history.base.through} carried in ${STATE_FILE}` : ""}`
+  );
   const ctx = {
     inventory,
     now,
@@ -81326,18 +82929,111 @@ async function audit(input, deps) {
     ),
     matches,
     adminProviderKeyIds: /* @__PURE__ */ new Set(),
-    usage: mergeUsage(history.usage, newUsage).sort((a, b) => a.start.localeCompare(b.start)),
-    events: mergeEvents(history.events, newEvents),
+    rotatingProviderKeys: rotatingProviderKeyIds(rotationPulls),
+    usage: carried.usage,
+    earlier: carried.earlier,
+    events: carried.events,
     windowStart,
     failedRuns,
     secretFingerprints,
     tampered,
-    leaks
+    leaks: leaksWithKeys
   };
   const detected = runDetectors(ctx);
   for (const error2 of detected.errors) log.warning(`a detector failed: ${error2}`);
   const findings = detected.findings;
-  const knownEvents = new Set(history.events.map((e) => `${e.provider}\0${e.eventId}`));
+  const providersById = new Map(opened.map(({ id, opened: o }) => [id, o.provider]));
+  const defaults = resolvedDefaults(inventory);
+  const caps = await log.group("Caps", async () => {
+    const limits = /* @__PURE__ */ new Map();
+    let requests = 0;
+    for (const { id, opened: o } of opened) {
+      const control = o.provider.limitControl();
+      const read2 = reads.find((r) => r.id === id);
+      const mine = [...matches.values()].filter((k) => k.provider === id);
+      const capped = Object.values(inventory.keys).some(
+        (k) => k.provider === id && k.cap_usd_month !== void 0
+      );
+      if (control.scope === "none" || !capped || !o.provider.readLimits || !read2?.keys) {
+        limits.set(id, { control, limits: control.scope === "none" ? [] : void 0 });
+        continue;
+      }
+      const result = await o.provider.readLimits(mine);
+      requests += result.requests;
+      gaps.push(...result.gaps);
+      for (const note of result.notes) if (!notes.includes(note)) notes.push(note);
+      limits.set(id, { control, limits: result.gaps.length ? void 0 : result.data });
+    }
+    const plan2 = planCaps(inventory, matches, limits);
+    const enforcement = await enforceCaps(
+      plan2,
+      providersById,
+      {
+        mode: defaults.caps,
+        dryRun: input.dryRun,
+        requestedBy: await requestedBy(deps.changeLog, input.configFile, now)
+      },
+      log
+    );
+    return { plan: plan2, enforcement, requests: requests + enforcement.requests };
+  });
+  findings.push(...capFindings(inventory, caps.plan, caps.enforcement.outcomes, defaults.caps));
+  const configBytes = await deps.readFile(input.configFile);
+  const rotation = await log.group(
+    "Rotation",
+    () => rotate(
+      {
+        inventory,
+        configPath: input.configFile,
+        configText: new TextDecoder().decode(configBytes),
+        now,
+        head: firstHead,
+        matches,
+        listed: new Map(reads.filter((r) => r.keys !== void 0).map((r) => [r.id, r.keys ?? []])),
+        findings,
+        secretFingerprints,
+        recorded: carried.rotations,
+        usage: [...lastUseRecords(carried.earlier), ...ctx.usage],
+        dryRun: input.dryRun,
+        maxPullRequests: input.maxPullRequestsPerRun ?? 5,
+        pulls: rotationPulls
+      },
+      {
+        forge,
+        vault,
+        log,
+        providers: providersById,
+        ...deps.mask ? { mask: deps.mask } : {}
+      }
+    )
+  );
+  findings.push(...rotation.findings);
+  for (const note of rotation.notes) if (!notes.includes(note)) notes.push(note);
+  for (const c of rotationCandidates(inventory, [], now))
+    findings.push(
+      finding({
+        rule: "rotation-due",
+        severity: "warning",
+        kind: "condition",
+        key: c.keyId,
+        subject: c.keyId,
+        period: c.key.created,
+        title: `Rotation due: ${c.keyId} (${c.key.label})`,
+        message: c.why,
+        numbers: {
+          created: c.key.created,
+          rotate_after: c.key.rotate_after ?? defaults.rotate_after
+        },
+        workflow: c.key.workflow,
+        provider: c.key.provider,
+        ...inventory.workflows[c.key.workflow] ? { owner: inventory.workflows[c.key.workflow]?.owner } : {}
+      })
+    );
+  const spend = spendRows(inventory, keyMonthSpend(ctx), caps.plan.status);
+  const knownEvents = new Set(
+    history.snapshots.flatMap((h) => h.events.map((e) => `${e.provider}\0${e.eventId}`))
+  );
+  const usageDays = nextUsageDays(history.carried ? history.base : void 0, carried, state);
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -81363,6 +83059,26 @@ async function audit(input, deps) {
     ),
     secret_sha256: Object.fromEntries(secretFingerprints),
     vault_access: access2,
+    caps: {
+      mode: defaults.caps,
+      keys: caps.plan.status,
+      changes: caps.enforcement.changes,
+      // What the dashboard and the weekly review show per key, as of this run.
+      spend: spend.map((r) => ({
+        key: r.key,
+        budget_usd_month: r.budget ?? null,
+        cap_usd_month: r.cap ?? null,
+        month_to_date_usd: Math.round(r.monthToDate * 100) / 100,
+        forecast_usd: Math.round(r.forecast * 100) / 100,
+        enforced_by: r.enforcedBy ?? null
+      }))
+    },
+    rotation: {
+      opened: rotation.opened,
+      minted: rotation.minted,
+      recorded: rotation.recorded,
+      deactivated: rotation.deactivated
+    },
     findings: findings.map((f) => ({
       rule: f.rule,
       severity: f.severity,
@@ -81371,11 +83087,13 @@ async function audit(input, deps) {
       period: f.period,
       fingerprint: f.fingerprint,
       numbers: f.numbers
-    }))
+    })),
+    ...usageDays?.digest !== void 0 ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {}
   };
   const planCommit = async (head) => {
     const [ledgerNow, stateNow] = head === firstHead ? [ledgerText, stateText] : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)]);
-    const previous = readState(stateNow).providers;
+    const stateThen = readState(stateNow);
+    const previous = stateThen.providers;
     const entries = parseLedger(ledgerNow ?? "").entries;
     const last = entries.at(-1);
     const stamp = new Date(
@@ -81405,13 +83123,15 @@ async function audit(input, deps) {
         })
       )
     };
+    const days = head === firstHead ? usageDays && (usageDays.json ? { ...usageDays.json, snapshot: snapshot2.entry.sha256 } : usageDays.keep) : stateThen.usage_days;
+    if (days !== void 0) nextState.usage_days = days;
     const files = [
       { path: snapshot2.path, content: new TextDecoder().decode(snapshot2.bytes) },
       {
         path: LEDGER_FILE,
         content: (ledgerNow ?? "") + (ledgerNow && !ledgerNow.endsWith("\n") ? "\n" : "") + ledgerLine(snapshot2.entry)
       },
-      { path: STATE_FILE, content: JSON.stringify(nextState, null, 2) + "\n" }
+      { path: STATE_FILE, content: formatState(nextState) }
     ];
     const taken = entries.some((e) => e.path === snapshot2.path);
     return { snapshot: snapshot2, files, taken };
@@ -81454,14 +83174,14 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
     }
   });
   const { snapshot } = planned;
-  const usageFor = (keyId) => {
-    const providerKeyId = matches.get(keyId)?.providerKeyId;
-    const key = inventory.keys[keyId];
-    return providerKeyId && key ? ctx.usage.filter((u) => u.provider === key.provider && u.providerKeyId === providerKeyId) : [];
+  const views = new Map(keyViews(ctx, { canaries: true }).map((view) => [view.id, view]));
+  const chartOf = (keyId) => {
+    const view = views.get(keyId);
+    return view ? chartFor(seriesOf(ctx, view), now, keyId) : "";
   };
-  const plan = findings.map((finding2) => {
+  const plan = findings.filter((f) => f.rule !== "rotation-due").map((finding2) => {
     const key = finding2.key ? inventory.keys[finding2.key] : void 0;
-    const chart = finding2.key ? chartFor(usageFor(finding2.key), now, finding2.key) : "";
+    const chart = finding2.key ? chartOf(finding2.key) : "";
     const owner = finding2.owner && !finding2.owner.includes("/") ? [finding2.owner.replace(/^@/, "")] : [];
     return {
       finding: finding2,
@@ -81506,7 +83226,13 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
         ledgerHead,
         snapshot: input.dryRun ? void 0 : snapshot.path,
         // Past GitHub's body limit the list is cut; every finding is in the committed snapshot.
-        overflowLink: `the \`findings\` of \`${snapshot.path}\``
+        overflowLink: `the \`findings\` of \`${snapshot.path}\``,
+        spend,
+        capNotes: [
+          ...new Set(
+            opened.map(({ opened: o }) => o.provider.limitControl()).filter((c) => c.scope === "none").map((c) => c.note)
+          )
+        ]
       },
       input.dryRun,
       log
@@ -81520,7 +83246,14 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
     gaps,
     findings,
     issues,
-    requests: reads.reduce((n, r) => n + r.requests, 0),
+    pullRequests: {
+      opened: rotation.opened,
+      updated: rotation.updated,
+      deferred: rotation.deferred
+    },
+    capChanges: caps.enforcement.changes,
+    rotations: rotation.recorded,
+    requests: reads.reduce((n, r) => n + r.requests, 0) + caps.requests + rotation.requests,
     providers: reads.map((r) => ({
       id: r.id,
       keys: r.keys?.length ?? 0,
@@ -81531,18 +83264,32 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
     notes
   };
 }
-function chartFor(records, now, keyId) {
-  const useCost = records.some((u) => u.costUsd !== void 0);
+function spendRows(inventory, spend, caps) {
+  return Object.entries(inventory.keys).filter(([, k]) => k.budget_usd_month !== void 0 || k.cap_usd_month !== void 0).map(([id, k]) => ({
+    key: id,
+    budget: k.budget_usd_month,
+    cap: k.cap_usd_month,
+    monthToDate: spend.get(id)?.monthToDate ?? 0,
+    forecast: spend.get(id)?.forecast ?? 0,
+    enforcedBy: caps.find((c) => c.key === id)?.enforcedBy
+  }));
+}
+async function requestedBy(changeLog, configFile, now) {
+  if (!changeLog) return configFile;
+  try {
+    const [last] = await changeLog.commits([configFile], /* @__PURE__ */ new Date(0), new Date(now.getTime() + 1));
+    return last ? `${configFile} at ${last.sha.slice(0, 12)} by ${last.author} <${last.email}>` : configFile;
+  } catch {
+    return configFile;
+  }
+}
+function chartFor(series, now, keyId) {
+  const useCost = series.anyCost;
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  const perDay = /* @__PURE__ */ new Map();
-  for (const u of records)
-    perDay.set(
-      u.start.slice(0, 10),
-      (perDay.get(u.start.slice(0, 10)) ?? 0) + (useCost ? u.costUsd ?? 0 : u.inputTokens + u.outputTokens)
-    );
   const days = Array.from({ length: 30 }, (_, i) => {
     const day = new Date(today - (29 - i) * DAY_MS).toISOString().slice(0, 10);
-    return { day, value: perDay.get(day) ?? 0 };
+    const sums = sumsOn(series, day);
+    return { day, value: sums === void 0 ? 0 : useCost ? sums.cost : sums.tokens };
   });
   if (days.every((d) => d.value === 0)) return "";
   return dailyChart(
@@ -81620,6 +83367,36 @@ async function ensureDashboardSafely(forge, existing, input, dryRun, log) {
     return { number: void 0, action: "unchanged" };
   }
 }
+function nextUsageDays(base, carried, state) {
+  const carry = carried.carry;
+  if (!carry) return void 0;
+  if (base && carry.from === base.from && carry.through === base.through)
+    return { keep: state.usage_days };
+  const json = toUsageDaysJson(carry);
+  return { json, digest: usageDaysDigest(json) };
+}
+function lastUseRecords(earlier) {
+  const out = [];
+  for (const [provider, byKey] of earlier.keys)
+    for (const [providerKeyId, key] of byKey) {
+      if (!key.lastUsed) continue;
+      out.push({
+        provider,
+        providerKeyId,
+        start: new Date(key.lastUsed.start).toISOString(),
+        end: new Date(key.lastUsed.end).toISOString(),
+        model: void 0,
+        operation: "carried",
+        requests: 1,
+        inputTokens: 0,
+        outputTokens: 0,
+        cachedTokens: 0,
+        costUsd: void 0,
+        costSource: "none"
+      });
+    }
+  return out;
+}
 
 // src/adapters/forge/github.ts
 var statusOf = (error2) => typeof error2 === "object" && error2 !== null && "status" in error2 ? Number(error2.status) : void 0;
@@ -81637,6 +83414,21 @@ function toIssue(raw) {
     url: raw.html_url
   };
 }
+function toPull(raw) {
+  return {
+    number: raw.number,
+    title: raw.title,
+    body: raw.body ?? "",
+    state: raw.state === "closed" ? "closed" : "open",
+    branch: raw.head.ref,
+    createdAt: raw.created_at,
+    mergedAt: raw.merged_at ?? void 0,
+    mergedBy: raw.merged_by?.login ?? void 0,
+    closedAt: raw.closed_at ?? void 0,
+    url: raw.html_url
+  };
+}
+var COMPARE_PAGE = 100;
 function githubForge(octokit, options) {
   const { owner, repo, branch, log } = options;
   const base = (options.root ?? "").replace(/^\.?\/+|\/+$/g, "");
@@ -81657,15 +83449,57 @@ function githubForge(octokit, options) {
       ensuredLabels.add(name);
     }
   }
+  async function refHead(name) {
+    try {
+      const { data } = await octokit.rest.git.getRef({ owner, repo, ref: `heads/${name}` });
+      return data.object.sha;
+    } catch (error2) {
+      if (isNotFound2(error2)) return void 0;
+      throw error2;
+    }
+  }
+  async function writeCommit(parent, files, message) {
+    const { data: parentCommit } = await octokit.rest.git.getCommit({
+      owner,
+      repo,
+      commit_sha: parent
+    });
+    const { data: tree } = await octokit.rest.git.createTree({
+      owner,
+      repo,
+      base_tree: parentCommit.tree.sha,
+      tree: files.map((f) => ({
+        path: inRepo(f.path),
+        mode: "100644",
+        type: "blob",
+        content: f.content
+      }))
+    });
+    if (tree.sha === parentCommit.tree.sha) return void 0;
+    const { data: commit } = await octokit.rest.git.createCommit({
+      owner,
+      repo,
+      message,
+      tree: tree.sha,
+      parents: [parent]
+    });
+    return commit.sha;
+  }
+  async function moveRef(name, sha, force) {
+    try {
+      await octokit.rest.git.updateRef({ owner, repo, ref: `heads/${name}`, sha, force });
+      return true;
+    } catch (error2) {
+      if (isNonFastForward(error2)) return false;
+      throw error2;
+    }
+  }
+  function warnUnassigned(logins, what) {
+    log.warning(`could not assign ${logins.join(", ")}; ${what}`);
+  }
   return {
     async head() {
-      try {
-        const { data } = await octokit.rest.git.getRef({ owner, repo, ref: `heads/${branch}` });
-        return data.object.sha;
-      } catch (error2) {
-        if (isNotFound2(error2)) return void 0;
-        throw error2;
-      }
+      return refHead(branch);
     },
     async readFile(path, ref) {
       try {
@@ -81705,43 +83539,10 @@ function githubForge(octokit, options) {
       if (head !== parent) return { status: "conflict" };
       if (!head)
         throw new Error(`branch ${branch} does not exist in ${owner}/${repo}; create it first`);
-      const { data: headCommit } = await octokit.rest.git.getCommit({
-        owner,
-        repo,
-        commit_sha: head
-      });
-      const { data: tree } = await octokit.rest.git.createTree({
-        owner,
-        repo,
-        base_tree: headCommit.tree.sha,
-        tree: files.map((f) => ({
-          path: inRepo(f.path),
-          mode: "100644",
-          type: "blob",
-          content: f.content
-        }))
-      });
-      if (tree.sha === headCommit.tree.sha) return { status: "unchanged" };
-      const { data: commit } = await octokit.rest.git.createCommit({
-        owner,
-        repo,
-        message,
-        tree: tree.sha,
-        parents: [head]
-      });
-      try {
-        await octokit.rest.git.updateRef({
-          owner,
-          repo,
-          ref: `heads/${branch}`,
-          sha: commit.sha,
-          force: false
-        });
-      } catch (error2) {
-        if (isNonFastForward(error2)) return { status: "conflict" };
-        throw error2;
-      }
-      return { status: "committed", sha: commit.sha };
+      const sha = await writeCommit(head, files, message);
+      if (sha === void 0) return { status: "unchanged" };
+      if (!await moveRef(branch, sha, false)) return { status: "conflict" };
+      return { status: "committed", sha };
     },
     async listIssues() {
       const raw = await octokit.paginate(octokit.rest.issues.listForRepo, {
@@ -81764,9 +83565,7 @@ function githubForge(octokit, options) {
         assignees: draft.assignees
       }).catch(async (error2) => {
         if (statusOf(error2) !== 422 || draft.assignees.length === 0) throw error2;
-        log.warning(
-          `could not assign ${draft.assignees.join(", ")}; creating the issue unassigned`
-        );
+        warnUnassigned(draft.assignees, "creating the issue unassigned");
         return octokit.rest.issues.create({
           owner,
           repo,
@@ -81793,6 +83592,120 @@ function githubForge(octokit, options) {
     },
     async comment(number, body) {
       await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
+    },
+    async branchHead(name) {
+      return refHead(name);
+    },
+    async branchCommits(name) {
+      const out = [];
+      for (let page = 1; ; page++) {
+        let data;
+        try {
+          ;
+          ({ data } = await octokit.rest.repos.compareCommitsWithBasehead({
+            owner,
+            repo,
+            basehead: `${branch}...${name}`,
+            per_page: COMPARE_PAGE,
+            page
+          }));
+        } catch (error2) {
+          if (isNotFound2(error2)) return [];
+          throw error2;
+        }
+        out.push(...data.commits.map((c) => ({ sha: c.sha, message: c.commit.message })));
+        if (data.commits.length < COMPARE_PAGE || out.length >= data.total_commits) return out;
+      }
+    },
+    async commitToBranch(name, files, message, parent, commitOptions = {}) {
+      const current = await refHead(name);
+      const replace = commitOptions.replace === true;
+      if (current !== void 0 && current !== parent && !replace) return { status: "conflict" };
+      const sha = await writeCommit(parent, files, message);
+      if (sha === void 0) return { status: "unchanged" };
+      if (current === void 0) {
+        try {
+          await octokit.rest.git.createRef({ owner, repo, ref: `refs/heads/${name}`, sha });
+        } catch (error2) {
+          if (statusOf(error2) === 422) return { status: "conflict" };
+          throw error2;
+        }
+        return { status: "committed", sha };
+      }
+      if (current === parent) {
+        return await moveRef(name, sha, false) ? { status: "committed", sha } : { status: "conflict" };
+      }
+      if (await refHead(name) !== current) return { status: "conflict" };
+      return await moveRef(name, sha, true) ? { status: "committed", sha } : { status: "conflict" };
+    },
+    async listPullRequests(prefix) {
+      const fullName = `${owner}/${repo}`.toLowerCase();
+      const raw = await octokit.paginate(octokit.rest.pulls.list, {
+        owner,
+        repo,
+        state: "all",
+        per_page: 100
+      });
+      const ours = raw.filter(
+        (p) => p.head.ref.startsWith(prefix) && (p.head.repo?.full_name ?? "").toLowerCase() === fullName
+      );
+      const pulls = [];
+      for (const p of ours) {
+        if (p.merged_at) {
+          const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: p.number });
+          pulls.push(toPull(data));
+        } else {
+          pulls.push(toPull(p));
+        }
+      }
+      return pulls.sort((a, b) => a.number - b.number);
+    },
+    async createPullRequest(draft) {
+      const { data } = await octokit.rest.pulls.create({
+        owner,
+        repo,
+        base: branch,
+        head: draft.branch,
+        title: draft.title,
+        body: draft.body
+      });
+      if (draft.labels.length > 0) {
+        await ensureLabels(draft.labels);
+        await octokit.rest.issues.addLabels({
+          owner,
+          repo,
+          issue_number: data.number,
+          labels: draft.labels
+        });
+      }
+      if (draft.assignees.length > 0) {
+        const what = `pull request #${data.number} stays unassigned for them`;
+        try {
+          const { data: issue2 } = await octokit.rest.issues.addAssignees({
+            owner,
+            repo,
+            issue_number: data.number,
+            assignees: draft.assignees
+          });
+          const kept = new Set((issue2.assignees ?? []).map((a) => a.login.toLowerCase()));
+          const refused = draft.assignees.filter((a) => !kept.has(a.toLowerCase()));
+          if (refused.length > 0) warnUnassigned(refused, what);
+        } catch (error2) {
+          if (statusOf(error2) !== 422) throw error2;
+          warnUnassigned(draft.assignees, what);
+        }
+      }
+      return toPull(data);
+    },
+    async updatePullRequest(number, patch) {
+      await octokit.rest.pulls.update({
+        owner,
+        repo,
+        pull_number: number,
+        ...patch.title !== void 0 ? { title: patch.title } : {},
+        ...patch.body !== void 0 ? { body: patch.body } : {},
+        ...patch.state ? { state: patch.state } : {}
+      });
     }
   };
 }
@@ -81895,7 +83808,8 @@ function createHttpClient(options) {
     if (!s) semaphores.set(host, s = new Semaphore(perHost));
     return s;
   }
-  function isRetryable(status, headers) {
+  function isRetryable(status, headers, policy) {
+    if (policy === false || policy === "server-errors" && status < 500) return false;
     const forced = shouldRetryHeader(headers);
     if (forced !== void 0 && !NEVER_RETRY.has(status)) return forced;
     return RETRY_STATUSES.has(status) || status >= 500 || extra.has(status);
@@ -81906,6 +83820,8 @@ function createHttpClient(options) {
   }
   async function json(spec) {
     const method = spec.method ?? "GET";
+    const policy = spec.retry ?? true;
+    const attemptsAllowed = policy === false ? 1 : maxAttempts;
     const base = {
       provider: options.provider,
       endpoint: spec.endpoint,
@@ -81959,7 +83875,7 @@ function createHttpClient(options) {
           );
         }
         const errorType = providerErrorType(text);
-        if (!isRetryable(status, response.headers) || attempt >= maxAttempts) {
+        if (!isRetryable(status, response.headers, policy) || attempt >= attemptsAllowed) {
           return fail("http-status", attempt, statusDetail(status), status, errorType);
         }
         const asked = parseRetryAfter(response.headers, nowMs());
@@ -81977,7 +83893,7 @@ function createHttpClient(options) {
       } catch (error2) {
         const kind = isTimeout(error2) ? "timeout" : "network";
         last = { kind, detail: networkDetail(error2) };
-        if (attempt >= maxAttempts) return fail(kind, attempt, last.detail);
+        if (attempt >= attemptsAllowed) return fail(kind, attempt, last.detail);
         wait = backoff(attempt);
       } finally {
         clearTimeout(timer);
@@ -82160,13 +84076,13 @@ function unixSeconds(date) {
   return Math.floor(date.getTime() / 1e3);
 }
 var HOUR_MS3 = 36e5;
-var DAY_MS2 = 864e5;
+var DAY_MS3 = 864e5;
 function floorTo(date, width) {
-  const step = width === "1h" ? HOUR_MS3 : DAY_MS2;
+  const step = width === "1h" ? HOUR_MS3 : DAY_MS3;
   return new Date(Math.floor(date.getTime() / step) * step);
 }
 function ceilTo(date, width) {
-  const step = width === "1h" ? HOUR_MS3 : DAY_MS2;
+  const step = width === "1h" ? HOUR_MS3 : DAY_MS3;
   return new Date(Math.ceil(date.getTime() / step) * step);
 }
 function rfc3339(date) {
@@ -82181,34 +84097,33 @@ function normalizeIso(value2) {
 // src/adapters/providers/anthropic-schemas.ts
 var nullableString = { type: ["string", "null"] };
 var count2 = { type: "integer", minimum: 0 };
+var apiKeySchema = {
+  type: "object",
+  required: ["id", "created_at", "partial_key_hint", "status"],
+  properties: {
+    id: { type: "string" },
+    name: nullableString,
+    created_at: { type: "string" },
+    created_by: {
+      type: ["object", "null"],
+      properties: { id: { type: "string" }, type: { type: "string" } }
+    },
+    partial_key_hint: nullableString,
+    status: { type: "string" },
+    workspace_id: nullableString,
+    expires_at: nullableString
+  }
+};
 var validateApiKeys = compile({
   type: "object",
   required: ["data", "has_more"],
   properties: {
-    data: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["id", "created_at", "partial_key_hint", "status"],
-        properties: {
-          id: { type: "string" },
-          name: nullableString,
-          created_at: { type: "string" },
-          created_by: {
-            type: ["object", "null"],
-            properties: { id: { type: "string" }, type: { type: "string" } }
-          },
-          partial_key_hint: nullableString,
-          status: { type: "string" },
-          workspace_id: nullableString,
-          expires_at: nullableString
-        }
-      }
-    },
+    data: { type: "array", items: apiKeySchema },
     has_more: { type: "boolean" },
     last_id: nullableString
   }
 });
+var validateApiKey = compile(apiKeySchema);
 function reportOf(result) {
   return {
     type: "object",
@@ -82331,12 +84246,18 @@ var PRICE_TABLE = {
   "text-embedding-3-small": { input: 0.02, output: 0, cachedInput: 0.02 },
   "text-embedding-3-large": { input: 0.13, output: 0, cachedInput: 0.13 }
 };
-var PREFIXES = Object.keys(PRICE_TABLE).sort((a, b) => b.length - a.length);
+var PREFIXES = Object.keys(PRICE_TABLE).sort((a, b) => b.length - a.length).map((p) => ({ name: p, dated: `${p}-` }));
+var priceCache = /* @__PURE__ */ new Map();
+var PRICE_CACHE_LIMIT = 1e3;
 function priceFor(model) {
   if (model === void 0) return void 0;
+  if (priceCache.has(model)) return priceCache.get(model);
   const id = model.includes("/") ? model.slice(model.lastIndexOf("/") + 1) : model;
-  const prefix = PREFIXES.find((p) => id === p || id.startsWith(`${p}-`));
-  return prefix === void 0 ? void 0 : PRICE_TABLE[prefix];
+  const prefix = PREFIXES.find((p) => id === p.name || id.startsWith(p.dated));
+  const price = prefix === void 0 ? void 0 : PRICE_TABLE[prefix.name];
+  if (priceCache.size >= PRICE_CACHE_LIMIT) priceCache.clear();
+  priceCache.set(model, price);
+  return price;
 }
 function estimateCostUsd(model, tokens) {
   const price = priceFor(model);
@@ -82345,9 +84266,53 @@ function estimateCostUsd(model, tokens) {
   return Math.round(perToken / 1e6 * 1e10) / 1e10;
 }
 
+// src/adapters/providers/writes.ts
+async function sendWrite(ctx, request3, options) {
+  const start = ctx.http.requestCount();
+  const result = await ctx.http.json(request3);
+  const requests = ctx.http.requestCount() - start;
+  if (result.ok) {
+    const mismatch = options.check?.(result.value);
+    if (mismatch === void 0) {
+      ctx.log.info(`${ctx.provider}: ${options.what}`);
+      return { ok: true, value: options.read(result.value), requests };
+    }
+    const reason2 = `${request3.method} ${request3.endpoint}: HTTP ${result.status} but ${mismatch}`;
+    ctx.log.warning(`${ctx.provider}: could not ${options.what}: ${reason2}`);
+    return { ok: false, reason: reason2, status: result.status, requests };
+  }
+  const { failure } = result;
+  const refused = failure.kind === "http-status" && failure.status !== void 0 && failure.status >= 400 && failure.status < 500;
+  const uncertain = !refused && requests > 0 && options.uncertain ? `; ${options.uncertain}` : "";
+  const reason = `${describeFailure(failure)}${uncertain}`;
+  const permission = failure.status === 401 || failure.status === 403 ? ctx.permission : void 0;
+  ctx.log.warning(
+    `${ctx.provider}: could not ${options.what}: ${reason}${permission ? ` (needs ${permission})` : ""}`
+  );
+  return {
+    ok: false,
+    reason,
+    status: failure.status,
+    ...permission ? { permission } : {},
+    requests
+  };
+}
+function refuseWrite(ctx, what, reason) {
+  ctx.log.warning(`${ctx.provider}: could not ${what}: ${reason}`);
+  return { ok: false, reason, status: void 0, requests: 0 };
+}
+function invalidUsd(usd4) {
+  return Number.isFinite(usd4) && usd4 >= 0 ? void 0 : `a limit must be a finite, non-negative USD amount, not ${usd4}`;
+}
+
 // src/adapters/providers/anthropic.ts
 var ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com";
 var ANTHROPIC_VERSION = "2023-06-01";
+var LIMIT_CONTROL = {
+  scope: "none",
+  note: "Anthropic sets spend limits per workspace in the Console only (console.anthropic.com \u2192 Settings \u2192 Workspaces \u2192 the workspace \u2192 Limits); keyward watches, it cannot set them"
+};
+var ANTHROPIC_WRITE_PERMISSION = "an Anthropic admin key (sk-ant-admin01-\u2026)";
 var CAPABILITIES = {
   listKeys: "yes",
   usage: "yes",
@@ -82561,13 +84526,44 @@ function createAnthropicProvider(options) {
     });
     return rec.result(events);
   }
+  const writes = {
+    provider: options.id,
+    http: options.http,
+    log: options.log,
+    permission: ANTHROPIC_WRITE_PERMISSION
+  };
+  async function deactivateKey(key) {
+    const what = `deactivate key ${key.providerKeyId}`;
+    if (key.provider !== options.id) {
+      return refuseWrite(writes, what, `the key belongs to provider ${key.provider}`);
+    }
+    return sendWrite(
+      writes,
+      {
+        method: "POST",
+        url: joinUrl(base, `/v1/organizations/api_keys/${encodeURIComponent(key.providerKeyId)}`),
+        endpoint: "/v1/organizations/api_keys/{api_key_id}",
+        headers,
+        body: { status: "inactive" },
+        validate: validateApiKey,
+        retry: "server-errors"
+      },
+      {
+        what,
+        read: () => null,
+        check: (k) => k.status === "inactive" ? void 0 : `the key is ${k.status}`
+      }
+    );
+  }
   return {
     id: options.id,
     type: "anthropic",
     capabilities: () => CAPABILITIES,
     listKeys,
     usage,
-    auditEvents
+    auditEvents,
+    limitControl: () => LIMIT_CONTROL,
+    deactivateKey
   };
 }
 
@@ -82735,6 +84731,41 @@ var validateAuditLogs = compile(
     }
   })
 );
+var validateSpendLimit = compile({
+  type: "object",
+  required: ["threshold_amount", "currency", "interval"],
+  properties: {
+    object: { type: "string" },
+    threshold_amount: { type: "integer", minimum: 0 },
+    currency: { type: "string" },
+    interval: { type: "string" },
+    enforcement: { type: "object", properties: { status: { type: "string" } } }
+  }
+});
+var validateCreatedServiceAccount = compile({
+  type: "object",
+  required: ["id", "created_at", "api_key"],
+  properties: {
+    id: { type: "string" },
+    name: nullableString2,
+    created_at: { type: "integer" },
+    api_key: {
+      type: "object",
+      required: ["value", "id", "created_at"],
+      properties: {
+        value: { type: "string", minLength: 1 },
+        id: { type: "string" },
+        name: nullableString2,
+        created_at: { type: "integer" }
+      }
+    }
+  }
+});
+var validateDeleted = compile({
+  type: "object",
+  required: ["id", "deleted"],
+  properties: { object: { type: "string" }, id: { type: "string" }, deleted: { type: "boolean" } }
+});
 
 // src/adapters/providers/openai.ts
 var OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -82746,6 +84777,12 @@ var OPENAI_USAGE_TYPES = [
   "audio_speeches",
   "audio_transcriptions"
 ];
+var LIMIT_CONTROL2 = {
+  scope: "project",
+  note: "OpenAI enforces hard spend limits per project (Settings \u2192 Limits, or the admin API where the organization has it)"
+};
+var OPENAI_WRITE_PERMISSION = "an OpenAI admin key (sk-admin-\u2026) from an organization owner";
+var SPEND_LIMIT_ENDPOINT = "/organization/projects/{project_id}/spend_limit";
 var CAPABILITIES2 = {
   listKeys: "yes",
   usage: "yes",
@@ -82807,6 +84844,7 @@ function createOpenAiProvider(options) {
   }
   function toProviderKey(key, projectId) {
     const owner = key.owner?.user?.email ?? key.owner?.user?.id ?? key.owner?.service_account?.id;
+    const ownerType = key.owner?.type;
     return {
       provider: options.id,
       providerKeyId: key.id,
@@ -82816,7 +84854,8 @@ function createOpenAiProvider(options) {
       lastUsed: key.last_used_at === null ? void 0 : isoFromUnixSeconds(key.last_used_at),
       status: key.owner_project_access === "inactive" ? "inactive" : "active",
       project: projectId,
-      owner
+      owner,
+      ...ownerType === "user" || ownerType === "service_account" ? { ownerType } : {}
     };
   }
   async function usage(since, until) {
@@ -82992,13 +85031,163 @@ function createOpenAiProvider(options) {
       providerKeyId: log.type.startsWith("api_key.") ? detailId : apiKey?.id
     };
   }
+  const writes = {
+    provider: options.id,
+    http: options.http,
+    log: options.log,
+    permission: OPENAI_WRITE_PERMISSION
+  };
+  const projectPath = (project, rest) => `/organization/projects/${encodeURIComponent(project)}${rest}`;
+  async function readLimits(keys) {
+    const rec = recorder();
+    const projects = /* @__PURE__ */ new Set();
+    for (const k of keys) if (k.provider === options.id && k.project) projects.add(k.project);
+    const limits = [];
+    for (const project of projects) {
+      const result = await get2(
+        SPEND_LIMIT_ENDPOINT,
+        projectPath(project, "/spend_limit"),
+        [],
+        validateSpendLimit
+      );
+      if (!result.ok) {
+        if (result.failure.status === 404) {
+          rec.note(
+            "OpenAI project spend limits are not available for this organization (GET \u2026/spend_limit returned 404)"
+          );
+          break;
+        }
+        rec.failure(result.failure);
+        continue;
+      }
+      const wrong = notUsd(result.value);
+      if (wrong) rec.gap(SPEND_LIMIT_ENDPOINT, `project ${project}: ${wrong}`);
+      else limits.push(toLimit(project, result.value));
+    }
+    return rec.result(limits);
+  }
+  async function setLimit(target, usd4) {
+    const what = `set the spend limit of project ${target.target} to $${usd4} a month`;
+    if (target.scope !== "project") {
+      return refuseWrite(writes, what, `OpenAI limits are per project, not per ${target.scope}`);
+    }
+    const invalid = invalidUsd(usd4);
+    if (invalid) return refuseWrite(writes, what, invalid);
+    return sendWrite(
+      writes,
+      {
+        method: "POST",
+        url: joinUrl(base, projectPath(target.target, "/spend_limit")),
+        endpoint: SPEND_LIMIT_ENDPOINT,
+        headers,
+        body: { threshold_amount: Math.round(usd4 * 100), currency: "USD", interval: "month" },
+        validate: validateSpendLimit,
+        // Setting a value: the same request again leaves the same state.
+        retry: "server-errors"
+      },
+      { what, read: (limit) => toLimit(target.target, limit), check: notUsd }
+    );
+  }
+  async function mintKey(like, name) {
+    const what = `create service account "${name}" to replace ${like.providerKeyId}`;
+    const project = like.project;
+    if (project === void 0) return refuseWrite(writes, what, "the key has no project");
+    return sendWrite(
+      writes,
+      {
+        method: "POST",
+        url: joinUrl(base, projectPath(project, "/service_accounts")),
+        endpoint: "/organization/projects/{project_id}/service_accounts",
+        headers,
+        body: { name },
+        validate: validateCreatedServiceAccount,
+        retry: false
+      },
+      {
+        what,
+        read: (account) => ({
+          key: {
+            provider: options.id,
+            providerKeyId: account.api_key.id,
+            hint: void 0,
+            name,
+            created: isoFromUnixSeconds(account.api_key.created_at),
+            lastUsed: void 0,
+            status: "active",
+            project,
+            owner: account.id,
+            ownerType: "service_account"
+          },
+          secret: account.api_key.value
+        }),
+        uncertain: `OpenAI may have created the service account all the same: look for "${name}" in project ${project} before trying again`
+      }
+    );
+  }
+  async function deactivateKey(key) {
+    const bySa = key.ownerType === "service_account";
+    const what = bySa ? `delete service account ${key.owner ?? "(unknown)"} and its key ${key.providerKeyId}` : `delete key ${key.providerKeyId}`;
+    if (key.provider !== options.id) {
+      return refuseWrite(writes, what, `the key belongs to provider ${key.provider}`);
+    }
+    if (key.project === void 0) return refuseWrite(writes, what, "the key has no project");
+    if (bySa && key.owner === void 0) {
+      return refuseWrite(writes, what, "the key has no service account id");
+    }
+    const [endpoint2, path] = bySa ? [
+      "/organization/projects/{project_id}/service_accounts/{service_account_id}",
+      projectPath(key.project, `/service_accounts/${encodeURIComponent(key.owner ?? "")}`)
+    ] : [
+      "/organization/projects/{project_id}/api_keys/{key_id}",
+      projectPath(key.project, `/api_keys/${encodeURIComponent(key.providerKeyId)}`)
+    ];
+    return sendWrite(
+      writes,
+      {
+        method: "DELETE",
+        url: joinUrl(base, path),
+        endpoint: endpoint2,
+        headers,
+        validate: validateDeleted,
+        retry: "server-errors"
+      },
+      {
+        what,
+        read: () => null,
+        check: (d) => d.deleted ? void 0 : "the answer says deleted: false"
+      }
+    );
+  }
   return {
     id: options.id,
     type: "openai",
     capabilities: () => CAPABILITIES2,
     listKeys,
     usage,
-    auditEvents
+    auditEvents,
+    limitControl: () => LIMIT_CONTROL2,
+    readLimits,
+    setLimit,
+    canMint: (key) => key.ownerType === "service_account" && key.project !== void 0,
+    mintKey,
+    deactivateKey
+  };
+}
+function notUsd(limit) {
+  return limit.currency.toUpperCase() === "USD" ? void 0 : `spend limit in ${limit.currency}, not USD`;
+}
+var INTERVALS = {
+  day: "daily",
+  week: "weekly",
+  month: "monthly"
+};
+function toLimit(project, limit) {
+  return {
+    scope: "project",
+    target: project,
+    usd: limit.threshold_amount === 0 ? null : limit.threshold_amount / 100,
+    // No limit has no reset either.
+    reset: limit.threshold_amount === 0 ? null : INTERVALS[limit.interval] ?? null
   };
 }
 function listQuery(after) {
@@ -83008,32 +85197,39 @@ function listQuery(after) {
 // src/adapters/providers/openrouter-schemas.ts
 var nullableString3 = { type: ["string", "null"] };
 var nullableNumber = { type: ["number", "null"] };
+var keySchema = {
+  type: "object",
+  required: ["hash", "name", "label", "disabled", "limit", "usage", "created_at"],
+  properties: {
+    hash: { type: "string" },
+    name: { type: "string" },
+    label: { type: "string" },
+    disabled: { type: "boolean" },
+    limit: nullableNumber,
+    limit_reset: nullableString3,
+    usage: { type: "number" },
+    usage_daily: { type: "number" },
+    created_at: { type: "string" },
+    updated_at: nullableString3,
+    expires_at: nullableString3,
+    creator_user_id: nullableString3,
+    workspace_id: nullableString3
+  }
+};
 var validateKeys = compile({
   type: "object",
   required: ["data"],
-  properties: {
-    data: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["hash", "name", "label", "disabled", "limit", "usage", "created_at"],
-        properties: {
-          hash: { type: "string" },
-          name: { type: "string" },
-          label: { type: "string" },
-          disabled: { type: "boolean" },
-          limit: nullableNumber,
-          usage: { type: "number" },
-          usage_daily: { type: "number" },
-          created_at: { type: "string" },
-          updated_at: nullableString3,
-          expires_at: nullableString3,
-          creator_user_id: nullableString3,
-          workspace_id: nullableString3
-        }
-      }
-    }
-  }
+  properties: { data: { type: "array", items: keySchema } }
+});
+var validateKey = compile({
+  type: "object",
+  required: ["data"],
+  properties: { data: keySchema }
+});
+var validateCreatedKey = compile({
+  type: "object",
+  required: ["data", "key"],
+  properties: { data: keySchema, key: { type: "string", minLength: 1 } }
 });
 var metric = { type: ["number", "string"], pattern: "^\\d+(\\.\\d+)?$" };
 var validateAnalytics = compile({
@@ -83069,8 +85265,13 @@ var validateAnalytics = compile({
 // src/adapters/providers/openrouter.ts
 var OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1";
 var KEYS_PAGE = 100;
-var DAY_MS3 = 864e5;
+var DAY_MS4 = 864e5;
 var ANALYTICS_CHUNK_DAYS = 7;
+var LIMIT_CONTROL3 = {
+  scope: "key",
+  note: "OpenRouter enforces a limit on each key (USD credits, reset daily/weekly/monthly at midnight UTC)"
+};
+var OPENROUTER_WRITE_PERMISSION = "an OpenRouter management key (openrouter.ai/settings/management-keys)";
 var CAPABILITIES3 = {
   listKeys: "yes",
   usage: "yes",
@@ -83136,7 +85337,8 @@ function createOpenRouterProvider(options) {
       status: key.disabled ? "disabled" : expired ? "expired" : "active",
       project: key.workspace_id ?? void 0,
       owner: key.creator_user_id ?? void 0,
-      limitUsd: key.limit
+      limitUsd: key.limit,
+      limitReset: limitReset(key.limit_reset)
     };
   }
   async function listKeys() {
@@ -83154,8 +85356,8 @@ function createOpenRouterProvider(options) {
       const ambiguous = /* @__PURE__ */ new Set();
       const start = floorTo(since, "1d");
       const end = ceilTo(until, "1d");
-      for (let from = start.getTime(); from < end.getTime(); from += ANALYTICS_CHUNK_DAYS * DAY_MS3) {
-        const to = Math.min(end.getTime(), from + ANALYTICS_CHUNK_DAYS * DAY_MS3);
+      for (let from = start.getTime(); from < end.getTime(); from += ANALYTICS_CHUNK_DAYS * DAY_MS4) {
+        const to = Math.min(end.getTime(), from + ANALYTICS_CHUNK_DAYS * DAY_MS4);
         const result = await call(endpoint2, [], validateAnalytics, {
           metrics: ["total_usage", "request_count", "tokens_prompt", "tokens_completion"],
           dimensions: ["api_key_id", "model"],
@@ -83191,7 +85393,7 @@ function createOpenRouterProvider(options) {
             provider: options.id,
             providerKeyId: hashes.length === 1 ? hashes[0] : void 0,
             start: new Date(day).toISOString(),
-            end: new Date(day + DAY_MS3).toISOString(),
+            end: new Date(day + DAY_MS4).toISOString(),
             model: row.model ?? void 0,
             operation: "activity",
             requests: num(row.request_count),
@@ -83217,7 +85419,7 @@ function createOpenRouterProvider(options) {
           provider: options.id,
           providerKeyId: key.hash,
           start: today.toISOString(),
-          end: new Date(today.getTime() + DAY_MS3).toISOString(),
+          end: new Date(today.getTime() + DAY_MS4).toISOString(),
           model: void 0,
           operation: "key-counter",
           requests: void 0,
@@ -83235,14 +85437,123 @@ function createOpenRouterProvider(options) {
     const rec = recorder();
     return rec.result([]);
   }
+  const writes = {
+    provider: options.id,
+    http: options.http,
+    log: options.log,
+    permission: OPENROUTER_WRITE_PERMISSION
+  };
+  const keyPath = (hash) => `/keys/${encodeURIComponent(hash)}`;
+  async function readLimits(keys) {
+    const rec = recorder();
+    return rec.result(
+      keys.filter((k) => k.provider === options.id).map((k) => ({
+        scope: "key",
+        target: k.providerKeyId,
+        usd: k.limitUsd ?? null,
+        reset: k.limitReset ?? null
+      }))
+    );
+  }
+  async function setLimit(target, usd4) {
+    const what = `set the limit of key ${target.target} to $${usd4} a month`;
+    if (target.scope !== "key") {
+      return refuseWrite(writes, what, `OpenRouter limits are per key, not per ${target.scope}`);
+    }
+    const invalid = invalidUsd(usd4);
+    if (invalid) return refuseWrite(writes, what, invalid);
+    return sendWrite(
+      writes,
+      {
+        method: "PATCH",
+        url: joinUrl(base, keyPath(target.target)),
+        endpoint: "/keys/{hash}",
+        headers,
+        body: { limit: usd4, limit_reset: "monthly" },
+        validate: validateKey,
+        retry: "server-errors"
+      },
+      {
+        what,
+        read: ({ data }) => ({
+          scope: "key",
+          target: data.hash,
+          usd: data.limit,
+          reset: limitReset(data.limit_reset)
+        })
+      }
+    );
+  }
+  async function mintKey(like, name, limitUsd) {
+    const what = `create key "${name}" to replace ${like.providerKeyId}`;
+    if (limitUsd !== null) {
+      const invalid = invalidUsd(limitUsd);
+      if (invalid) return refuseWrite(writes, what, invalid);
+    }
+    return sendWrite(
+      writes,
+      {
+        method: "POST",
+        url: joinUrl(base, "/keys"),
+        endpoint: "/keys",
+        headers,
+        body: {
+          name,
+          limit: limitUsd,
+          limit_reset: limitUsd === null ? null : "monthly",
+          ...like.project === void 0 ? {} : { workspace_id: like.project }
+        },
+        validate: validateCreatedKey,
+        retry: false
+      },
+      {
+        what,
+        read: (created) => ({ key: toProviderKey(created.data), secret: created.key }),
+        uncertain: `OpenRouter may have created the key all the same: look for "${name}" in the key list before trying again`
+      }
+    );
+  }
+  async function deactivateKey(key) {
+    const what = `disable key ${key.providerKeyId}`;
+    if (key.provider !== options.id) {
+      return refuseWrite(writes, what, `the key belongs to provider ${key.provider}`);
+    }
+    return sendWrite(
+      writes,
+      {
+        method: "PATCH",
+        url: joinUrl(base, keyPath(key.providerKeyId)),
+        endpoint: "/keys/{hash}",
+        headers,
+        body: { disabled: true },
+        validate: validateKey,
+        retry: "server-errors"
+      },
+      {
+        what,
+        read: () => null,
+        check: ({ data }) => data.disabled ? void 0 : "the key is still enabled"
+      }
+    );
+  }
   return {
     id: options.id,
     type: "openrouter",
     capabilities: () => CAPABILITIES3,
     listKeys,
     usage,
-    auditEvents
+    auditEvents,
+    limitControl: () => LIMIT_CONTROL3,
+    readLimits,
+    setLimit,
+    canMint: () => true,
+    mintKey,
+    deactivateKey
   };
+}
+var LIMIT_RESETS = ["daily", "weekly", "monthly"];
+function limitReset(value2) {
+  return LIMIT_RESETS.find((r) => r === value2) ?? null;
 }
 function num(value2) {
   if (value2 === void 0) return void 0;
@@ -83283,8 +85594,8 @@ import { execFile as execFile2 } from "node:child_process";
 import { promisify as promisify2 } from "node:util";
 var run = promisify2(execFile2);
 var RECORD = "";
-var FIELD = "";
-var FORMAT = `${RECORD}%H${FIELD}%P${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%cI${FIELD}%s`;
+var FIELD2 = "";
+var FORMAT = `${RECORD}%H${FIELD2}%P${FIELD2}%an${FIELD2}%ae${FIELD2}%aI${FIELD2}%cI${FIELD2}%s`;
 function parseGitLog(stdout) {
   const commits = [];
   for (const chunk of stdout.split(RECORD)) {
@@ -83298,7 +85609,7 @@ function parseGitLog(stdout) {
       authoredAt = "",
       committedAt = "",
       subject = ""
-    ] = header.split(FIELD);
+    ] = header.split(FIELD2);
     const files = rest.map((line) => line.trim()).filter((line) => line !== "");
     if (!sha || files.length === 0) continue;
     commits.push({
@@ -83345,7 +85656,7 @@ function gitChangeLog(root) {
 }
 
 // src/report/review.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 var BASELINE_PERIODS = 4;
 var CHART_DAYS = 30;
 var ROTATION_HORIZON_DAYS = 30;
@@ -83371,109 +85682,171 @@ function periodLabel(now) {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   return isoWeek(new Date(today - DAY_MS));
 }
-var round3 = (n, digits = 6) => Number(n.toFixed(digits));
+var round4 = (n, digits = 6) => Number(n.toFixed(digits));
 var pk = (provider, id) => `${provider}\0${id}`;
 var usageId = (u) => [u.provider, u.providerKeyId ?? "", u.start, u.model ?? "", u.operation, u.project ?? ""].join(
   "\0"
 );
-function addDays(date, days) {
-  const [y, m, d] = date.split("-").map(Number);
-  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + days)).toISOString().slice(0, 10);
+var idPart = (value2) => typeof value2 === "string" ? value2 : value2 === void 0 || value2 === null ? "" : String(value2);
+var hasNul = (s) => s.includes("\0");
+function dedupedUsage(snapshots) {
+  const time = timeParser();
+  let size = 0;
+  for (const snap of snapshots)
+    for (const provider of Object.values(snap.body.providers ?? {}))
+      size += provider.usage?.length ?? 0;
+  const records = [];
+  const from = new Float64Array(size);
+  const to = new Float64Array(size);
+  const tree = /* @__PURE__ */ new Map();
+  for (const snap of snapshots)
+    for (const provider of Object.values(snap.body.providers ?? {}))
+      for (const u of provider.usage ?? []) {
+        const p = idPart(u.provider);
+        let byStart = tree.get(p);
+        if (byStart === void 0) {
+          if (hasNul(p)) return dedupedByUsageId(snapshots, time);
+          tree.set(p, byStart = /* @__PURE__ */ new Map());
+        }
+        const s = idPart(u.start);
+        let node = byStart.get(s);
+        if (node === void 0) {
+          if (hasNul(s)) return dedupedByUsageId(snapshots, time);
+          node = { from: time(s), end: u.end, to: time(u.end), byKeyId: /* @__PURE__ */ new Map() };
+          byStart.set(s, node);
+        } else if (u.end !== node.end) {
+          node.end = u.end;
+          node.to = time(u.end);
+        }
+        const k = idPart(u.providerKeyId);
+        const there = node.byKeyId.get(k);
+        const m = idPart(u.model);
+        const o = idPart(u.operation);
+        const j = idPart(u.project);
+        let found = -1;
+        if (there !== void 0)
+          for (const i of typeof there === "number" ? [there] : there) {
+            const r = records[i];
+            if (idPart(r.model) === m && idPart(r.operation) === o && idPart(r.project) === j) {
+              found = i;
+              break;
+            }
+          }
+        if (found >= 0) {
+          records[found] = u;
+          to[found] = node.to;
+          continue;
+        }
+        if (there === void 0 && hasNul(k) || hasNul(m) || hasNul(o) || hasNul(j))
+          return dedupedByUsageId(snapshots, time);
+        const index = records.length;
+        records.push(u);
+        from[index] = node.from;
+        to[index] = node.to;
+        if (there === void 0) node.byKeyId.set(k, index);
+        else if (typeof there === "number") node.byKeyId.set(k, [there, index]);
+        else there.push(index);
+      }
+  return { records, from: from.subarray(0, records.length), to: to.subarray(0, records.length) };
 }
-function localClock() {
-  const cache = /* @__PURE__ */ new Map();
-  return (ms, zone) => {
-    let byZone = cache.get(zone);
-    if (!byZone) cache.set(zone, byZone = /* @__PURE__ */ new Map());
-    const minute = Math.floor(ms / 6e4);
-    let local = byZone.get(minute);
-    if (!local) byZone.set(minute, local = localTime(new Date(minute * 6e4), zone));
-    return local;
-  };
-}
-var emptySums = () => ({
-  spend: new Array(BASELINE_PERIODS + 1).fill(0),
-  tokens: new Array(BASELINE_PERIODS + 1).fill(0),
-  requests: new Array(BASELINE_PERIODS + 1).fill(0)
-});
-function measure(sums, eligible) {
-  const base = (values) => eligible.length === 0 ? null : median(eligible.map((i) => values[i] ?? 0));
-  const ratio2 = (value2, baseline) => baseline === null || baseline === 0 ? null : round3(value2 / baseline, 3);
-  const baselineSpendUsd = base(sums.spend);
-  const baselineTokens = base(sums.tokens);
-  const spendUsd = sums.spend[0] ?? 0;
-  const tokens = sums.tokens[0] ?? 0;
-  return {
-    spendUsd: round3(spendUsd),
-    tokens,
-    requests: sums.requests[0] ?? 0,
-    baselineSpendUsd: baselineSpendUsd === null ? null : round3(baselineSpendUsd),
-    baselineTokens,
-    spendRatio: ratio2(spendUsd, baselineSpendUsd),
-    tokensRatio: ratio2(tokens, baselineTokens)
-  };
-}
-function computeReview(input) {
-  const { inventory, now, periodMs } = input;
-  const defaults = resolvedDefaults(inventory);
-  const end = now.getTime();
-  const start = end - periodMs;
-  const snapshots = input.snapshots.filter((s) => Date.parse(s.at) <= end);
-  const clock = localClock();
+function dedupedByUsageId(snapshots, time) {
   const usage = /* @__PURE__ */ new Map();
   for (const snap of snapshots)
     for (const provider of Object.values(snap.body.providers ?? {}))
       for (const u of provider.usage ?? []) usage.set(usageId(u), u);
+  const records = [...usage.values()];
+  return {
+    records,
+    from: Float64Array.from(records, (u) => time(u.start)),
+    to: Float64Array.from(records, (u) => time(u.end))
+  };
+}
+function ownersOf(snapshots, inventory) {
   const owner = /* @__PURE__ */ new Map();
-  for (const snap of snapshots)
-    for (const [keyId, m] of Object.entries(snap.body.matches ?? {})) {
-      const key = inventory.keys[keyId];
-      if (key && m.provider_key_id) owner.set(pk(key.provider, m.provider_key_id), keyId);
+  const known = /* @__PURE__ */ new Map();
+  for (const snap of snapshots) {
+    const matches = snap.body.matches ?? {};
+    for (const keyId of Object.keys(matches)) {
+      let k = known.get(keyId);
+      if (k === void 0) {
+        const key = inventory.keys[keyId];
+        known.set(keyId, k = key ? { provider: key.provider, id: void 0, slot: "" } : null);
+      }
+      if (k === null) continue;
+      const id = matches[keyId].provider_key_id;
+      if (!id) continue;
+      if (k.id !== id) {
+        k.id = id;
+        k.slot = pk(k.provider, id);
+      }
+      owner.set(k.slot, keyId);
     }
+  }
   for (const [keyId, key] of Object.entries(inventory.keys))
     if (key.provider_key_id) owner.set(pk(key.provider, key.provider_key_id), keyId);
-  const coverage = Math.min(
-    end,
-    ...snapshots.flatMap(
-      (s) => Object.values(s.body.providers ?? {}).map(
-        (p) => p.window ? Date.parse(p.window.since) : Date.parse(s.at)
-      )
-    )
-  );
-  const eligible = Array.from({ length: BASELINE_PERIODS }, (_, i) => i + 1).filter(
-    (i) => end - (i + 1) * periodMs >= coverage
-  );
-  const zoneOf = (workflow) => inventory.workflows[workflow]?.timezone ?? defaults.timezone;
-  const keySums = /* @__PURE__ */ new Map();
-  const lastUsed = /* @__PURE__ */ new Map();
-  const totals = emptySums();
-  const unattributed = /* @__PURE__ */ new Map();
-  const daily = /* @__PURE__ */ new Map();
-  const hours = /* @__PURE__ */ new Map();
-  const windows = new Map(
-    Object.entries(inventory.workflows).map(([id, w]) => {
-      const parsed = w.active_hours ? parseActiveHours(w.active_hours) : void 0;
-      return [id, parsed && !("error" in parsed) ? parsed : void 0];
-    })
-  );
+  return owner;
+}
+function tally(history, owner, context) {
+  const { inventory, zoneOf, windows, clock, end, periodMs } = context;
+  const out = {
+    totals: emptySums(),
+    keys: /* @__PURE__ */ new Map(),
+    keySums: /* @__PURE__ */ new Map(),
+    unattributed: /* @__PURE__ */ new Map(),
+    daily: /* @__PURE__ */ new Map(),
+    hours: /* @__PURE__ */ new Map()
+  };
+  const { totals, keySums, unattributed, daily, hours } = out;
   const chartFrom = end - (CHART_DAYS + 1) * DAY_MS;
-  for (const u of usage.values()) {
-    const from = Date.parse(u.start);
-    const to = Date.parse(u.end);
+  const stateOf = (keyId) => {
+    let state = out.keys.get(keyId);
+    if (state === void 0) {
+      const workflow = inventory.keys[keyId]?.workflow ?? "";
+      state = {
+        id: keyId,
+        workflow,
+        clock: clock.inZone(zoneOf(workflow)),
+        window: windows.get(workflow),
+        used: false,
+        lastUsed: 0,
+        sums: void 0,
+        days: void 0,
+        hours: void 0
+      };
+      out.keys.set(keyId, state);
+    }
+    return state;
+  };
+  const byProvider = /* @__PURE__ */ new Map();
+  const keyOf = (provider, id) => {
+    let byId = byProvider.get(provider);
+    if (byId === void 0) byProvider.set(provider, byId = /* @__PURE__ */ new Map());
+    let state = byId.get(id);
+    if (state === void 0) {
+      const keyId = owner.get(pk(provider, id));
+      byId.set(id, state = keyId === void 0 ? null : stateOf(keyId));
+    }
+    return state;
+  };
+  const { records } = history;
+  for (let r = 0; r < records.length; r++) {
+    const u = records[r];
+    const from = history.from[r];
+    const to = history.to[r];
     const mid = (from + to) / 2;
     if (!(mid < end)) continue;
     const index = Math.ceil((end - mid) / periodMs) - 1;
     const tokens = u.inputTokens + u.outputTokens;
     const spend = u.costUsd ?? 0;
     const requests = u.requests ?? 0;
-    const keyId = u.providerKeyId === void 0 ? void 0 : owner.get(pk(u.provider, u.providerKeyId));
     const organizationLine = u.providerKeyId === void 0;
+    const key = organizationLine ? null : keyOf(u.provider, u.providerKeyId);
     if (index <= BASELINE_PERIODS && !organizationLine) {
       totals.spend[index] = (totals.spend[index] ?? 0) + spend;
       totals.tokens[index] = (totals.tokens[index] ?? 0) + tokens;
       totals.requests[index] = (totals.requests[index] ?? 0) + requests;
     }
-    if (keyId === void 0) {
+    if (key === null) {
       if (index !== 0) continue;
       const slot = unattributed.get(u.provider) ?? {
         spendUsd: 0,
@@ -83490,40 +85863,152 @@ function computeReview(input) {
       unattributed.set(u.provider, slot);
       continue;
     }
-    if (tokens + requests + spend > 0) lastUsed.set(keyId, Math.max(lastUsed.get(keyId) ?? 0, to));
+    if (tokens + requests + spend > 0) {
+      key.lastUsed = Math.max(key.lastUsed, to);
+      key.used = true;
+    }
     if (index <= BASELINE_PERIODS) {
-      const sums = keySums.get(keyId) ?? emptySums();
+      let sums = key.sums;
+      if (sums === void 0) keySums.set(key.id, sums = key.sums = emptySums());
       sums.spend[index] = (sums.spend[index] ?? 0) + spend;
       sums.tokens[index] = (sums.tokens[index] ?? 0) + tokens;
       sums.requests[index] = (sums.requests[index] ?? 0) + requests;
-      keySums.set(keyId, sums);
     }
-    const workflow = inventory.keys[keyId]?.workflow ?? "";
-    const zone = zoneOf(workflow);
+    const workflow = key.workflow;
     if (mid >= chartFrom) {
-      const day = clock(mid, zone).date;
-      const days = daily.get(workflow) ?? /* @__PURE__ */ new Map();
-      const slot = days.get(day) ?? { spendUsd: 0, tokens: 0 };
-      slot.spendUsd += spend;
-      slot.tokens += tokens;
-      days.set(day, slot);
-      daily.set(workflow, days);
+      const day = key.clock(mid).date;
+      let days = key.days;
+      if (days === void 0) {
+        days = daily.get(workflow);
+        if (days === void 0) daily.set(workflow, days = /* @__PURE__ */ new Map());
+        key.days = days;
+      }
+      const slot = days.get(day);
+      if (slot === void 0) days.set(day, { spendUsd: 0 + spend, tokens: 0 + tokens });
+      else {
+        slot.spendUsd += spend;
+        slot.tokens += tokens;
+      }
     }
     if (index === 0 && to - from <= 36e5) {
-      const local = clock(from, zone);
+      const local = key.clock(from);
       const hour = Math.floor(local.minutes / 60);
-      const slot = hours.get(workflow) ?? {
-        tokens: new Array(24).fill(0),
-        requests: new Array(24).fill(0),
-        off: 0
-      };
+      let slot = key.hours;
+      if (slot === void 0) {
+        slot = hours.get(workflow);
+        if (slot === void 0)
+          hours.set(
+            workflow,
+            slot = {
+              tokens: new Array(24).fill(0),
+              requests: new Array(24).fill(0),
+              off: 0
+            }
+          );
+        key.hours = slot;
+      }
       slot.tokens[hour] = (slot.tokens[hour] ?? 0) + tokens;
       slot.requests[hour] = (slot.requests[hour] ?? 0) + requests;
-      const window2 = windows.get(workflow);
+      const window2 = key.window;
       if (window2 && !withinHours(local.minutes, window2.start, window2.end)) slot.off += tokens;
-      hours.set(workflow, slot);
     }
   }
+  return out;
+}
+function addDays(date, days) {
+  const [y, m, d] = date.split("-").map(Number);
+  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + days)).toISOString().slice(0, 10);
+}
+function localClock() {
+  const cache = /* @__PURE__ */ new Map();
+  const inZone = (zone) => {
+    let clock = cache.get(zone);
+    if (clock === void 0) {
+      const byMinute = /* @__PURE__ */ new Map();
+      clock = (ms) => {
+        const minute = Math.floor(ms / 6e4);
+        let local = byMinute.get(minute);
+        if (!local) byMinute.set(minute, local = localTime(new Date(minute * 6e4), zone));
+        return local;
+      };
+      cache.set(zone, clock);
+    }
+    return clock;
+  };
+  return { inZone, at: (ms, zone) => inZone(zone)(ms) };
+}
+function timeParser() {
+  const cache = /* @__PURE__ */ new Map();
+  return (iso) => {
+    let t = cache.get(iso);
+    if (t === void 0) cache.set(iso, t = Date.parse(iso));
+    return t;
+  };
+}
+var emptySums = () => ({
+  spend: new Array(BASELINE_PERIODS + 1).fill(0),
+  tokens: new Array(BASELINE_PERIODS + 1).fill(0),
+  requests: new Array(BASELINE_PERIODS + 1).fill(0)
+});
+function measure(sums, eligible) {
+  const base = (values) => eligible.length === 0 ? null : median(eligible.map((i) => values[i] ?? 0));
+  const ratio2 = (value2, baseline) => baseline === null || baseline === 0 ? null : round4(value2 / baseline, 3);
+  const baselineSpendUsd = base(sums.spend);
+  const baselineTokens = base(sums.tokens);
+  const spendUsd = sums.spend[0] ?? 0;
+  const tokens = sums.tokens[0] ?? 0;
+  return {
+    spendUsd: round4(spendUsd),
+    tokens,
+    requests: sums.requests[0] ?? 0,
+    baselineSpendUsd: baselineSpendUsd === null ? null : round4(baselineSpendUsd),
+    baselineTokens,
+    spendRatio: ratio2(spendUsd, baselineSpendUsd),
+    tokensRatio: ratio2(tokens, baselineTokens)
+  };
+}
+function computeReview(input) {
+  const { inventory, now, periodMs } = input;
+  const defaults = resolvedDefaults(inventory);
+  const end = now.getTime();
+  const start = end - periodMs;
+  const snapshots = input.snapshots.filter((s) => Date.parse(s.at) <= end);
+  const clock = localClock();
+  const usage = dedupedUsage(snapshots);
+  const owner = ownersOf(snapshots, inventory);
+  const coverage = Math.min(
+    end,
+    ...snapshots.flatMap(
+      (s) => Object.values(s.body.providers ?? {}).map(
+        (p) => p.window ? Date.parse(p.window.since) : Date.parse(s.at)
+      )
+    )
+  );
+  const eligible = Array.from({ length: BASELINE_PERIODS }, (_, i) => i + 1).filter(
+    (i) => end - (i + 1) * periodMs >= coverage
+  );
+  const zoneOf = (workflow) => inventory.workflows[workflow]?.timezone ?? defaults.timezone;
+  const windows = new Map(
+    Object.entries(inventory.workflows).map(([id, w]) => {
+      const parsed = w.active_hours ? parseActiveHours(w.active_hours) : void 0;
+      return [id, parsed && !("error" in parsed) ? parsed : void 0];
+    })
+  );
+  const {
+    totals,
+    keys: states,
+    keySums,
+    unattributed,
+    daily,
+    hours
+  } = tally(usage, owner, {
+    inventory,
+    zoneOf,
+    windows,
+    clock,
+    end,
+    periodMs
+  });
   const providerKeyIdsOf = /* @__PURE__ */ new Map();
   for (const [slot, keyId] of owner)
     providerKeyIdsOf.set(keyId, [
@@ -83531,7 +86016,8 @@ function computeReview(input) {
       slot.split("\0")[1] ?? ""
     ]);
   const keys = Object.entries(inventory.keys).map(([id, key]) => {
-    const used2 = lastUsed.get(id);
+    const state = states.get(id);
+    const used2 = state?.used ? state.lastUsed : void 0;
     return {
       id,
       label: key.label,
@@ -83543,9 +86029,15 @@ function computeReview(input) {
       ...measure(keySums.get(id) ?? emptySums(), eligible)
     };
   }).sort((a, b) => b.spendUsd - a.spendUsd || b.tokens - a.tokens || a.id.localeCompare(b.id));
-  const lastDay = (zone) => clock(end - 1, zone).date;
+  const lastDay = (zone) => clock.at(end - 1, zone).date;
+  const keysOf = /* @__PURE__ */ new Map();
+  for (const [keyId, k] of Object.entries(inventory.keys)) {
+    const list2 = keysOf.get(k.workflow);
+    if (list2) list2.push(keyId);
+    else keysOf.set(k.workflow, [keyId]);
+  }
   const workflows = Object.entries(inventory.workflows).map(([id, w]) => {
-    const ids = Object.entries(inventory.keys).filter(([, k]) => k.workflow === id).map(([keyId]) => keyId);
+    const ids = [...keysOf.get(id) ?? []];
     const sums = emptySums();
     for (const keyId of ids) {
       const s = keySums.get(keyId);
@@ -83573,7 +86065,7 @@ function computeReview(input) {
       daily: Array.from({ length: CHART_DAYS }, (_, i) => {
         const day = addDays(last, i - (CHART_DAYS - 1));
         const slot = days?.get(day);
-        return { day, spendUsd: round3(slot?.spendUsd ?? 0), tokens: slot?.tokens ?? 0 };
+        return { day, spendUsd: round4(slot?.spendUsd ?? 0), tokens: slot?.tokens ?? 0 };
       }),
       hours: Array.from({ length: 24 }, (_, hour) => ({
         hour,
@@ -83582,7 +86074,7 @@ function computeReview(input) {
         active: window2 ? withinHours(hour * 60, window2.start, window2.end) : true
       })),
       offHoursTokens: hourly?.off ?? 0,
-      offHoursShare: window2 && hourlyTokens > 0 ? round3((hourly?.off ?? 0) / hourlyTokens, 4) : null
+      offHoursShare: window2 && hourlyTokens > 0 ? round4((hourly?.off ?? 0) / hourlyTokens, 4) : null
     };
   }).sort((a, b) => b.spendUsd - a.spendUsd || b.tokens - a.tokens || a.id.localeCompare(b.id));
   const inPeriod = (iso) => {
@@ -83595,7 +86087,7 @@ function computeReview(input) {
       label: periodLabel(now),
       start: new Date(start).toISOString(),
       end: now.toISOString(),
-      days: round3(periodMs / DAY_MS, 3)
+      days: round4(periodMs / DAY_MS, 3)
     },
     actions: [],
     totals: measure(totals, eligible),
@@ -83604,15 +86096,16 @@ function computeReview(input) {
     keys,
     unattributed: [...unattributed].map(([provider, u]) => ({
       provider,
-      spendUsd: round3(u.spendUsd),
+      spendUsd: round4(u.spendUsd),
       tokens: u.tokens,
       providerKeyIds: [...u.providerKeyIds].sort(),
-      organizationCostUsd: round3(u.organizationCostUsd)
+      organizationCostUsd: round4(u.organizationCostUsd)
     })).filter((u) => u.spendUsd > 0 || u.tokens > 0 || u.organizationCostUsd > 0).sort((a, b) => a.provider.localeCompare(b.provider)),
     providerKeys: providerKeyChanges(snapshots, start, end, owner),
     findings: findingChanges(snapshots, start, end, inventory),
     changes: [...input.changes].sort((a, b) => b.at.localeCompare(a.at)),
     rotation: rotationDue(inventory, now),
+    spend: latestSpend(periodSnapshots),
     ingestion: {
       runs: periodSnapshots.length,
       longestSilenceHours: longestSilence(periodSnapshots, start, end),
@@ -83653,7 +86146,7 @@ function longestSilence(snapshots, start, end) {
   let longest = 0;
   for (let i = 1; i < times.length; i++)
     longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
-  return round3(longest / 36e5, 2);
+  return round4(longest / 36e5, 2);
 }
 function providerKeyChanges(snapshots, start, end, owner) {
   const providers = new Set(snapshots.flatMap((s) => Object.keys(s.body.providers ?? {})));
@@ -83753,7 +86246,7 @@ function rotationDue(inventory, now) {
     ];
   }).sort((a, b) => a.due.localeCompare(b.due) || a.key.localeCompare(b.key));
 }
-var usd2 = (n) => `$${n.toFixed(2)}`;
+var usd3 = (n) => `$${n.toFixed(2)}`;
 var listOf2 = (items, max = 3) => items.slice(0, max).join(", ") + (items.length > max ? ` and ${items.length - max} more` : "");
 function actionsFor(review) {
   const urgent = [];
@@ -83763,10 +86256,10 @@ function actionsFor(review) {
     urgent.push(
       `Look into ${errors.length} error finding(s) opened this period: ${listOf2(errors.map((f) => `\`${f.rule}\` on \`${f.key ?? f.subject}\` (${f.period})`))}; each has an issue with what to do.`
     );
-  const overdue = review.rotation.filter((r) => r.daysLeft <= 0);
-  if (overdue.length)
+  const overdue2 = review.rotation.filter((r) => r.daysLeft <= 0);
+  if (overdue2.length)
     urgent.push(
-      `Rotate ${listOf2(overdue.map((r) => `\`${r.key}\` (due ${r.due}, ${-r.daysLeft} days ago)`))}: merge the rotation pull request or run \`keyward vault add <key-id>\`.`
+      `Rotate ${listOf2(overdue2.map((r) => `\`${r.key}\` (due ${r.due}, ${-r.daysLeft} days ago)`))}: merge the rotation pull request or run \`keyward vault add <key-id>\`.`
     );
   const unknown = review.providerKeys.new.filter((k) => k.key === null);
   if (unknown.length)
@@ -83778,7 +86271,7 @@ function actionsFor(review) {
   );
   if (hot.length)
     urgent.push(
-      `Ask about spend: ${listOf2(hot.map((w) => `${w.label} (${w.owner}) ${usd2(w.spendUsd)}, ${w.spendRatio?.toFixed(1)}\xD7 its baseline`))}.`
+      `Ask about spend: ${listOf2(hot.map((w) => `${w.label} (${w.owner}) ${usd3(w.spendUsd)}, ${w.spendRatio?.toFixed(1)}\xD7 its baseline`))}.`
     );
   else if (review.baselinePeriods > 0)
     fine.push("Every workflow spent less than twice its baseline.");
@@ -83798,7 +86291,7 @@ function actionsFor(review) {
   const soon = review.rotation.filter((r) => r.daysLeft > 0);
   if (soon.length)
     urgent.push(`Plan rotations: ${listOf2(soon.map((r) => `\`${r.key}\` by ${r.due}`))}.`);
-  else if (!overdue.length)
+  else if (!overdue2.length)
     fine.push(`No key is due for rotation in the next ${ROTATION_HORIZON_DAYS} days.`);
   const warnings = review.findings.opened.filter((f) => f.severity !== "error");
   if (warnings.length)
@@ -83825,7 +86318,7 @@ function describeConfigCommit(commit, context) {
   const load = (text) => {
     if (text === void 0) return {};
     try {
-      return asRecord2((0, import_yaml5.parse)(text));
+      return asRecord2((0, import_yaml7.parse)(text));
     } catch {
       return {};
     }
@@ -83864,14 +86357,14 @@ function describeConfigCommit(commit, context) {
       if (typeof secret === "string") owners.set(secret, id);
     }
     for (const [id, provider] of Object.entries(asRecord2(inv.providers))) {
-      const file2 = asRecord2(provider).admin_key;
-      if (typeof file2 === "string") owners.set(file2, `admin:${id}`);
+      const file = asRecord2(provider).admin_key;
+      if (typeof file === "string") owners.set(file, `admin:${id}`);
     }
   }
-  for (const file2 of commit.files) {
-    if (file2 === context.configFile) continue;
-    const id = owners.get(file2);
-    if (id === void 0) other.push(file2);
+  for (const file of commit.files) {
+    if (file === context.configFile) continue;
+    const id = owners.get(file);
+    if (id === void 0) other.push(file);
     else if (!keys.some((k) => k.id === id)) keys.push({ id, change: "secret", fields: [] });
   }
   return {
@@ -83884,6 +86377,21 @@ function describeConfigCommit(commit, context) {
     keys,
     other
   };
+}
+function latestSpend(snapshots) {
+  for (let i = snapshots.length - 1; i >= 0; i--) {
+    const rows = snapshots[i]?.body.caps?.spend;
+    if (!Array.isArray(rows)) continue;
+    return rows.map((r) => ({
+      key: r.key,
+      budget: r.budget_usd_month ?? void 0,
+      cap: r.cap_usd_month ?? void 0,
+      monthToDate: r.month_to_date_usd,
+      forecast: r.forecast_usd,
+      enforcedBy: r.enforced_by ?? void 0
+    }));
+  }
+  return [];
 }
 
 // src/report/review-markdown.ts
@@ -83909,12 +86417,14 @@ var SUMMARIES = [
   { workflows: 5, charts: 1, keys: 5, rows: 5 }
 ];
 var cell = (text) => text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
-var money = (n) => n === null ? "\u2013" : n > 0 && n < 5e-3 ? "<$0.01" : `$${n.toFixed(2)}`;
+var money2 = (n) => n === null ? "\u2013" : n > 0 && n < 5e-3 ? "<$0.01" : `$${n.toFixed(2)}`;
+var countFormat;
 function count4(n) {
   if (n === null) return "\u2013";
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
-  return Math.round(n).toLocaleString("en-US");
+  countFormat ??= new Intl.NumberFormat("en-US");
+  return countFormat.format(Math.round(n));
 }
 var plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 var ratio = (r) => r === null ? "\u2013" : `${r.toFixed(1)}\xD7`;
@@ -83961,7 +86471,7 @@ function workflowChart(w) {
     spend ? "USD" : "tokens"
   );
 }
-var measureCells = (m) => `${money(m.spendUsd)} | ${money(m.baselineSpendUsd)} | ${ratio(m.spendRatio)}${flag(m.spendRatio)} | ${count4(m.tokens)} | ${count4(m.baselineTokens)} | ${ratio(m.tokensRatio)}${flag(m.tokensRatio)}`;
+var measureCells = (m) => `${money2(m.spendUsd)} | ${money2(m.baselineSpendUsd)} | ${ratio(m.spendRatio)}${flag(m.spendRatio)} | ${count4(m.tokens)} | ${count4(m.baselineTokens)} | ${ratio(m.tokensRatio)}${flag(m.tokensRatio)}`;
 function notableKeys(keys) {
   const up = (k) => k.spendRatio !== null && k.spendRatio >= 2 || k.tokensRatio !== null && k.tokensRatio >= 2;
   return [...keys.filter(up), ...keys.filter((k) => !up(k))];
@@ -83981,7 +86491,7 @@ function sections(review, caps, links) {
     "",
     ...review.actions.map((line, i) => `${i + 1}. ${line}`),
     "",
-    `Spend **${money(review.totals.spendUsd)}** (baseline ${money(review.totals.baselineSpendUsd)}, ${ratio(review.totals.spendRatio)}) \xB7 tokens **${count4(review.totals.tokens)}** (baseline ${count4(review.totals.baselineTokens)}, ${ratio(review.totals.tokensRatio)}) \xB7 ${plural2(review.ingestion.runs, "audit run")}. The baseline is the median of the ${review.baselinePeriods || "no"} trailing period(s) of the same length the ledger covers.`
+    `Spend **${money2(review.totals.spendUsd)}** (baseline ${money2(review.totals.baselineSpendUsd)}, ${ratio(review.totals.spendRatio)}) \xB7 tokens **${count4(review.totals.tokens)}** (baseline ${count4(review.totals.baselineTokens)}, ${ratio(review.totals.tokensRatio)}) \xB7 ${plural2(review.ingestion.runs, "audit run")}. The baseline is the median of the ${review.baselinePeriods || "no"} trailing period(s) of the same length the ledger covers.`
   ].join("\n");
   const workflows = review.workflows.slice(0, caps.workflows);
   const workflowTable = [
@@ -84022,12 +86532,12 @@ function sections(review, caps, links) {
     "",
     ...review.unattributed.flatMap((u) => [
       ...u.providerKeyIds.length ? [
-        `- **${u.provider}**: ${money(u.spendUsd)}, ${count4(u.tokens)} tokens, from keys keyward.yaml does not list: ${u.providerKeyIds.slice(0, 5).map((id) => `\`${id.length > 24 ? `${id.slice(0, 12)}\u2026` : id}\``).join(
+        `- **${u.provider}**: ${money2(u.spendUsd)}, ${count4(u.tokens)} tokens, from keys keyward.yaml does not list: ${u.providerKeyIds.slice(0, 5).map((id) => `\`${id.length > 24 ? `${id.slice(0, 12)}\u2026` : id}\``).join(
           ", "
         )}${u.providerKeyIds.length > 5 ? ` and ${u.providerKeyIds.length - 5} more` : ""}`
       ] : [],
       ...u.organizationCostUsd > 0 ? [
-        `- **${u.provider}**: ${money(u.organizationCostUsd)} reported for the organization, not split by key (left out of the totals; the per-key figures may be estimates of the same spend)`
+        `- **${u.provider}**: ${money2(u.organizationCostUsd)} reported for the organization, not split by key (left out of the totals; the per-key figures may be estimates of the same spend)`
       ] : []
     ])
   ].join("\n") : "";
@@ -84091,6 +86601,7 @@ function sections(review, caps, links) {
       ...more(Math.min(caps.rows, review.rotation.length), review.rotation.length, "keys")
     ] : ["None."]
   ].join("\n");
+  const budgets = review.spend.length ? ["### Budgets and caps", "", ...spendTable(review.spend)].join("\n") : "";
   const ing = review.ingestion;
   const ingestion = [
     "### Ingestion",
@@ -84117,6 +86628,7 @@ function sections(review, caps, links) {
     findings,
     changes,
     rotation,
+    budgets,
     ingestion,
     ledger
   ].filter((s) => s !== "");
@@ -84224,7 +86736,7 @@ async function report(input, deps) {
   });
   const review = computeReview({ inventory, snapshots, ledger, changes, now, periodMs, notes });
   const label = periodLabel(now);
-  const file2 = `${REPORTS_DIR}/${label}.md`;
+  const file = `${REPORTS_DIR}/${label}.md`;
   const fileUrl = input.fileUrl ?? ((path) => path);
   const issues = (await forge.listIssues()).map((issue2) => ({ issue: issue2, label: reviewLabelOf(issue2.body) })).filter((r) => r.label !== void 0);
   const current = issues.filter((r) => r.label === label).map((r) => r.issue).sort((a, b) => a.number - b.number);
@@ -84235,13 +86747,13 @@ async function report(input, deps) {
   let sha = head;
   await log.group("Report file", async () => {
     if (input.dryRun) {
-      log.info(`dry run: would commit ${file2}`);
+      log.info(`dry run: would commit ${file}`);
       return;
     }
     let parent = head;
     for (let attempt = 1; ; attempt++) {
       const outcome = await forge.commitFiles(
-        [{ path: file2, content: full }],
+        [{ path: file, content: full }],
         `keyward report ${label}
 
 The weekly review for ${review.period.start} to ${review.period.end}.
@@ -84251,16 +86763,16 @@ Ledger head ${review.ledger.head ?? "none"}`,
       if (outcome.status === "committed") {
         committed = true;
         sha = outcome.sha;
-        log.info(`committed ${file2}`);
+        log.info(`committed ${file}`);
         return;
       }
       if (outcome.status === "unchanged") {
-        log.info(`${file2} is up to date`);
+        log.info(`${file} is up to date`);
         return;
       }
       if (attempt >= COMMIT_ATTEMPTS2)
         throw new Error(
-          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file2}; run the report again`
+          `the branch kept moving during ${COMMIT_ATTEMPTS2} attempts to commit ${file}; run the report again`
         );
       parent = await forge.head();
       sha = parent;
@@ -84268,7 +86780,7 @@ Ledger head ${review.ledger.head ?? "none"}`,
   });
   const body = renderReviewMarkdown(review, {
     mode: "issue",
-    links: { ...links, fullReport: { path: file2, url: fileUrl(file2, sha) } }
+    links: { ...links, fullReport: { path: file, url: fileUrl(file, sha) } }
   });
   const title = reviewTitle(review);
   const result = await log.group("Review issue", async () => {
@@ -84317,7 +86829,7 @@ Ledger head ${review.ledger.head ?? "none"}`,
   });
   return {
     review,
-    file: file2,
+    file,
     full,
     body,
     committed,
@@ -84328,7 +86840,7 @@ Ledger head ${review.ledger.head ?? "none"}`,
 }
 
 // src/action/main.ts
-var toPosix = (path) => sep3 === "/" ? path : path.split(sep3).join("/");
+var toPosix = (path) => sep4 === "/" ? path : path.split(sep4).join("/");
 async function pullRequestOf(env) {
   if (!["pull_request", "pull_request_target"].includes(env.GITHUB_EVENT_NAME ?? "") || !env.GITHUB_EVENT_PATH)
     return void 0;
@@ -84343,7 +86855,7 @@ async function runValidate(inputs, deps) {
   const workspace = deps.env.GITHUB_WORKSPACE ?? process.cwd();
   const configPath = resolve3(workspace, inputs.config);
   const root = dirname2(configPath);
-  const displayPath = (file2) => toPosix(relative3(workspace, resolve3(root, file2)));
+  const displayPath = (file) => toPosix(relative3(workspace, resolve3(root, file)));
   const pr = await pullRequestOf(deps.env);
   const changedFiles = pr ? async () => {
     const files = await pullRequestFiles(octokitFor(inputs, deps), pr);
@@ -84436,13 +86948,14 @@ async function onGitHub(inputs, deps, command) {
     calls
   };
 }
-async function runAudit(inputs, deps) {
+async function runAudit2(inputs, deps) {
   const { root, configFile, branch, forge, calls } = await onGitHub(inputs, deps, "audit");
   const report2 = await audit(
     {
       configFile,
       dryRun: inputs.dryRun,
-      maxIssuesPerRun: inputs.maxIssuesPerRun
+      maxIssuesPerRun: inputs.maxIssuesPerRun,
+      maxPullRequestsPerRun: inputs.maxPrsPerRun
     },
     {
       readFile: repoFileReader(root),
@@ -84451,6 +86964,8 @@ async function runAudit(inputs, deps) {
       scanner: gitLeakScanner(root, { log: coreLog }),
       clock: deps.clock,
       log: coreLog,
+      mask: (secret) => setSecret(secret),
+      changeLog: gitChangeLog(root),
       openProvider: (id, settings, adminKey) => {
         const built = buildProvider(id, settings, adminKey, {
           log: coreLog,
@@ -84477,7 +86992,7 @@ async function runAudit(inputs, deps) {
   setOutput("issues-created", JSON.stringify(report2.issues.created));
   setOutput("issues-updated", JSON.stringify(report2.issues.updated));
   setOutput("issues-closed", JSON.stringify(report2.issues.closed));
-  setOutput("pull-requests-opened", "[]");
+  setOutput("pull-requests-opened", JSON.stringify(report2.pullRequests.opened));
   setOutput("snapshot", report2.snapshot ?? "");
   setOutput("ledger-head", report2.ledgerHead ?? "");
   const summary2 = auditSummary(report2, { dryRun: inputs.dryRun, githubCalls: calls.count, branch });
@@ -84546,7 +87061,7 @@ async function run2(overrides = {}) {
         await runValidate(inputs, deps);
         return;
       case "audit":
-        await runAudit(inputs, deps);
+        await runAudit2(inputs, deps);
         return;
       case "report":
         await runReport(inputs, deps);

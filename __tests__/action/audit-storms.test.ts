@@ -8,6 +8,7 @@ import {
   dashboards,
   findingIssues,
   findingsOf,
+  issueFindingsOf,
   GOV,
   head,
   ledgerEntries,
@@ -99,7 +100,7 @@ describe('ten consecutive hourly runs on the demo dataset', () => {
   it('keeps one issue per finding fingerprint, and one dashboard', () => {
     const issues = findingIssues(rig.github)
     expect(duplicatesOf(issues)).toEqual([])
-    const fingerprints = new Set(runs.flatMap((r) => findingsOf(r).map((f) => f.fingerprint)))
+    const fingerprints = new Set(runs.flatMap((r) => issueFindingsOf(r).map((f) => f.fingerprint)))
     expect(issues.map((i) => markerOf(i.body ?? '')).sort()).toEqual([...fingerprints].sort())
     expect(runs.slice(1).map((r) => JSON.parse(r.outputs['issues-created'] ?? 'null'))).toEqual(
       runs.slice(1).map(() => []),
@@ -238,7 +239,7 @@ describe('a rate-limit storm with 502s', () => {
     const issues = findingIssues(rig.github)
     expect(duplicatesOf(issues)).toEqual([])
     expect(issues.map((i) => markerOf(i.body ?? '')).sort()).toEqual(
-      findingsOf(healed)
+      issueFindingsOf(healed)
         .map((f) => f.fingerprint)
         .sort(),
     )

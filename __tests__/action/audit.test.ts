@@ -21,6 +21,7 @@ import {
   dashboards,
   findingIssues,
   findingsOf,
+  issueFindingsOf,
   GOV,
   head,
   ledgerEntries,
@@ -141,10 +142,14 @@ describe('command audit, run hourly on the demo governance repository', () => {
     expect(Object.keys(state.providers ?? {}).sort()).toEqual(['anthropic', 'openai', 'openrouter'])
     // Nothing outside gov/ was written.
     expect(rig.github.fileAt(afterFirst.head, 'audit/ledger.jsonl')).toBeUndefined()
-    // One tree, one commit, one ref update, no force, no Contents API writes.
+    // One tree, one commit, one ref update of main, no force, no Contents API writes; each
+    // rotation pull request (the demo has keys past rotate_after) adds its own branch.
     const gitWrites = writesOf(first.calls).filter((w) => w.includes('/git/'))
-    expect(gitWrites.filter((w) => w.endsWith('/git/trees'))).toHaveLength(1)
-    expect(gitWrites.filter((w) => w.endsWith('/git/commits'))).toHaveLength(1)
+    const branches = gitWrites.filter((w) => w.startsWith('POST') && w.endsWith('/git/refs'))
+    expect(branches.length).toBeGreaterThan(0)
+    expect(JSON.parse(first.outputs['pull-requests-opened'] ?? '[]')).toHaveLength(branches.length)
+    expect(gitWrites.filter((w) => w.endsWith('/git/trees'))).toHaveLength(1 + branches.length)
+    expect(gitWrites.filter((w) => w.endsWith('/git/commits'))).toHaveLength(1 + branches.length)
     expect(
       gitWrites.filter((w) => w.startsWith('PATCH') && w.endsWith('/git/refs/heads/main')),
     ).toHaveLength(1)
@@ -153,7 +158,7 @@ describe('command audit, run hourly on the demo governance repository', () => {
 
   it('sets the snapshot, ledger-head, findings and issues outputs', () => {
     expect(first.outputs['ledger-head']).toMatch(/^sha256:[0-9a-f]{64}$/)
-    const findings = findingsOf(first)
+    const findings = issueFindingsOf(first)
     expect(findings.length).toBeGreaterThan(0)
     const created = JSON.parse(first.outputs['issues-created'] ?? 'null') as number[]
     expect(created).toHaveLength(findings.length)
@@ -162,11 +167,19 @@ describe('command audit, run hourly on the demo governance repository', () => {
         .map((i) => i.number)
         .filter((n) => created.includes(n)),
     )
-    expect(first.outputs['pull-requests-opened']).toBe('[]')
+    // The demo's keys past rotate_after (and the canary's workflow) get rotation pull requests.
+    const opened = JSON.parse(first.outputs['pull-requests-opened'] ?? 'null') as number[]
+    expect(opened.length).toBeGreaterThan(0)
+    expect(opened.sort((a, b) => a - b)).toEqual(
+      rig.github
+        .pulls()
+        .map((p) => p.number)
+        .sort((a, b) => a - b),
+    )
   })
 
   it('opens one issue per finding, with the SPEC §5 marker and the keyward label', () => {
-    const findings = findingsOf(first)
+    const findings = issueFindingsOf(first)
     const issues = findingIssues(rig.github)
     expect(issues).toHaveLength(findings.length)
     for (const issue of issues) {
@@ -268,7 +281,7 @@ describe('max-issues-per-run', () => {
 
   it('creates two issues, warns naming the input, and creates the rest on the next run', async () => {
     const capped = await runAction(rig, { now: at(0), maxIssues: 2 })
-    const findings = findingsOf(capped)
+    const findings = issueFindingsOf(capped)
 
     expect(capped.failed).toEqual([])
     expect(findings.length).toBeGreaterThan(2)

@@ -37,6 +37,7 @@ describe('demo dataset', () => {
 
     expect(kinds).toEqual([
       'canary-used',
+      'cap-drift',
       'idle-key',
       'off-hours',
       'spend-spike',

@@ -3,7 +3,15 @@
  * findings, against JSON.parse of the same pages.
  */
 import { runDetectors } from '../../src/analysis/detectors/index.js'
-import { mergeUsage } from '../../src/analysis/fetch-window.js'
+import { utcDay } from '../../src/analysis/time.js'
+import {
+  carryForward,
+  dayStartMs,
+  emptyUsageDays,
+  toUsageDaysJson,
+} from '../../src/analysis/usage-days.js'
+import { usageDaysDigest } from '../../src/commands/audit-history.js'
+import { untimed } from '../child.js'
 import type { BenchContext, ChildTask, Scenario } from '../scenario.js'
 import type { Measurement } from '../stats.js'
 import {
@@ -12,12 +20,13 @@ import {
   detectorContext,
   END,
   HISTORY_HOURS,
+  HOUR_MS,
   keysLabel,
   numberParam,
   readUsage,
   START,
   syntheticOrg,
-  usagePages,
+  usagePageLists,
 } from '../synthetic-org.js'
 import type { Row } from '../table.js'
 
@@ -30,28 +39,68 @@ const FLOOR_LABEL = '`JSON.parse` of the same pages'
 /** The largest size of issue 9's table; run only where it fits (see run()). */
 const LARGEST = 5_000
 
-/** The whole analysis: pages → adapter → merged usage → context → detectors. */
+/**
+ * The whole analysis of a run that reads its whole history (a first run, or one whose carried
+ * days did not check out): pages → adapter → usage merged per key, the days before the window
+ * summed for the next run → context → detectors, and the carried days as state.json gets them.
+ */
 export const analysisTask: ChildTask = async (params, measure) => {
   const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
-  const pages = usagePages(org, 0, HISTORY_HOURS, HOURS_PER_PAGE)
+  const pages = usagePageLists(org, 0, HISTORY_HOURS, HOURS_PER_PAGE)
+  const from = utcDay(START)
+  const through = utcDay(WINDOW_START)
   const result = await measure(async () => {
     const fresh = await readUsage(pages, START, END)
-    const usage = mergeUsage([], fresh).sort((a, b) => a.start.localeCompare(b.start))
-    const detected = runDetectors(detectorContext(org, usage, END, WINDOW_START))
-    return { records: usage.length, ...detected }
+    const carried = carryForward({
+      base: emptyUsageDays(from),
+      history: [],
+      fresh,
+      snapshots: [],
+      freshEvents: [],
+      from,
+      through,
+    })
+    const detected = runDetectors({
+      ...detectorContext(org, carried.usage, END, WINDOW_START),
+      earlier: carried.earlier,
+      events: carried.events,
+    })
+    if (!carried.carry) throw new Error('the synthetic usage did not fit carried days')
+    // What the run writes for the next one: the carried days, and their digest for the snapshot.
+    const json = toUsageDaysJson(carried.carry)
+    const digest = usageDaysDigest(json)
+    const text = JSON.stringify(json)
+    return {
+      read: fresh.length,
+      raw: carried.usage.length,
+      bytes: text.length + digest.length,
+      ...detected,
+    }
   })
   if (result.errors.length > 0) throw new Error(`a detector failed: ${result.errors[0]}`)
   const expected = countRecords(org, 0, HISTORY_HOURS)
-  if (result.records !== expected)
-    throw new Error(`read ${result.records} usage records, generated ${expected}`)
+  if (result.read !== expected)
+    throw new Error(`read ${result.read} usage records, generated ${expected}`)
+  const raw = countRecords(org, (dayStartMs(through) - START.getTime()) / HOUR_MS, HISTORY_HOURS)
+  if (result.raw !== raw) throw new Error(`kept ${result.raw} usage records raw, expected ${raw}`)
 }
 
-/** The floor: JSON.parse of every page, nothing else. */
+/**
+ * The floor: JSON.parse of every page, keeping the parsed values as before. Pages are made one
+ * at a time when needed and their text dropped after parsing, as the analysis gets them, so
+ * neither holds all of the page text.
+ */
 export const parseTask: ChildTask = async (params, measure) => {
   const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
-  const pages = [...usagePages(org, 0, HISTORY_HOURS, HOURS_PER_PAGE).values()].flat()
-  const parsed = await measure(() => pages.map((p) => JSON.parse(p) as unknown))
-  if (parsed.length !== pages.length) throw new Error('a page did not parse')
+  const lists = [...usagePageLists(org, 0, HISTORY_HOURS, HOURS_PER_PAGE).values()]
+  const parsed = await measure(() => {
+    const values: unknown[] = []
+    for (const list of lists)
+      for (let i = 0; i < list.count; i++) values.push(JSON.parse(untimed(() => list.page(i))))
+    return values
+  })
+  const expected = lists.reduce((n, l) => n + l.count, 0)
+  if (parsed.length !== expected) throw new Error(`parsed ${parsed.length} pages of ${expected}`)
 }
 
 /**
@@ -83,7 +132,7 @@ export const runsAt = (quick: boolean, keys: number) => (quick ? 3 : keys >= 1_0
 export const auditAnalysisScenario: Scenario = {
   name: 'audit-analysis',
   describe: [
-    `**audit analysis**: a synthetic organization (the inventory of \`generateInventory(keys, seed)\`, keys spread over openai / anthropic / openrouter and matched by \`provider_key_id\`) with 90 days of hourly usage: each key is used in about 30% of the hours (seeded; mostly inside its workflow's active hours, 2% of the hours outside them), one model, and a second one in 10% of its active hours. The usage is served as provider pages, one page of 24 hourly buckets per provider per day, in OpenAI's \`/organization/usage/completions\` shape (\`group_by=api_key_id,model\`) for all three providers, from memory through an HttpClient fake (no network) to the real OpenAI adapter (\`createOpenAiProvider\`; costs per key refused with a 400, so cost is estimated from tokens). Pages are generated outside the timing. Timed: for every page JSON.parse + the adapter's schema check + normalizing to UsageRecords, then \`mergeUsage\` and time-ordering as \`keyward audit\` does, building the DetectorContext (\`matchKeys\`), and \`runDetectors\` with a window of the last 7 days (the audit's lookback) so baselines come from the rest. The audit itself reads back at most 40 days of history (HISTORY_DAYS), so 90 days is an upper bound. Floor: JSON.parse of the same pages, in a fresh process the same way. Ratio on CPU; peak RSS includes the page strings held by the child.`,
+    `**audit analysis**: a synthetic organization (the inventory of \`generateInventory(keys, seed)\`, keys spread over openai / anthropic / openrouter and matched by \`provider_key_id\`) with 90 days of hourly usage: each key is used in about 30% of the hours (seeded; mostly inside its workflow's active hours, 2% of the hours outside them), one model, and a second one in 10% of its active hours. The usage is served as provider pages, one page of 24 hourly buckets per provider per day, in OpenAI's \`/organization/usage/completions\` shape (\`group_by=api_key_id,model\`) for all three providers, from memory through an HttpClient fake (no network) to the real OpenAI adapter (\`createOpenAiProvider\`; costs per key refused with a 400, so cost is estimated from tokens). Each page is generated when the adapter asks for it, its generation time taken off the timing, and dropped once read, as a page arriving over HTTP is: the child never holds the whole page text, only what the analysis keeps. Timed: for every page JSON.parse + the adapter's schema check + normalizing to UsageRecords, then what \`keyward audit\` does on a run that reads its whole history (a first run, or one whose carried days are missing or do not check out): \`carryForward\` (usage merged per key in time order, the days before the detectors' window summed per key and day), building the DetectorContext (\`matchKeys\`), \`runDetectors\` with a window of the last 7 days (the audit's lookback) so baselines come from the rest, and the carried days as \`audit/state.json\` gets them (JSON and their SHA-256 for the snapshot). The audit itself reads back at most 40 days of history (HISTORY_DAYS), so 90 days is an upper bound. Floor: JSON.parse of the same pages, generated one at a time and their text dropped in the same way, keeping the parsed values, in a fresh process the same way. Ratio on CPU; peak RSS is what each keeps (the floor: the parsed pages; the analysis: its usage records, series and state) plus one page in flight.`,
   ],
   tasks: { analysis: analysisTask, parse: parseTask },
 
@@ -120,9 +169,9 @@ function largestRow(ctx: BenchContext, rows: readonly Row[]): Row {
   const records = countRecords(org, 0, HISTORY_HOURS)
   const sample = syntheticOrg(100, ctx.seed)
   const sampleRecords = countRecords(sample, 0, HISTORY_HOURS)
-  const sampleBytes = [...usagePages(sample, 0, HISTORY_HOURS, HOURS_PER_PAGE).values()]
-    .flat()
-    .reduce((n, p) => n + p.length, 0)
+  let sampleBytes = 0
+  for (const list of usagePageLists(sample, 0, HISTORY_HOURS, HOURS_PER_PAGE).values())
+    for (let i = 0; i < list.count; i++) sampleBytes += list.page(i).length
   const bytes = (records * sampleBytes) / sampleRecords
   const at1000 = rows.find((r) => r.kind === 'measured' && r.series?.units === 1_000) as
     Extract<Row, { kind: 'measured' }> | undefined

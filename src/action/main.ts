@@ -180,6 +180,7 @@ async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
       configFile,
       dryRun: inputs.dryRun,
       maxIssuesPerRun: inputs.maxIssuesPerRun,
+      maxPullRequestsPerRun: inputs.maxPrsPerRun,
     },
     {
       readFile: repoFileReader(root),
@@ -188,6 +189,8 @@ async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
       scanner: gitLeakScanner(root, { log: coreLog }),
       clock: deps.clock,
       log: coreLog,
+      mask: (secret) => core.setSecret(secret),
+      changeLog: gitChangeLog(root),
       openProvider: (id, settings, adminKey) => {
         const built = buildProvider(id, settings, adminKey, {
           log: coreLog,
@@ -214,7 +217,7 @@ async function runAudit(inputs: ActionInputs, deps: ActionDeps): Promise<void> {
   core.setOutput('issues-created', JSON.stringify(report.issues.created))
   core.setOutput('issues-updated', JSON.stringify(report.issues.updated))
   core.setOutput('issues-closed', JSON.stringify(report.issues.closed))
-  core.setOutput('pull-requests-opened', '[]')
+  core.setOutput('pull-requests-opened', JSON.stringify(report.pullRequests.opened))
   core.setOutput('snapshot', report.snapshot ?? '')
   core.setOutput('ledger-head', report.ledgerHead ?? '')
 

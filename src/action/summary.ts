@@ -56,6 +56,22 @@ export function auditSummary(
     `${run.dryRun ? 'Dry run: nothing was written. ' : ''}${report.snapshot ? `Snapshot <code>${escapeHtml(report.snapshot)}</code> on <code>${escapeHtml(run.branch)}</code>${report.committed ? '' : ' (unchanged)'}` : 'No snapshot'}; ledger head <code>${report.ledgerHead ?? 'none'}</code>.`,
     `Providers: ${report.providers.map((p) => `${escapeHtml(p.id)} ${count(p.keys, 'key')}, ${count(p.usage, 'usage record')}${p.gaps ? `, ${count(p.gaps, 'gap')}` : ''}`).join('; ') || 'none read'}.`,
     `Issues: ${created.length} created, ${updated.length} updated, ${closed.length} closed${deferred.length ? `, ${deferred.length} left for the next run (max-issues-per-run)` : ''}; dashboard ${report.dashboard.action}${report.dashboard.number ? ` (#${report.dashboard.number})` : ''}.`,
+    ...(report.pullRequests.opened.length +
+      report.pullRequests.updated.length +
+      report.pullRequests.deferred.length >
+    0
+      ? [
+          `Rotation pull requests: ${report.pullRequests.opened.length} opened, ${report.pullRequests.updated.length} updated${report.pullRequests.deferred.length ? `, ${report.pullRequests.deferred.length} left for the next run (max-prs-per-run)` : ''}.`,
+        ]
+      : []),
+    ...report.rotations.map(
+      (r) =>
+        `Rotation of <code>${escapeHtml(r.key)}</code> merged in #${r.pull_request}: recorded in the snapshot.`,
+    ),
+    ...report.capChanges.map(
+      (c) =>
+        `Cap set: ${escapeHtml(c.provider)} ${c.scope} <code>${escapeHtml(c.target)}</code> ${c.old_usd === null ? 'none' : `$${c.old_usd.toFixed(2)}`} → ${c.new_usd === null ? 'none' : `$${c.new_usd.toFixed(2)}`} monthly.`,
+    ),
     `API calls: ${count(report.requests, 'provider request')}, ${count(run.githubCalls, 'GitHub request')}.`,
     ...report.gaps.map(
       (g) => `Gap: ${escapeHtml(g.provider)} ${escapeHtml(g.endpoint)}: ${escapeHtml(g.reason)}`,

@@ -25,3 +25,32 @@ export interface Baseline {
 export function baselineOf(values: readonly number[]): Baseline {
   return { median: median(values), mad: mad(values), samples: values.length }
 }
+
+/**
+ * median() of finite values in a typed array, which it sorts in place: a numeric sort without a
+ * comparison callback, for the detectors' many small baselines. The same result as median().
+ */
+export function medianOfFinite(values: Float64Array): number {
+  if (values.length === 0) return 0
+  values.sort()
+  return middleOfSorted(values)
+}
+
+/** baselineOf() of finite values in a typed array it sorts in place; the same result. */
+export function baselineOfFinite(values: Float64Array): Baseline {
+  const n = values.length
+  if (n === 0) return { median: 0, mad: 0, samples: 0 }
+  values.sort()
+  const m = middleOfSorted(values)
+  const deviations = new Float64Array(n)
+  for (let i = 0; i < n; i++) deviations[i] = Math.abs((values[i] as number) - m)
+  deviations.sort()
+  return { median: m, mad: 1.4826 * middleOfSorted(deviations), samples: n }
+}
+
+function middleOfSorted(sorted: Float64Array): number {
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}

@@ -149,6 +149,90 @@ function mergeByBucketKey(
   return [...byKey.keys()].sort().map((k) => byKey.get(k) as UsageRecord)
 }
 
+/** Records by provider, then provider key id, each key's in series order (see mergeUsageByKey). */
+export type UsageByKey = Map<string, Map<string, UsageRecord[]>>
+
+/**
+ * mergeUsage for analysis: the same buckets (a later read of a bucket replaces the earlier
+ * one), but only records attributed to a provider key, grouped by provider and key (both in
+ * sorted order) and each key's records in series order: by start, and within one start by
+ * model, operation, project and end. That is the order the time sort of mergeUsage's output
+ * gives each key (for ISO 8601 starts), found without sorting the history: records arrive
+ * mostly in time order, so each key's list grows at its end, and a record that does not (a
+ * re-read overlap, a second model in the same hour) is found or placed by binary search.
+ */
+export function mergeUsageByKey(
+  known: readonly UsageRecord[],
+  fresh: readonly UsageRecord[],
+): UsageByKey {
+  // Each key's last start is kept beside its list: reading it from the list's last record would
+  // touch a record made long before (another page), once per record.
+  const tree = new Map<string, Map<string, { records: UsageRecord[]; last: string }>>()
+  for (const list of [known, fresh])
+    for (const r of list) {
+      const keyId = r.providerKeyId
+      if (keyId === undefined) continue
+      let byKey = tree.get(r.provider)
+      if (!byKey) {
+        byKey = new Map()
+        tree.set(r.provider, byKey)
+      }
+      const key = byKey.get(keyId)
+      if (key === undefined) byKey.set(keyId, { records: [r], last: r.start })
+      else if (r.start > key.last) {
+        key.records.push(r)
+        key.last = r.start
+      } else place(key.records, r)
+    }
+  const out: UsageByKey = new Map()
+  for (const provider of [...tree.keys()].sort()) {
+    const byKey = tree.get(provider) ?? new Map<string, { records: UsageRecord[] }>()
+    out.set(
+      provider,
+      new Map([...byKey.keys()].sort().map((k) => [k, byKey.get(k)?.records ?? []])),
+    )
+  }
+  return out
+}
+
+/** Puts `r` into a key's records (in series order), replacing the record of the same bucket. */
+function place(records: UsageRecord[], r: UsageRecord): void {
+  let lo = 0
+  let hi = records.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((records[mid] as UsageRecord).start < r.start) lo = mid + 1
+    else hi = mid
+  }
+  let end = lo
+  while (end < records.length && (records[end] as UsageRecord).start === r.start) {
+    if (sameBucket(records[end] as UsageRecord, r)) {
+      records[end] = r
+      return
+    }
+    end++
+  }
+  let at = lo
+  while (at < end && bySeriesOrder(records[at] as UsageRecord, r) < 0) at++
+  records.splice(at, 0, r)
+}
+
+/** Same bucket given the same provider, key and start (usageBucketKey's remaining fields). */
+const sameBucket = (a: UsageRecord, b: UsageRecord) =>
+  a.end === b.end &&
+  (a.model ?? '') === (b.model ?? '') &&
+  a.operation === b.operation &&
+  (a.project ?? '') === (b.project ?? '')
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Within one start: usageBucketKey's order of the remaining fields. */
+const bySeriesOrder = (a: UsageRecord, b: UsageRecord) =>
+  compare(a.model ?? '', b.model ?? '') ||
+  compare(a.operation, b.operation) ||
+  compare(a.project ?? '', b.project ?? '') ||
+  compare(a.end, b.end)
+
 /** Audit events deduplicated by provider and event id, oldest first. */
 export function mergeEvents(
   known: readonly AuditEvent[],
@@ -188,8 +272,28 @@ export function changedUsage(
   }
   return fresh.filter((r) => {
     const before = old.get(usageBucketKey(r))
-    return before === undefined || canonicalJson(before) !== canonicalJson(r)
+    return before === undefined || !sameContent(before, r)
   })
+}
+
+/**
+ * Whether two records have the same canonical JSON, compared field by field: the same fields
+ * (an undefined one is no field) with equal primitive values. Anything else (a nested value)
+ * is compared by canonical JSON after all.
+ */
+function sameContent(a: UsageRecord, b: UsageRecord): boolean {
+  const x = a as unknown as Record<string, unknown>
+  const y = b as unknown as Record<string, unknown>
+  let fields = 0
+  for (const key in x) {
+    const value = x[key]
+    if (value === undefined) continue
+    fields++
+    if (value !== null && typeof value === 'object') return canonicalJson(a) === canonicalJson(b)
+    if (value !== y[key]) return false
+  }
+  for (const key in y) if (y[key] !== undefined) fields--
+  return fields === 0
 }
 
 /**

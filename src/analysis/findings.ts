@@ -14,6 +14,8 @@ export const VALIDATE_RULES = [
   'idle-workflow',
   'invalid-timezone',
   'invalid-hours',
+  // Not in SPEC §3's list: validate warns with the audit's rule id (docs/decisions.md).
+  'cap-drift',
 ] as const
 export type ValidateRule = (typeof VALIDATE_RULES)[number]
 

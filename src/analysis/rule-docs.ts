@@ -18,4 +18,6 @@ export const VALIDATE_RULE_DOCS: Record<ValidateRule, string> = {
   'idle-workflow': 'a workflow has no keys',
   'invalid-timezone': 'a timezone is not an IANA name',
   'invalid-hours': 'active_hours is not HH:MM-HH:MM',
+  'cap-drift':
+    'cap_usd_month is set for a provider that cannot enforce it by API, or is below the key budget',
 }

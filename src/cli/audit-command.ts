@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { BOT_GIT_CONFIG, localForge, OUTBOX } from '../adapters/forge/local.js'
 import { repoFileReader } from '../adapters/fs/repo-files.js'
+import { gitChangeLog } from '../adapters/git/change-log.js'
 import { gitLeakScanner } from '../adapters/git/leak-scanner.js'
 import { buildProvider } from '../adapters/providers/registry.js'
 import { audit, type AuditReport, type OpenedProvider } from '../commands/audit.js'
@@ -73,6 +74,8 @@ async function startDemo(
 const pad = (text: string, width: number) =>
   text.length >= width ? text : text + ' '.repeat(width - text.length)
 
+const usd = (n: number | null) => (n === null ? 'none' : `$${n.toFixed(2)}`)
+
 /** The readable summary: what was read, what was written, what was found. */
 export function renderAuditText(
   report: AuditReport,
@@ -103,6 +106,17 @@ export function renderAuditText(
   lines.push(
     `Issues: ${created.length} created, ${updated.length} updated, ${closed.length} closed${deferred.length ? `, ${deferred.length} deferred to the next run` : ''} → ${join(where.root, OUTBOX, 'issues')}`,
   )
+  const prs = report.pullRequests
+  if (prs.opened.length + prs.updated.length > 0)
+    lines.push(
+      `Rotation pull requests: ${prs.opened.length} opened, ${prs.updated.length} updated → ${join(where.root, OUTBOX, 'pulls')}`,
+    )
+  for (const r of report.rotations)
+    lines.push(`Rotation of ${r.key} merged (#${r.pull_request}): recorded in the snapshot`)
+  for (const c of report.capChanges)
+    lines.push(
+      `Cap set: ${c.provider} ${c.scope} ${c.target} ${usd(c.old_usd)} → ${usd(c.new_usd)} monthly (${c.keys.join(', ')})`,
+    )
   return lines.join('\n') + '\n'
 }
 
@@ -129,7 +143,10 @@ export function renderAuditJson(report: AuditReport): string {
           updated: report.issues.updated,
           closed: report.issues.closed,
         },
-        pull_requests: { opened: [], updated: [] },
+        pull_requests: {
+          opened: report.pullRequests.opened,
+          updated: report.pullRequests.updated,
+        },
       },
       null,
       2,
@@ -187,6 +204,7 @@ export async function runAuditCommand(
         clock: deps.clock,
         log: ctx.log,
         openProvider,
+        changeLog: gitChangeLog(root),
       },
     )
     for (const note of report.notes) ctx.log.info(note)

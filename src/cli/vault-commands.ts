@@ -91,6 +91,7 @@ const CHECK_RULE: Record<Exclude<VaultCheckStatus, 'ok' | 'unreadable'>, Validat
   'vault-tampered': 'vault-tampered',
   'recipients-drift': 'recipients-drift',
   missing: 'missing-secret',
+  'pending-rotation': 'missing-secret',
   plaintext: 'plaintext-secret',
 }
 

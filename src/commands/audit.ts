@@ -1,22 +1,30 @@
 import { createHash } from 'node:crypto'
 import { mapLimited } from '../map-limited.js'
 import type { AuditFinding } from '../analysis/audit-findings.js'
-import type { DetectorContext } from '../analysis/detectors/context.js'
+import {
+  keyViews,
+  seriesOf,
+  sumsOn,
+  type DetectorContext,
+  type UsageSeries,
+} from '../analysis/detectors/context.js'
+import { keyMonthSpend } from '../analysis/detectors/budget.js'
 import { runDetectors } from '../analysis/detectors/index.js'
-import { changedUsage, fetchWindow, mergeEvents, mergeUsage } from '../analysis/fetch-window.js'
+import { changedUsage, fetchWindow } from '../analysis/fetch-window.js'
 import { matchKeys, type KeyMatch } from '../analysis/key-matching.js'
-import { DAY_MS } from '../analysis/time.js'
+import { DAY_MS, utcDay } from '../analysis/time.js'
+import {
+  carryForward,
+  toUsageDaysJson,
+  type CarryOutput,
+  type UsageDays,
+  type UsageDaysJson,
+} from '../analysis/usage-days.js'
 import { UsageError, VaultError, errorMessage } from '../errors.js'
 import { checkInventory } from '../inventory/check.js'
 import type { Inventory, ProviderSettings } from '../inventory/types.js'
 import { canonicalJson } from '../ledger/canonical-json.js'
-import {
-  LEDGER_FILE,
-  ledgerLine,
-  nextSnapshot,
-  parseLedger,
-  type LedgerEntry,
-} from '../ledger/chain.js'
+import { LEDGER_FILE, ledgerLine, nextSnapshot, parseLedger } from '../ledger/chain.js'
 import type { Clock } from '../ports/clock.js'
 import type { Forge, ForgeFile, ForgeIssue } from '../ports/forge.js'
 import type { LeakScanner } from '../ports/leak-scanner.js'
@@ -30,18 +38,35 @@ import {
   DASHBOARD_TITLE,
   renderDashboard,
   type DashboardInput,
+  type SpendRow,
 } from '../report/dashboard.js'
 import { dailyChart, markerOf, renderIssueBody } from '../report/issue-body.js'
 import { reconcileIssues, type IssuePlanItem, type ReconcileResult } from './reconcile-issues.js'
 import { SECRET_FIELD } from './vault.js'
+import { capFindings, planCaps, type CapStatus, type ProviderLimits } from '../analysis/caps.js'
+import { resolvedDefaults } from '../inventory/types.js'
+import type { ChangeLog } from '../ports/change-log.js'
+import { enforceCaps, type CapChange } from './enforce-caps.js'
+import {
+  listRotationPulls,
+  rotate,
+  rotatingProviderKeyIds,
+  rotationCandidates,
+  type RotationResult,
+} from './rotate.js'
+import { finding } from '../analysis/audit-findings.js'
+import {
+  historyFrom,
+  readHistory,
+  USAGE_DAYS_DIGEST_FIELD,
+  usageDaysDigest,
+} from './audit-history.js'
 
 export const STATE_FILE = 'audit/state.json'
 /** How far back event detectors look on every run. */
 const EVENT_LOOKBACK_DAYS = 7
 /** Commits re-planned after the branch moved, before the run gives up (the next run retries). */
 const COMMIT_ATTEMPTS = 3
-/** History read back from snapshots for baselines. */
-const HISTORY_DAYS = 40
 
 export interface OpenedProvider {
   provider: Provider
@@ -57,12 +82,18 @@ export interface AuditDeps {
   log: Log
   /** Builds a provider from its inventory entry and decrypted admin key (registry, or demo fakes). */
   openProvider(id: string, settings: ProviderSettings, adminKey: string): OpenedProvider | undefined
+  /** Hides a secret minted during the run from logs (the action's `core.setSecret`). */
+  mask?: (secret: string) => void
+  /** Who last changed the inventory, for the record of a cap keyward enforced. */
+  changeLog?: ChangeLog
 }
 
 export interface AuditInput {
   configFile: string
   dryRun: boolean
   maxIssuesPerRun: number
+  /** New rotation pull requests per run (SPEC §6 `max-prs-per-run`); default 5. */
+  maxPullRequestsPerRun?: number
   backfillDays?: number
 }
 
@@ -73,6 +104,12 @@ export interface AuditReport {
   gaps: Gap[]
   findings: AuditFinding[]
   issues: ReconcileResult
+  /** Rotation pull requests; `deferred` names the keys waiting for max-prs-per-run. */
+  pullRequests: { opened: number[]; updated: number[]; deferred: string[] }
+  /** Provider limits keyward changed (caps: enforce). */
+  capChanges: CapChange[]
+  /** Rotations merged since the last run, as recorded in the snapshot. */
+  rotations: RotationResult['recorded']
   /** The dashboard issue's number, and what this run did to it. */
   dashboard: { number: number | undefined; action: 'created' | 'updated' | 'unchanged' }
   requests: number
@@ -90,6 +127,8 @@ interface ProviderState {
 interface AuditState {
   version: 1
   providers: Record<string, ProviderState>
+  /** The history's earlier days as daily sums (audit-history.ts); checked before any use. */
+  usage_days?: unknown
 }
 
 function readState(text: string | undefined): AuditState {
@@ -101,55 +140,62 @@ function readState(text: string | undefined): AuditState {
       value.providers &&
       typeof value.providers === 'object'
     )
-      return { version: 1, providers: value.providers }
+      return {
+        version: 1,
+        providers: value.providers,
+        ...(value.usage_days !== undefined ? { usage_days: value.usage_days } : {}),
+      }
   } catch {
     // A missing or broken state file only costs a backfill.
   }
   return { version: 1, providers: {} }
 }
 
-const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
-
-interface SnapshotData {
-  providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[] }>
-}
-
-/** Usage and events of the snapshots of the last HISTORY_DAYS, oldest first. */
-async function readHistory(
-  forge: Forge,
-  readLocal: AuditDeps['readFile'],
-  entries: readonly LedgerEntry[],
-  now: Date,
-  log: Log,
-): Promise<{ usage: UsageRecord[]; events: AuditEvent[] }> {
-  const cutoff = now.getTime() - HISTORY_DAYS * DAY_MS
-  const usage: UsageRecord[] = []
-  const events: AuditEvent[] = []
-  for (const entry of entries) {
-    if (Date.parse(entry.at) < cutoff) continue
-    // Snapshots never change once written, so the checkout's copy is as good as the branch's and
-    // costs no API call; only one written after the checkout is fetched from the forge.
-    const local = await readLocal(entry.path).catch(() => undefined)
-    const text =
-      local !== undefined ? new TextDecoder().decode(local) : await forge.readFile(entry.path)
-    if (text === undefined) {
-      log.warning(
-        `${entry.path} is listed in the ledger but missing; run \`keyward ledger verify\``,
+/**
+ * state.json as written: indented, except that each provider key's carried days take one line
+ * (indenting them would spread one number per line, for every key and day).
+ */
+function formatState(state: AuditState): string {
+  const { usage_days: days, ...rest } = state
+  const head = JSON.stringify(rest, null, 2)
+  if (days === undefined) return `${head}\n`
+  const line = (value: unknown) => JSON.stringify(value)
+  const parts: string[] = []
+  if (typeof days === 'object' && days !== null && !Array.isArray(days)) {
+    const { keys, ...meta } = days as Record<string, unknown>
+    for (const [name, value] of Object.entries(meta))
+      parts.push(`    ${line(name)}: ${line(value)}`)
+    if (keys !== undefined) {
+      const providers =
+        typeof keys === 'object' && keys !== null && !Array.isArray(keys)
+          ? Object.entries(keys as Record<string, unknown>).map(([provider, byKey]) => {
+              const entries =
+                typeof byKey === 'object' && byKey !== null && !Array.isArray(byKey)
+                  ? Object.entries(byKey as Record<string, unknown>).map(
+                      ([keyId, value]) => `        ${line(keyId)}: ${line(value)}`,
+                    )
+                  : undefined
+              return entries === undefined
+                ? `      ${line(provider)}: ${line(byKey)}`
+                : entries.length === 0
+                  ? `      ${line(provider)}: {}`
+                  : `      ${line(provider)}: {\n${entries.join(',\n')}\n      }`
+            })
+          : undefined
+      parts.push(
+        providers === undefined
+          ? `    "keys": ${line(keys)}`
+          : providers.length === 0
+            ? '    "keys": {}'
+            : `    "keys": {\n${providers.join(',\n')}\n    }`,
       )
-      continue
-    }
-    try {
-      const data = JSON.parse(text) as SnapshotData
-      for (const p of Object.values(data.providers ?? {})) {
-        usage.push(...(p.usage ?? []))
-        events.push(...(p.events ?? []))
-      }
-    } catch {
-      log.warning(`${entry.path} is not valid JSON; its data is left out of the baselines`)
     }
   }
-  return { usage, events }
+  const body = parts.length > 0 ? `{\n${parts.join(',\n')}\n  }` : line(days)
+  return `${head.slice(0, -2)},\n  "usage_days": ${body}\n}\n`
 }
+
+const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
 
 interface ProviderRead {
   id: string
@@ -169,6 +215,20 @@ interface ProviderRead {
  * plus the new data, and reconcile one issue per finding. Providers that fail leave gaps.
  */
 export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditReport> {
+  // Providers stay open until rotation and caps have written what they must.
+  const closers: (() => Promise<void>)[] = []
+  try {
+    return await runAudit(input, deps, closers)
+  } finally {
+    await Promise.all(closers.map((close) => close().catch(() => undefined)))
+  }
+}
+
+async function runAudit(
+  input: AuditInput,
+  deps: AuditDeps,
+  closers: (() => Promise<void>)[],
+): Promise<AuditReport> {
   const { log, forge, vault } = deps
   const now = deps.clock.now()
   const notes: string[] = []
@@ -197,7 +257,6 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   const ledger = parseLedger(ledgerText ?? '')
   const state = readState(stateText)
   const prev = ledger.entries.at(-1)?.sha256 ?? null
-  const history = await readHistory(forge, deps.readFile, ledger.entries, now, log)
 
   // 3. Vault: admin keys open providers; key secrets give fingerprints and hint matching.
   const access: VaultAccess[] = []
@@ -231,8 +290,10 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         continue
       }
       const provider = deps.openProvider(id, settings, adminKey)
-      if (provider) opened.push({ id, opened: provider })
-      else
+      if (provider) {
+        opened.push({ id, opened: provider })
+        closers.push(() => provider.close())
+      } else
         gaps.push({
           provider: id,
           endpoint: 'adapter',
@@ -250,53 +311,48 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   // The window starts an overlap before the watermark (providers finalise buckets late);
   // re-read buckets replace what history holds (mergeUsage), so nothing counts twice.
   const until = fetchWindow(undefined, now).until
-  let reads: ProviderRead[]
-  try {
-    reads = await mapLimited(opened, 3, ({ id, opened: { provider } }) =>
-      log.group(`Provider ${id}`, async (): Promise<ProviderRead> => {
-        const { since } = fetchWindow(
-          state.providers[id]?.watermark,
-          now,
-          input.backfillDays !== undefined ? { backfillDays: input.backfillDays } : {},
-        )
-        const read: ProviderRead = {
-          id,
-          keys: undefined,
-          usage: [],
-          events: [],
-          gaps: [],
-          notes: [],
-          requests: 0,
-          window: { since: since.toISOString(), until: until.toISOString() },
-          usageComplete: false,
-        }
-        const collect = <T>(result: {
-          data: T
-          gaps: Gap[]
-          notes: string[]
-          requests: number
-        }): T => {
-          read.gaps.push(...result.gaps)
-          read.notes.push(...result.notes)
-          read.requests += result.requests
-          return result.data
-        }
-        const listed = await provider.listKeys()
-        const keys = collect(listed)
-        if (listed.gaps.length === 0) read.keys = keys
-        const usage = await provider.usage(since, until)
-        read.usage = collect(usage)
-        read.usageComplete = usage.gaps.length === 0
-        read.events = collect(await provider.auditEvents(since, until))
-        log.info(
-          `${id}: ${keys.length} keys, ${read.usage.length} usage records, ${read.events.length} events, ${read.gaps.length} gap(s), ${read.requests} requests`,
-        )
-        return read
-      }),
-    )
-  } finally {
-    await Promise.all(opened.map(({ opened: o }) => o.close()))
-  }
+  const reads: ProviderRead[] = await mapLimited(opened, 3, ({ id, opened: { provider } }) =>
+    log.group(`Provider ${id}`, async (): Promise<ProviderRead> => {
+      const { since } = fetchWindow(
+        state.providers[id]?.watermark,
+        now,
+        input.backfillDays !== undefined ? { backfillDays: input.backfillDays } : {},
+      )
+      const read: ProviderRead = {
+        id,
+        keys: undefined,
+        usage: [],
+        events: [],
+        gaps: [],
+        notes: [],
+        requests: 0,
+        window: { since: since.toISOString(), until: until.toISOString() },
+        usageComplete: false,
+      }
+      const collect = <T>(result: {
+        data: T
+        gaps: Gap[]
+        notes: string[]
+        requests: number
+      }): T => {
+        read.gaps.push(...result.gaps)
+        read.notes.push(...result.notes)
+        read.requests += result.requests
+        return result.data
+      }
+      const listed = await provider.listKeys()
+      const keys = collect(listed)
+      if (listed.gaps.length === 0) read.keys = keys
+      const usage = await provider.usage(since, until)
+      read.usage = collect(usage)
+      read.usageComplete = usage.gaps.length === 0
+      read.events = collect(await provider.auditEvents(since, until))
+      log.info(
+        `${id}: ${keys.length} keys, ${read.usage.length} usage records, ${read.events.length} events, ${read.gaps.length} gap(s), ${read.requests} requests`,
+      )
+      return read
+    }),
+  )
   for (const read of reads) gaps.push(...read.gaps)
   for (const note of reads.flatMap((r) => r.notes)) if (!notes.includes(note)) notes.push(note)
 
@@ -344,6 +400,17 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
       ).findings,
   )
 
+  // A leaked plaintext that is one of the inventory's keys names that key: its rotation starts now.
+  const keyOfSecret = new Map([...secretFingerprints].map(([id, sha]) => [sha, id]))
+  const leaksWithKeys = leaks.map((leak) => {
+    const sha = /"(sha256:[0-9a-f]{64})"/.exec(leak.message)?.[1]
+    const keyId = sha ? keyOfSecret.get(sha) : undefined
+    return keyId && leak.key === undefined ? { ...leak, key: keyId } : leak
+  })
+
+  // Rotations in progress: their keys are keyward's own, not unmanaged (one listing serves both).
+  const rotationPulls = await listRotationPulls(forge)
+
   // 7. Detectors over history plus this run.
   const failedRuns = new Map<string, number>()
   const providerIds = Object.keys(inventory.providers)
@@ -362,6 +429,33 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
       until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS,
     ),
   )
+  // The history: the days state.json carries plus the snapshots after them, or, failing that,
+  // every snapshot of the last HISTORY_DAYS. The days before the window's are (re)summed for
+  // the next run; the detectors read the same series either way.
+  let freshFirstStart: string | undefined
+  for (const u of newUsage)
+    if (freshFirstStart === undefined || u.start < freshFirstStart) freshFirstStart = u.start
+  const history = await readHistory(
+    forge,
+    deps.readFile,
+    ledger.entries,
+    { now, windowStart, freshFirstStart, carried: state.usage_days },
+    log,
+  )
+  const from = historyFrom(now)
+  const windowDay = utcDay(windowStart)
+  const carried = carryForward({
+    base: history.base,
+    history: history.usage,
+    fresh: newUsage,
+    snapshots: history.snapshots,
+    freshEvents: newEvents,
+    from,
+    through: [windowDay, from, history.base.through].sort().at(-1) ?? windowDay,
+  })
+  log.info(
+    `history: ${history.read} snapshot(s) read${history.carried ? `, days before ${history.base.through} carried in ${STATE_FILE}` : ''}`,
+  )
   const ctx: DetectorContext = {
     inventory,
     now,
@@ -370,21 +464,123 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
     ),
     matches,
     adminProviderKeyIds: new Set(),
-    usage: mergeUsage(history.usage, newUsage).sort((a, b) => a.start.localeCompare(b.start)),
-    events: mergeEvents(history.events, newEvents),
+    rotatingProviderKeys: rotatingProviderKeyIds(rotationPulls),
+    usage: carried.usage,
+    earlier: carried.earlier,
+    events: carried.events,
     windowStart,
     failedRuns,
     secretFingerprints,
     tampered,
-    leaks,
+    leaks: leaksWithKeys,
   }
   const detected = runDetectors(ctx)
   for (const error of detected.errors) log.warning(`a detector failed: ${error}`)
   const findings = detected.findings
+  const providersById = new Map(opened.map(({ id, opened: o }) => [id, o.provider]))
+  const defaults = resolvedDefaults(inventory)
+
+  // 7b. Spending caps: what each provider enforces against cap_usd_month; fixed in enforce mode.
+  const caps = await log.group('Caps', async () => {
+    const limits = new Map<string, ProviderLimits>()
+    let requests = 0
+    for (const { id, opened: o } of opened) {
+      const control = o.provider.limitControl()
+      const read = reads.find((r) => r.id === id)
+      const mine = [...matches.values()].filter((k) => k.provider === id)
+      const capped = Object.values(inventory.keys).some(
+        (k) => k.provider === id && k.cap_usd_month !== undefined,
+      )
+      if (control.scope === 'none' || !capped || !o.provider.readLimits || !read?.keys) {
+        limits.set(id, { control, limits: control.scope === 'none' ? [] : undefined })
+        continue
+      }
+      const result = await o.provider.readLimits(mine)
+      requests += result.requests
+      gaps.push(...result.gaps)
+      for (const note of result.notes) if (!notes.includes(note)) notes.push(note)
+      limits.set(id, { control, limits: result.gaps.length ? undefined : result.data })
+    }
+    const plan = planCaps(inventory, matches, limits)
+    const enforcement = await enforceCaps(
+      plan,
+      providersById,
+      {
+        mode: defaults.caps,
+        dryRun: input.dryRun,
+        requestedBy: await requestedBy(deps.changeLog, input.configFile, now),
+      },
+      log,
+    )
+    return { plan, enforcement, requests: requests + enforcement.requests }
+  })
+  findings.push(...capFindings(inventory, caps.plan, caps.enforcement.outcomes, defaults.caps))
+
+  // 7c. Rotation: pull requests for aged or exposed keys, merged rotations, old keys retired.
+  const configBytes = await deps.readFile(input.configFile)
+  const rotation = await log.group('Rotation', () =>
+    rotate(
+      {
+        inventory,
+        configPath: input.configFile,
+        configText: new TextDecoder().decode(configBytes),
+        now,
+        head: firstHead,
+        matches,
+        listed: new Map(reads.filter((r) => r.keys !== undefined).map((r) => [r.id, r.keys ?? []])),
+        findings,
+        secretFingerprints,
+        recorded: carried.rotations,
+        usage: [...lastUseRecords(carried.earlier), ...ctx.usage],
+        dryRun: input.dryRun,
+        maxPullRequests: input.maxPullRequestsPerRun ?? 5,
+        pulls: rotationPulls,
+      },
+      {
+        forge,
+        vault,
+        log,
+        providers: providersById,
+        ...(deps.mask ? { mask: deps.mask } : {}),
+      },
+    ),
+  )
+  findings.push(...rotation.findings)
+  for (const note of rotation.notes) if (!notes.includes(note)) notes.push(note)
+  // rotation-due is answered by a pull request, not an issue (SPEC §4); it is still a finding.
+  for (const c of rotationCandidates(inventory, [], now))
+    findings.push(
+      finding({
+        rule: 'rotation-due',
+        severity: 'warning',
+        kind: 'condition',
+        key: c.keyId,
+        subject: c.keyId,
+        period: c.key.created,
+        title: `Rotation due: ${c.keyId} (${c.key.label})`,
+        message: c.why,
+        numbers: {
+          created: c.key.created,
+          rotate_after: c.key.rotate_after ?? defaults.rotate_after,
+        },
+        workflow: c.key.workflow,
+        provider: c.key.provider,
+        ...(inventory.workflows[c.key.workflow]
+          ? { owner: inventory.workflows[c.key.workflow]?.owner }
+          : {}),
+      }),
+    )
+
+  const spend = spendRows(inventory, keyMonthSpend(ctx), caps.plan.status)
 
   // 8. The snapshot, the ledger line and the state, in one commit.
   // A snapshot holds what is new or changed since history: the re-read overlap is not stored twice.
-  const knownEvents = new Set(history.events.map((e) => `${e.provider}\u0000${e.eventId}`))
+  const knownEvents = new Set(
+    history.snapshots.flatMap((h) => h.events.map((e) => `${e.provider}\u0000${e.eventId}`)),
+  )
+  // The carried days for the next run: unchanged ones stay as state.json has them; new ones
+  // are written with their digest in this snapshot (audit-history.ts).
+  const usageDays = nextUsageDays(history.carried ? history.base : undefined, carried, state)
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -412,6 +608,26 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
     ),
     secret_sha256: Object.fromEntries(secretFingerprints),
     vault_access: access,
+    caps: {
+      mode: defaults.caps,
+      keys: caps.plan.status,
+      changes: caps.enforcement.changes,
+      // What the dashboard and the weekly review show per key, as of this run.
+      spend: spend.map((r) => ({
+        key: r.key,
+        budget_usd_month: r.budget ?? null,
+        cap_usd_month: r.cap ?? null,
+        month_to_date_usd: Math.round(r.monthToDate * 100) / 100,
+        forecast_usd: Math.round(r.forecast * 100) / 100,
+        enforced_by: r.enforcedBy ?? null,
+      })),
+    },
+    rotation: {
+      opened: rotation.opened,
+      minted: rotation.minted,
+      recorded: rotation.recorded,
+      deactivated: rotation.deactivated,
+    },
     findings: findings.map((f) => ({
       rule: f.rule,
       severity: f.severity,
@@ -421,6 +637,7 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
       fingerprint: f.fingerprint,
       numbers: f.numbers,
     })),
+    ...(usageDays?.digest !== undefined ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {}),
   }
   /** Snapshot, ledger and state built on what the branch holds at `head`. */
   const planCommit = async (head: string | undefined) => {
@@ -428,7 +645,8 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
       head === firstHead
         ? [ledgerText, stateText]
         : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)])
-    const previous = readState(stateNow).providers
+    const stateThen = readState(stateNow)
+    const previous = stateThen.providers
     const entries = parseLedger(ledgerNow ?? '').entries
     // Ledger times never go back: a run re-planned after a later-clocked run's commit stamps
     // its entry one second after that one (its data window is unchanged).
@@ -463,6 +681,14 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         }),
       ),
     }
+    // Carried days are ours only on the head we read: on a moved branch another run's snapshots
+    // may hold usage ours never saw, so the branch's own carried days stay.
+    const days =
+      head === firstHead
+        ? usageDays &&
+          (usageDays.json ? { ...usageDays.json, snapshot: snapshot.entry.sha256 } : usageDays.keep)
+        : stateThen.usage_days
+    if (days !== undefined) nextState.usage_days = days
     const files: ForgeFile[] = [
       { path: snapshot.path, content: new TextDecoder().decode(snapshot.bytes) },
       {
@@ -472,7 +698,7 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
           (ledgerNow && !ledgerNow.endsWith('\n') ? '\n' : '') +
           ledgerLine(snapshot.entry),
       },
-      { path: STATE_FILE, content: JSON.stringify(nextState, null, 2) + '\n' },
+      { path: STATE_FILE, content: formatState(nextState) },
     ]
     // SPEC §7 paths have whole seconds: a second run within the same second must not overwrite.
     const taken = entries.some((e) => e.path === snapshot.path)
@@ -515,32 +741,32 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   const { snapshot } = planned
 
   // 9. Issues.
-  const usageFor = (keyId: string) => {
-    const providerKeyId = matches.get(keyId)?.providerKeyId
-    const key = inventory.keys[keyId]
-    return providerKeyId && key
-      ? ctx.usage.filter((u) => u.provider === key.provider && u.providerKeyId === providerKeyId)
-      : []
+  const views = new Map(keyViews(ctx, { canaries: true }).map((view) => [view.id, view]))
+  const chartOf = (keyId: string) => {
+    const view = views.get(keyId)
+    return view ? chartFor(seriesOf(ctx, view), now, keyId) : ''
   }
-  const plan: IssuePlanItem[] = findings.map((finding) => {
-    const key = finding.key ? inventory.keys[finding.key] : undefined
-    const chart = finding.key ? chartFor(usageFor(finding.key), now, finding.key) : ''
-    const owner =
-      finding.owner && !finding.owner.includes('/') ? [finding.owner.replace(/^@/, '')] : []
-    return {
-      finding,
-      draft: {
-        title: finding.title,
-        body: renderIssueBody(finding, {
-          ...(key ? { label: key.label } : {}),
-          ...(key?.used_in ? { usedIn: key.used_in } : {}),
-          chart,
-        }),
-        labels: ['keyward', `keyward:${finding.rule}`, `severity:${finding.severity}`],
-        assignees: owner,
-      },
-    }
-  })
+  const plan: IssuePlanItem[] = findings
+    .filter((f) => f.rule !== 'rotation-due')
+    .map((finding) => {
+      const key = finding.key ? inventory.keys[finding.key] : undefined
+      const chart = finding.key ? chartOf(finding.key) : ''
+      const owner =
+        finding.owner && !finding.owner.includes('/') ? [finding.owner.replace(/^@/, '')] : []
+      return {
+        finding,
+        draft: {
+          title: finding.title,
+          body: renderIssueBody(finding, {
+            ...(key ? { label: key.label } : {}),
+            ...(key?.used_in ? { usedIn: key.used_in } : {}),
+            chart,
+          }),
+          labels: ['keyward', `keyward:${finding.rule}`, `severity:${finding.severity}`],
+          assignees: owner,
+        },
+      }
+    })
   // One listing of keyward issues serves the findings and the dashboard.
   const existing = await forge.listIssues()
   const issues = await log.group('Issues', () =>
@@ -570,6 +796,15 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
         snapshot: input.dryRun ? undefined : snapshot.path,
         // Past GitHub's body limit the list is cut; every finding is in the committed snapshot.
         overflowLink: `the \`findings\` of \`${snapshot.path}\``,
+        spend,
+        capNotes: [
+          ...new Set(
+            opened
+              .map(({ opened: o }) => o.provider.limitControl())
+              .filter((c) => c.scope === 'none')
+              .map((c) => c.note),
+          ),
+        ],
       },
       input.dryRun,
       log,
@@ -584,7 +819,14 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
     gaps,
     findings,
     issues,
-    requests: reads.reduce((n, r) => n + r.requests, 0),
+    pullRequests: {
+      opened: rotation.opened,
+      updated: rotation.updated,
+      deferred: rotation.deferred,
+    },
+    capChanges: caps.enforcement.changes,
+    rotations: rotation.recorded,
+    requests: reads.reduce((n, r) => n + r.requests, 0) + caps.requests + rotation.requests,
     providers: reads.map((r) => ({
       id: r.id,
       keys: r.keys?.length ?? 0,
@@ -596,20 +838,49 @@ export async function audit(input: AuditInput, deps: AuditDeps): Promise<AuditRe
   }
 }
 
+/** The dashboard's budgets-and-caps rows: every key with a budget or a cap. */
+function spendRows(
+  inventory: Inventory,
+  spend: ReadonlyMap<string, { monthToDate: number; forecast: number }>,
+  caps: readonly CapStatus[],
+): SpendRow[] {
+  return Object.entries(inventory.keys)
+    .filter(([, k]) => k.budget_usd_month !== undefined || k.cap_usd_month !== undefined)
+    .map(([id, k]) => ({
+      key: id,
+      budget: k.budget_usd_month,
+      cap: k.cap_usd_month,
+      monthToDate: spend.get(id)?.monthToDate ?? 0,
+      forecast: spend.get(id)?.forecast ?? 0,
+      enforcedBy: caps.find((c) => c.key === id)?.enforcedBy,
+    }))
+}
+
+/** "who asked for it in git": the last commit that changed the inventory, when the history is at hand. */
+async function requestedBy(
+  changeLog: ChangeLog | undefined,
+  configFile: string,
+  now: Date,
+): Promise<string> {
+  if (!changeLog) return configFile
+  try {
+    const [last] = await changeLog.commits([configFile], new Date(0), new Date(now.getTime() + 1))
+    return last
+      ? `${configFile} at ${last.sha.slice(0, 12)} by ${last.author} <${last.email}>`
+      : configFile
+  } catch {
+    return configFile
+  }
+}
+
 /** Daily spend (or tokens) of the last 30 days, as a chart for the issue. */
-function chartFor(records: readonly UsageRecord[], now: Date, keyId: string): string {
-  const useCost = records.some((u) => u.costUsd !== undefined)
+function chartFor(series: UsageSeries, now: Date, keyId: string): string {
+  const useCost = series.anyCost
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())
-  const perDay = new Map<string, number>()
-  for (const u of records)
-    perDay.set(
-      u.start.slice(0, 10),
-      (perDay.get(u.start.slice(0, 10)) ?? 0) +
-        (useCost ? (u.costUsd ?? 0) : u.inputTokens + u.outputTokens),
-    )
   const days = Array.from({ length: 30 }, (_, i) => {
     const day = new Date(today - (29 - i) * DAY_MS).toISOString().slice(0, 10)
-    return { day, value: perDay.get(day) ?? 0 }
+    const sums = sumsOn(series, day)
+    return { day, value: sums === undefined ? 0 : useCost ? sums.cost : sums.tokens }
   })
   if (days.every((d) => d.value === 0)) return ''
   return dailyChart(
@@ -714,4 +985,50 @@ async function ensureDashboardSafely(
     )
     return { number: undefined, action: 'unchanged' }
   }
+}
+
+/**
+ * The carried days for the next run: none when this run's could not be carried; the ones
+ * state.json holds, unchanged, when they cover the same days (no digest needed); else new ones,
+ * with the digest this run's snapshot records.
+ */
+function nextUsageDays(
+  base: UsageDays | undefined,
+  carried: CarryOutput,
+  state: AuditState,
+): { json?: UsageDaysJson; digest?: string; keep?: unknown } | undefined {
+  const carry = carried.carry
+  if (!carry) return undefined
+  if (base && carry.from === base.from && carry.through === base.through)
+    return { keep: state.usage_days }
+  const json = toUsageDaysJson(carry)
+  return { json, digest: usageDaysDigest(json) }
+}
+
+/**
+ * Each provider key's last use in the carried days, as one record (latest start, latest end),
+ * so that rotation's "is the old key still used after the switch" check sees the whole history:
+ * rotate() only reads the provider, the key, the times and whether it was use.
+ */
+function lastUseRecords(earlier: UsageDays): UsageRecord[] {
+  const out: UsageRecord[] = []
+  for (const [provider, byKey] of earlier.keys)
+    for (const [providerKeyId, key] of byKey) {
+      if (!key.lastUsed) continue
+      out.push({
+        provider,
+        providerKeyId,
+        start: new Date(key.lastUsed.start).toISOString(),
+        end: new Date(key.lastUsed.end).toISOString(),
+        model: undefined,
+        operation: 'carried',
+        requests: 1,
+        inputTokens: 0,
+        outputTokens: 0,
+        cachedTokens: 0,
+        costUsd: undefined,
+        costSource: 'none',
+      })
+    }
+  return out
 }

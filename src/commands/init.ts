@@ -107,8 +107,9 @@ jobs:
     if: github.event_name != 'pull_request'
     runs-on: ubuntu-latest
     permissions:
-      contents: write # commit the audit snapshot
+      contents: write # the audit snapshot and rotation branches
       issues: write # findings and the dashboard
+      pull-requests: write # rotation pull requests
     steps:
       - uses: actions/checkout@v4
       - uses: keyward/keyward@v0

@@ -114,6 +114,9 @@ async function checkSecrets(
           message: `${describeTarget(target.keyId)} names the secret file ${target.secretPath}, which does not exist; create it with \`${addCommand(target.keyId)}\` (it reads the key from stdin)`,
         })
         break
+      case 'pending-rotation':
+        result.findings.push(inFile('missing-secret'))
+        break
       case 'plaintext':
         result.findings.push(inFile('plaintext-secret'))
         break

@@ -3,6 +3,7 @@
  * plain inputs in, result values out. They never print and never read argv or stdin;
  * the CLI reads the key from stdin and passes it here.
  */
+import { createHash } from 'node:crypto'
 import { UsageError, VaultError, type VaultErrorCode } from '../errors.js'
 import type { Vault, VaultPurpose } from '../ports/vault.js'
 import type { VaultAccess } from '../records.js'
@@ -82,7 +83,13 @@ export async function vaultAdd(vault: Vault, input: VaultAddInput): Promise<Vaul
       : `keys:\n  ${input.id}:\n    secret: ${suggestedPath}\n`
     return { kind: 'needs-inventory-entry', keyId, suggestedPath, entry }
   }
-  const replaced = (await vault.inspect(input.secretPath)).kind !== 'missing'
+  const seen = await vault.inspect(input.secretPath)
+  // A rotation waits for a new key: putting the old one back would rotate nothing.
+  if (seen.kind === 'pending-rotation' && seen.oldSecretSha256 === secretSha256(key))
+    throw new UsageError(
+      `this is the key being rotated out of ${input.secretPath}; create a new key at the provider and add that one`,
+    )
+  const replaced = seen.kind !== 'missing'
   await vault.encrypt(input.secretPath, { [SECRET_FIELD]: key })
   return { kind: 'written', keyId, file: input.secretPath, replaced }
 }
@@ -126,6 +133,8 @@ export type VaultCheckStatus =
   | 'vault-tampered'
   | 'recipients-drift'
   | 'missing'
+  /** A rotation pull request's placeholder: the new key is not stored yet. */
+  | 'pending-rotation'
   | 'plaintext'
   /** Could not be verified: wrong identity, malformed or unsupported file. */
   | 'unreadable'
@@ -211,6 +220,14 @@ export async function checkSecretFile(
       file,
       status: 'missing',
       message: `${file} does not exist; write it with \`${addCommand(keyId)}\``,
+    }
+  }
+  if (seen.kind === 'pending-rotation') {
+    return {
+      keyId,
+      file,
+      status: 'pending-rotation',
+      message: `${file} waits for the new key of a rotation: create the key at the provider, then run \`${addCommand(keyId)}\` on this branch and push`,
     }
   }
   if (seen.kind === 'plaintext') {
@@ -301,6 +318,13 @@ async function rekeyOne(vault: Vault, target: VaultTarget): Promise<VaultRekeyRe
   const seen = await vault.inspect(file)
   if (seen.kind === 'missing')
     return { keyId, file, status: 'missing', message: `${file} does not exist` }
+  if (seen.kind === 'pending-rotation')
+    return {
+      keyId,
+      file,
+      status: 'missing',
+      message: `${file} waits for the new key of a rotation`,
+    }
   if (seen.kind === 'plaintext') {
     return {
       keyId,
@@ -347,3 +371,7 @@ export async function vaultRekey(
   for (const target of targets) results.push(await rekeyOne(vault, target))
   return { ok: results.every((r) => r.status === 'rekeyed'), results }
 }
+
+/** `sha256:<hex>` of a key, as snapshots and rotation placeholders store it. */
+export const secretSha256 = (secret: string) =>
+  `sha256:${createHash('sha256').update(secret).digest('hex')}`

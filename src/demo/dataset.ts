@@ -27,6 +27,7 @@ export type DemoIncidentKind =
   | 'unexpected-model'
   | 'unfamiliar-ip'
   | 'unmanaged-key'
+  | 'cap-drift'
 
 export interface DemoIncident {
   kind: DemoIncidentKind
@@ -498,6 +499,16 @@ export function buildDemoDataset(options: DemoDatasetOptions): DemoDataset {
       completion_tokens: int(20_000, 50_000),
     })
   }
+  // The Media project has no hard spend limit, while keyward.yaml caps avatar-video-openai at
+  // $45 a month: in `caps: report` mode the audit says what it would set.
+  incidents.push({
+    kind: 'cap-drift',
+    provider: 'openai',
+    keyId: 'avatar-video-openai',
+    providerKeyId: ids['avatar-video-openai'],
+    at: iso(nowS),
+    detail: 'project proj_demo_media has no spend limit; cap_usd_month is 45',
+  })
   incidents.push({
     kind: 'idle-key',
     provider: 'openrouter',

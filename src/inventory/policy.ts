@@ -6,7 +6,13 @@ import { looksLikeSecret, showValue } from './describe.js'
 import { locate, type Path } from './locate.js'
 import { didYouMean, listNames } from './nearest.js'
 import type { ParsedYaml } from './parse.js'
-import { POLICY_DEFAULTS, PROVIDER_TYPES } from './types.js'
+import {
+  CAP_CONSOLE,
+  CAP_CONTROL,
+  POLICY_DEFAULTS,
+  PROVIDER_TYPES,
+  type ProviderType,
+} from './types.js'
 
 /**
  * Cross-reference and meaning checks that a JSON Schema cannot express. They read the value
@@ -224,6 +230,28 @@ export function checkPolicy(parsed: ParsedYaml, context: PolicyContext): Finding
           { key: id },
         )
       else providerKeyOwner.set(slot, id)
+    }
+
+    const cap = typeof key.cap_usd_month === 'number' ? key.cap_usd_month : undefined
+    const budget = typeof key.budget_usd_month === 'number' ? key.budget_usd_month : undefined
+    if (cap !== undefined) {
+      const settings = provider ? asRecord(providers[provider]) : {}
+      const type = asString(settings.type) ?? provider
+      if (type !== undefined && CAP_CONTROL[type as ProviderType] === 'none')
+        report(
+          'cap-drift',
+          ['keys', id, 'cap_usd_month'],
+          `key "${id}": ${type} cannot enforce cap_usd_month by API (${CAP_CONSOLE[type as ProviderType] ?? 'set a limit in its console'}); keyward only watches it`,
+          { key: id, severity: 'warning' },
+        )
+      // Only valid numbers compare: the schema reports the rest.
+      if (budget !== undefined && budget > 0 && cap > 0 && cap < budget)
+        report(
+          'cap-drift',
+          ['keys', id, 'cap_usd_month'],
+          `key "${id}": cap_usd_month ${cap} is below budget_usd_month ${budget}, so the provider would cut the workflow off before the budget alert warns anyone; expected a cap at or above the budget`,
+          { key: id, severity: 'warning' },
+        )
     }
 
     for (const [index, cidr] of (Array.isArray(key.allowed_ips) ? key.allowed_ips : []).entries()) {

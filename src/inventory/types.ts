@@ -79,6 +79,22 @@ export function resolvedDefaults(inventory: Inventory): Required<Defaults> {
   return { ...POLICY_DEFAULTS, ...inventory.defaults }
 }
 
+/**
+ * Where each provider type enforces spend limits by API (issue #10); the adapters'
+ * `limitControl()` says the same at run time (a test keeps them in step).
+ */
+export const CAP_CONTROL: Readonly<Record<ProviderType, 'key' | 'project' | 'none'>> = {
+  openai: 'project',
+  anthropic: 'none',
+  openrouter: 'key',
+}
+
+/** Where a person sets a limit by hand, for the providers without an API for it. */
+export const CAP_CONSOLE: Readonly<Partial<Record<ProviderType, string>>> = {
+  anthropic:
+    'Anthropic sets spend limits per workspace in the Console: console.anthropic.com → Settings → Workspaces → the workspace → Limits',
+}
+
 /** The provider API of a provider entry: its `type`, else its id (SPEC §1). */
 export function providerType(id: string, settings: ProviderSettings): string {
   return settings.type ?? id

@@ -18,7 +18,7 @@ import { githubForge } from '../../src/adapters/forge/github.js'
 import { createOctokit } from '../../src/adapters/forge/octokit.js'
 import { createIdentityLoader } from '../../src/adapters/vault/identities.js'
 import { SopsAgeVault } from '../../src/adapters/vault/sops-age-vault.js'
-import { buildDemoDataset } from '../../src/demo/dataset.js'
+import { buildDemoDataset, type DemoDataset } from '../../src/demo/dataset.js'
 import {
   startDemoProviders,
   type DemoProviders,
@@ -30,11 +30,18 @@ import { silentLog } from '../../src/ports/log.js'
 import { DASHBOARD_MARKER } from '../../src/report/dashboard.js'
 import { fixedClock } from './fixed-clock.js'
 import {
+  startRecordingProxy,
+  type ProviderExchange,
+  type RecordingProxy,
+} from './recording-proxy.js'
+import {
   startGitHubFake,
   type FakeIssue,
   type GitHubFake,
   type RecordedCall,
 } from './github-server.js'
+
+export type { ProviderExchange } from './recording-proxy.js'
 
 const exec = promisify(execFile)
 const DEMO = join(import.meta.dirname, '../../examples/demo')
@@ -64,11 +71,32 @@ export interface Rig {
   github: GitHubFake
   apiUrl: string
   providers: DemoProviders
+  /** The data the provider fakes serve; mutable (a test adds activity, say). */
+  dataset: DemoDataset
   identity: string
   /** The plaintext of every key and admin key in the demo vault. */
   plaintext: string[]
+  /** Requests and answers of the providers, when started with `recordProviderResponses`. */
+  exchanges: ProviderExchange[]
   env: NodeJS.ProcessEnv
+  /**
+   * The GitHub fake's clock (pull request, merge and commit times). `runActionWith` sets it to
+   * the run's time; a test sets it before `mergePull` or `closePull`.
+   */
+  setGitHubTime(iso: string): void
+  /**
+   * What `actions/checkout` gives the next run: every file of `gov/` on the fake's `ref`,
+   * written into the workspace and committed there.
+   */
+  checkout(ref?: string): Promise<void>
   stop(): Promise<void>
+}
+
+export interface RigOptions {
+  /** Rewrites keyward.yaml (base_url already set) before the workspace and the fake are seeded. */
+  inventory?: (text: string) => string
+  /** Puts a recording proxy in front of each provider fake (`rig.exchanges`). */
+  recordProviderResponses?: boolean
 }
 
 export interface DemoInventory {
@@ -77,7 +105,7 @@ export interface DemoInventory {
 }
 
 /** The demo copied to `gov/` of a git workspace and of the GitHub fake, providers on loopback. */
-export async function startRig(): Promise<Rig> {
+export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const workspace = await mkdtemp(join(tmpdir(), 'keyward-action-audit-'))
   const gov = join(workspace, GOV)
   await cp(DEMO, gov, { recursive: true })
@@ -92,18 +120,26 @@ export async function startRig(): Promise<Rig> {
     actor: 'test',
   })
   const { keys: secrets, admin } = await readDemoSecrets(vault, inventory)
-  const providers = await startDemoProviders(
-    buildDemoDataset({ now: new Date(T0), secrets }),
-    admin,
-  )
+  const dataset = buildDemoDataset({ now: new Date(T0), secrets })
+  const providers = await startDemoProviders(dataset, admin)
 
-  // Each provider's base_url at its demo fake.
-  const urls = providers.baseUrls as Record<string, string>
-  const yaml = (await readFile(join(gov, 'keyward.yaml'), 'utf8')).replace(
+  // Each provider's base_url at its demo fake (or at a recording proxy in front of it).
+  const exchanges: ProviderExchange[] = []
+  const proxies: RecordingProxy[] = []
+  const urls: Record<string, string> = { ...providers.baseUrls }
+  if (options.recordProviderResponses)
+    for (const [id, url] of Object.entries(urls)) {
+      const { origin, pathname } = new URL(url)
+      const proxy = await startRecordingProxy(id, origin, exchanges)
+      proxies.push(proxy)
+      urls[id] = `${proxy.origin}${pathname === '/' ? '' : pathname}`
+    }
+  let yaml = (await readFile(join(gov, 'keyward.yaml'), 'utf8')).replace(
     /^( {4}admin_key: keys\/admin\/(\w+)\.sops\.yaml)(.*)$/gm,
     (_all, line: string, id: string, rest: string) => `${line}${rest}\n    base_url: ${urls[id]}`,
   )
   expect(yaml.match(/base_url: http:\/\/127\.0\.0\.1/g)).toHaveLength(3)
+  if (options.inventory) yaml = options.inventory(yaml)
   await writeFile(join(gov, 'keyward.yaml'), yaml)
 
   const git = (...args: string[]) => exec('git', [...GIT, ...args], { cwd: workspace })
@@ -114,15 +150,31 @@ export async function startRig(): Promise<Rig> {
   const files: Record<string, string> = { 'README.md': '# governance\n' }
   for (const path of await walk(gov))
     files[`${GOV}/${path}`] = await readFile(join(gov, path), 'utf8')
-  const github = await startGitHubFake({ files })
+  let githubTime = new Date(T0)
+  const github = await startGitHubFake({ files, now: () => githubTime })
 
   return {
     workspace,
     github,
     apiUrl: github.url,
     providers,
+    dataset,
     identity,
     plaintext: [...Object.values(secrets), ...Object.values(admin)],
+    exchanges,
+    setGitHubTime(iso) {
+      githubTime = new Date(iso)
+    },
+    async checkout(ref = 'main') {
+      for (const [path, text] of Object.entries(filesOf(github, ref))) {
+        if (!path.startsWith(`${GOV}/`)) continue
+        const file = join(workspace, path)
+        await mkdir(join(file, '..'), { recursive: true })
+        await writeFile(file, text)
+      }
+      await git('add', '-A')
+      await git('commit', '--quiet', '--no-verify', '--allow-empty', '-m', `checkout ${ref}`)
+    },
     env: {
       GITHUB_WORKSPACE: workspace,
       GITHUB_REPOSITORY: 'owner/repo',
@@ -134,10 +186,29 @@ export async function startRig(): Promise<Rig> {
     },
     async stop() {
       await github.stop()
+      await Promise.all(proxies.map((p) => p.stop()))
       await providers.stop()
       await rm(workspace, { recursive: true, force: true })
     },
   }
+}
+
+/** Every file of the fake's `ref` (a branch or a commit), path → text. */
+export function filesOf(github: GitHubFake, ref: string): Record<string, string> {
+  const { state } = github
+  const sha = state.refs.get(ref) ?? ref
+  const commit = state.commits.get(sha)
+  if (commit === undefined) throw new Error(`no branch or commit ${ref} in the fake`)
+  const out: Record<string, string> = {}
+  const visit = (tree: string, prefix: string) => {
+    for (const entry of state.trees.get(tree) ?? []) {
+      if (entry.type === 'tree') visit(entry.sha, `${prefix}${entry.name}/`)
+      else if (entry.type === 'blob')
+        out[`${prefix}${entry.name}`] = state.blobs.get(entry.sha)?.toString('utf8') ?? ''
+    }
+  }
+  visit(commit.tree, '')
+  return out
 }
 
 /** What one `run()` did, taken from the core fixture before it is reset. */
@@ -166,9 +237,16 @@ export type RunAction = (overrides?: Partial<ActionDeps>) => Promise<void>
 export async function runActionWith(
   run: RunAction,
   rig: Rig,
-  options: { now: string; dryRun?: boolean; maxIssues?: number; throttle?: boolean },
+  options: {
+    now: string
+    dryRun?: boolean
+    maxIssues?: number
+    maxPrs?: number
+    throttle?: boolean
+  },
 ): Promise<ActionRun> {
   core.resetCore()
+  rig.setGitHubTime(options.now)
   core.setInputs({
     command: 'audit',
     config: `${GOV}/keyward.yaml`,
@@ -176,7 +254,7 @@ export async function runActionWith(
     'github-token': 'test-token',
     'dry-run': options.dryRun ? 'true' : 'false',
     'max-issues-per-run': String(options.maxIssues ?? 50),
-    'max-prs-per-run': '5',
+    'max-prs-per-run': String(options.maxPrs ?? 5),
   })
   const before = rig.github.calls.length
   await run({
@@ -227,6 +305,10 @@ export const findingsOf = (r: ActionRun) =>
     fingerprint: string
     severity: string
   }[]
+
+/** The findings answered by an issue: `rotation-due` is answered by a pull request (SPEC §4). */
+export const issueFindingsOf = (r: ActionRun) =>
+  findingsOf(r).filter((f) => f.rule !== 'rotation-due')
 
 export const sha256 = (bytes: Uint8Array) =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`

@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import { localForge } from '../../src/adapters/forge/local.js'
 import { repoFileReader } from '../../src/adapters/fs/repo-files.js'
+import { gitChangeLog } from '../../src/adapters/git/change-log.js'
 import { gitLeakScanner } from '../../src/adapters/git/leak-scanner.js'
 import { buildProvider } from '../../src/adapters/providers/registry.js'
 import { createIdentityLoader } from '../../src/adapters/vault/identities.js'
@@ -47,6 +48,8 @@ export interface RunAuditOptions {
   maxIssuesPerRun?: number
   /** Faults for this run only, per fake; every fake's faults are cleared first. */
   faults?: Partial<Record<DemoProviderType, Fault[]>>
+  /** Told of every file the run reads: from the checkout, or from the forge (the branch). */
+  onRead?: (path: string, via: 'checkout' | 'forge') => void
 }
 
 export interface AuditHarness {
@@ -151,6 +154,9 @@ export async function startAuditHarness(options: { now: string }): Promise<Audit
         )
         return built && { provider: built.provider, close: () => built.http.close() }
       }
+      const onRead = runOptions.onRead
+      const checkout = repoFileReader(root)
+      const forge = localForge(root)
       return audit(
         {
           configFile: CONFIG_FILE,
@@ -158,13 +164,27 @@ export async function startAuditHarness(options: { now: string }): Promise<Audit
           maxIssuesPerRun: runOptions.maxIssuesPerRun ?? 100,
         },
         {
-          readFile: repoFileReader(root),
+          readFile: onRead
+            ? (path) => {
+                onRead(path, 'checkout')
+                return checkout(path)
+              }
+            : checkout,
           vault: demoVault(root, runOptions.now),
-          forge: localForge(root),
+          forge: onRead
+            ? {
+                ...forge,
+                readFile: (path, ref) => {
+                  onRead(path, 'forge')
+                  return forge.readFile(path, ref)
+                },
+              }
+            : forge,
           scanner: gitLeakScanner(root, { log }),
           clock,
           log,
           openProvider,
+          changeLog: gitChangeLog(root),
         },
       )
     },

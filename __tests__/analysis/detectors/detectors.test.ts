@@ -282,6 +282,27 @@ describe('usage rules', () => {
     expect(findings[0]?.message).toContain('.env.example')
   })
 
+  it('files a use by the month it happened in, so a run on the 1st does not re-report it', () => {
+    const canaryInventory = inventoryWith({ key: { canary: true } })
+    const modelInventory = inventoryWith({ workflow: { allowed_models: ['gpt-4o-mini'] } })
+    const late = '2026-11-30T22:00:00Z'
+    const runs = ['2026-11-30T23:00:00Z', '2026-12-01T01:00:00Z'].map((at) => ({
+      canary: detectCanaryUse(
+        context({ inventory: canaryInventory, now: at, usage: [usage(late)] }),
+      ),
+      model: detectUnexpectedModels(
+        context({ inventory: modelInventory, now: at, usage: [usage(late, { model: 'o1' })] }),
+      ),
+    }))
+
+    for (const run of runs) {
+      expect(run.canary.map((f) => f.period)).toEqual(['2026-11'])
+      expect(run.model.map((f) => f.period)).toEqual(['2026-11'])
+    }
+    expect(runs[1]?.canary[0]?.fingerprint).toBe(runs[0]?.canary[0]?.fingerprint)
+    expect(runs[1]?.model[0]?.fingerprint).toBe(runs[0]?.model[0]?.fingerprint)
+  })
+
   it('reports a model outside allowed_models once per model', () => {
     const inventory = inventoryWith({ workflow: { allowed_models: ['gpt-4o-mini'] } })
     const data = [

@@ -1,13 +1,11 @@
-import { median } from '../baseline.js'
+import { medianOfFinite } from '../baseline.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { DAY_MS, daysInMonth, monthStart, utcDay, utcMonth } from '../time.js'
-import type { UsageRecord } from '../../records.js'
 import {
-  costOf,
   keyViews,
   ownerFields,
   seriesOf,
-  usageOf,
+  sumsOn,
   type DetectorContext,
   type KeyView,
   type UsageSeries,
@@ -22,6 +20,9 @@ interface Spend {
   typicalMonth: number
 }
 
+/** The 28 days before this month started: the baseline must not include what it judges. */
+const baselineDays = new WeakMap<DetectorContext, string[]>()
+
 /** Month-to-date spend and a day's spend (by `YYYY-MM-DD`) → the figures a budget is judged by. */
 function spendOf(
   ctx: DetectorContext,
@@ -31,59 +32,53 @@ function spendOf(
   const start = monthStart(ctx.now)
   const elapsedDays = Math.max((ctx.now.getTime() - start.getTime()) / DAY_MS, 1)
   const days = daysInMonth(ctx.now)
-  // The 28 days before this month started: the baseline must not include what it judges.
-  const history = Array.from({ length: 28 }, (_, i) =>
-    dayCost(utcDay(new Date(start.getTime() - (i + 1) * DAY_MS))),
-  )
+  let ids = baselineDays.get(ctx)
+  if (!ids) {
+    ids = Array.from({ length: 28 }, (_, i) => utcDay(new Date(start.getTime() - (i + 1) * DAY_MS)))
+    baselineDays.set(ctx, ids)
+  }
+  const history = new Float64Array(ids.length)
+  for (let i = 0; i < ids.length; i++) history[i] = dayCost(ids[i] as string)
   return {
     monthToDate,
     forecast: (monthToDate / elapsedDays) * days,
-    typicalMonth: median(history) * days,
+    typicalMonth: medianOfFinite(history) * days,
   }
 }
 
 /** A key's spend, from its shared series (summed in record order, as a scan would). */
 function keySpend(ctx: DetectorContext, series: UsageSeries): Spend {
-  return spendOf(
-    ctx,
-    series.months.get(utcMonth(ctx.now)) ?? 0,
-    (day) => series.days.get(day)?.cost ?? 0,
-  )
+  return spendOf(ctx, series.monthToDate, (day) => sumsOn(series, day)?.cost ?? 0)
 }
 
 /**
- * A workflow's spend: its keys' records summed one by one in key order, not from the keys'
- * own sums, so the floating-point totals stay exactly those of one scan over all of them.
+ * A workflow's spend: its keys' month so far and each day's spend, added up in key order. (A
+ * single scan over all its keys' records, as this once was, cannot be carried between runs:
+ * the days summed per key are what the history keeps.)
  */
-function workflowSpend(ctx: DetectorContext, lists: readonly (readonly UsageRecord[])[]): Spend {
-  const month = utcMonth(ctx.now)
+function workflowSpend(ctx: DetectorContext, series: readonly UsageSeries[]): Spend {
   let monthToDate = 0
-  const perDay = new Map<string, { cost: number }>()
-  for (const records of lists) {
-    let day = ''
-    // Replaced at the first record: an empty `day` never counts as a match below.
-    let slot = { cost: 0 }
-    for (const u of records) {
-      const cost = costOf(u)
-      if (u.start.startsWith(month)) monthToDate += cost
-      // Records run in time order: look the day up only when it changes (with a 10-character
-      // day, startsWith(day) ⇔ start.slice(0, 10) === day). The additions stay in record order.
-      if (day.length !== 10 || !u.start.startsWith(day)) {
-        day = u.start.slice(0, 10)
-        const known = perDay.get(day)
-        if (known) slot = known
-        else {
-          slot = { cost: 0 }
-          perDay.set(day, slot)
-        }
-      }
-      slot.cost += cost
-    }
-  }
-  return spendOf(ctx, monthToDate, (day) => perDay.get(day)?.cost ?? 0)
+  for (const s of series) monthToDate += s.monthToDate
+  return spendOf(ctx, monthToDate, (day) => {
+    let cost = 0
+    for (const s of series) cost += sumsOn(s, day)?.cost ?? 0
+    return cost
+  })
 }
 
 const usd = (n: number) => `$${n.toFixed(2)}`
+
+/** Each key's month-to-date spend and month-end forecast, for the dashboard's caps table. */
+export function keyMonthSpend(
+  ctx: DetectorContext,
+): Map<string, { monthToDate: number; forecast: number }> {
+  const out = new Map<string, { monthToDate: number; forecast: number }>()
+  for (const key of keyViews(ctx, { canaries: true })) {
+    const spend = keySpend(ctx, seriesOf(ctx, key))
+    out.set(key.id, { monthToDate: spend.monthToDate, forecast: spend.forecast })
+  }
+  return out
+}
 
 /**
  * `budget`: month-to-date spend past the budget, a month-end forecast past it, or spend past
@@ -151,7 +146,7 @@ export function detectBudgets(ctx: DetectorContext): AuditFinding[] {
     const keys = byWorkflow.get(key.entry.workflow)
     if (keys) keys.push(key)
     else byWorkflow.set(key.entry.workflow, [key])
-    if (series.records.length === 0) continue
+    if (!series.hasUsage) continue
     check(
       key.id,
       `${key.id} (${key.entry.label})`,
@@ -162,13 +157,13 @@ export function detectBudgets(ctx: DetectorContext): AuditFinding[] {
   }
   for (const [id, workflow] of Object.entries(ctx.inventory.workflows)) {
     if (workflow.budget_usd_month === undefined) continue
-    const lists = (byWorkflow.get(id) ?? []).map((key) => usageOf(ctx, key))
-    if (lists.every((records) => records.length === 0)) continue
+    const series = (byWorkflow.get(id) ?? []).map((key) => seriesOf(ctx, key))
+    if (series.every((s) => !s.hasUsage)) continue
     check(
       `workflow:${id}`,
       `workflow ${id} (${workflow.label})`,
       workflow.budget_usd_month,
-      workflowSpend(ctx, lists),
+      workflowSpend(ctx, series),
       { workflow: id, owner: workflow.owner },
     )
   }

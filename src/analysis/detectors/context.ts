@@ -1,6 +1,8 @@
 import type { Finding } from '../findings.js'
 import type { Inventory, KeyEntry, Workflow } from '../../inventory/types.js'
 import type { AuditEvent, ProviderKey, UsageRecord } from '../../records.js'
+import { utcMonth } from '../time.js'
+import type { DaySums, KeyDays, UsageDays } from '../usage-days.js'
 
 /** Everything the detectors see: values only (DESIGN.md: every step after providers is pure). */
 export interface DetectorContext {
@@ -12,9 +14,19 @@ export interface DetectorContext {
   matches: ReadonlyMap<string, ProviderKey>
   /** Provider key ids that belong to admin keys (never "unmanaged"). */
   adminProviderKeyIds: ReadonlySet<string>
-  /** Usage history and this run's, deduplicated, in time order. */
+  /** `provider\u0000providerKeyId` of keys a rotation in progress accounts for (minted, or retiring). */
+  rotatingProviderKeys?: ReadonlySet<string>
+  /**
+   * Usage history and this run's, deduplicated, each provider key's records in time order; with
+   * `earlier`, only the days from `earlier.through` on.
+   */
   usage: readonly UsageRecord[]
-  /** Audit events, history and this run's, deduplicated. */
+  /**
+   * The history's earlier days, carried between runs as daily sums (analysis/usage-days.ts);
+   * absent when `usage` holds the whole history. Its `through` is never after `windowStart`'s day.
+   */
+  earlier?: UsageDays
+  /** Audit events, history and this run's, deduplicated (with `earlier`, the ones after it). */
   events: readonly AuditEvent[]
   /** Start of this run's new data: events before it form the baseline. */
   windowStart: Date
@@ -80,44 +92,63 @@ export function usageOf(ctx: DetectorContext, key: KeyView): readonly UsageRecor
  * One provider key's usage, summarised once per context and shared by the detectors, which
  * would otherwise each re-scan, re-slice and re-parse every record of the history.
  * Every sum adds records in their order in `records`, as a detector's own loop would, so the
- * floating-point results are the same to the last bit.
+ * floating-point results are the same to the last bit; with `earlier`, its days come summed
+ * and its month so far is carried as the running sum it was, so they are the same again.
  */
 export interface UsageSeries {
+  /** The raw records: the whole history, or with `earlier` the days from its `through` on. */
   records: readonly UsageRecord[]
   /** `Date.parse(start)` of each record, by index. */
   startMs: Float64Array
   /** Whether `startMs` never decreases (then the records after a time can be found by search). */
   ordered: boolean
-  /** Per UTC day (`start.slice(0, 10)`): cost (`costOf`) and tokens (input + output). */
+  /** Whether the key has any usage record in the history, raw or summed. */
+  hasUsage: boolean
+  /**
+   * Per UTC day (`start.slice(0, 10)`) of the raw records: cost (`costOf`) and tokens (input +
+   * output). Read a day through sumsOn(), which also looks in `carried`.
+   */
   days: Map<string, { cost: number; tokens: number }>
-  /** The earliest UTC day of `days`, if any. */
+  /** The carried days' sums (`DetectorContext.earlier`), none of them a day of `days`. */
+  carried: ReadonlyMap<string, DaySums> | undefined
+  /** The earliest UTC day with usage, raw or carried, if any. */
   firstDay: string | undefined
-  /** Per UTC month (`start.slice(0, 7)`): cost (`costOf`). */
-  months: Map<string, number>
+  /** Cost (`costOf`) of the UTC month of `ctx.now` so far. */
+  monthToDate: number
   /** Whether any record reports a cost. */
   anyCost: boolean
   /** Math.max over used records (requests or tokens) of `Date.parse(end)`; -Infinity if none. */
   lastUsedEnd: number
+  /** Math.min over used records of `Date.parse(start)`; Infinity if none. */
+  firstUsedStart: number
 }
 
 const seriesIndex = new WeakMap<
   DetectorContext,
-  { series: Map<readonly UsageRecord[], UsageSeries>; times: Map<string, number> }
+  { series: Map<string, Map<string, UsageSeries>>; times: Map<string, number>; month: string }
 >()
+
+const NO_RECORDS: readonly UsageRecord[] = []
 
 /** The usage series of one key, built at most once per context and provider key. */
 export function seriesOf(ctx: DetectorContext, key: KeyView): UsageSeries {
-  const records = usageOf(ctx, key)
   let index = seriesIndex.get(ctx)
   if (!index) {
-    index = { series: new Map(), times: new Map() }
+    index = { series: new Map(), times: new Map(), month: utcMonth(ctx.now) }
     seriesIndex.set(ctx, index)
   }
-  let series = index.series.get(records)
+  const keyId = key.providerKeyId
+  if (keyId === undefined) return buildSeries(NO_RECORDS, index.times, undefined, index.month)
+  let byKey = index.series.get(key.entry.provider)
+  if (!byKey) {
+    byKey = new Map()
+    index.series.set(key.entry.provider, byKey)
+  }
+  let series = byKey.get(keyId)
   if (!series) {
-    series = buildSeries(records, index.times)
-    // Keys without usage share one empty array: it is not worth a slot.
-    if (records.length > 0) index.series.set(records, series)
+    const earlier = ctx.earlier?.keys.get(key.entry.provider)?.get(keyId)
+    series = buildSeries(usageOf(ctx, key), index.times, earlier, index.month)
+    byKey.set(keyId, series)
   }
   return series
 }
@@ -135,22 +166,40 @@ function parseTime(times: Map<string, number>, at: string): number {
   return ms
 }
 
-function buildSeries(records: readonly UsageRecord[], times: Map<string, number>): UsageSeries {
+function buildSeries(
+  records: readonly UsageRecord[],
+  times: Map<string, number>,
+  earlier: KeyDays | undefined,
+  monthId: string,
+): UsageSeries {
   const startMs = new Float64Array(records.length)
+  // The carried days all lie before the raw records' first day; they are looked up in place.
   const days = new Map<string, { cost: number; tokens: number }>()
-  let ordered = true
+  const carried = earlier?.days
   let anyCost = false
   let firstDay: string | undefined
   let lastUsedEnd = Number.NEGATIVE_INFINITY
-  // Records come mostly in time order: reuse the previous record's day and month slots while
-  // its day prefix matches (startsWith allocates nothing; slicing per record did), and parse
-  // each distinct start once.
+  let firstUsedStart = Number.POSITIVE_INFINITY
+  let monthToDate = 0
+  if (earlier) {
+    for (const [dayId, sums] of earlier.days) {
+      if (firstDay === undefined || dayId < firstDay) firstDay = dayId
+      if (sums.costed) anyCost = true
+      if (sums.firstUsed !== undefined && sums.firstUsed < firstUsedStart)
+        firstUsedStart = sums.firstUsed
+    }
+    monthToDate = earlier.months.get(monthId) ?? 0
+    if (earlier.lastUsed) lastUsedEnd = earlier.lastUsed.end
+  }
+  let ordered = true
+  // Records come mostly in time order: reuse the previous record's day slot while its day
+  // prefix matches (startsWith allocates nothing; slicing per record did), and parse each
+  // distinct start once.
   let lastStart: string | undefined
   let dayId = ''
   // Replaced at the first record: an empty `dayId` never counts as a match below.
   let day = { cost: 0, tokens: 0 }
-  let month = { cost: 0 }
-  const monthSlots = new Map<string, { cost: number }>()
+  let inMonth = false
   for (let i = 0; i < records.length; i++) {
     const u = records[i] as UsageRecord
     const cost = costOf(u)
@@ -168,13 +217,7 @@ function buildSeries(records: readonly UsageRecord[], times: Map<string, number>
           days.set(dayId, day)
           if (firstDay === undefined || dayId < firstDay) firstDay = dayId
         }
-        const monthId = u.start.slice(0, 7)
-        const knownMonth = monthSlots.get(monthId)
-        if (knownMonth) month = knownMonth
-        else {
-          month = { cost: 0 }
-          monthSlots.set(monthId, month)
-        }
+        inMonth = u.start.startsWith(monthId)
       }
     } else {
       startMs[i] = startMs[i - 1] as number
@@ -182,13 +225,35 @@ function buildSeries(records: readonly UsageRecord[], times: Map<string, number>
     if (i > 0 && !((startMs[i] as number) >= (startMs[i - 1] as number))) ordered = false
     day.cost += cost
     day.tokens += tokens
-    month.cost += cost
+    if (inMonth) monthToDate += cost
     if (u.costUsd !== undefined) anyCost = true
-    if ((u.requests ?? 0) + tokens > 0) lastUsedEnd = Math.max(lastUsedEnd, parseTime(times, u.end))
+    if ((u.requests ?? 0) + tokens > 0) {
+      lastUsedEnd = Math.max(lastUsedEnd, parseTime(times, u.end))
+      const start = startMs[i] as number
+      if (start < firstUsedStart) firstUsedStart = start
+    }
   }
-  const months = new Map<string, number>()
-  for (const [id, slot] of monthSlots) months.set(id, slot.cost)
-  return { records, startMs, ordered, days, firstDay, months, anyCost, lastUsedEnd }
+  return {
+    records,
+    startMs,
+    ordered,
+    hasUsage: records.length > 0 || (carried?.size ?? 0) > 0,
+    days,
+    carried,
+    firstDay,
+    monthToDate,
+    anyCost,
+    lastUsedEnd,
+    firstUsedStart,
+  }
+}
+
+/** A day's sums (cost and tokens), raw or carried; undefined for a day without records. */
+export function sumsOn(
+  series: UsageSeries,
+  day: string,
+): { cost: number; tokens: number } | undefined {
+  return series.days.get(day) ?? series.carried?.get(day)
 }
 
 /**

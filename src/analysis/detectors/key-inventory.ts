@@ -20,6 +20,7 @@ export function detectUnmanagedKeys(ctx: DetectorContext): AuditFinding[] {
       if (
         key.status !== 'active' ||
         claimed.has(`${provider}\u0000${key.providerKeyId}`) ||
+        ctx.rotatingProviderKeys?.has(`${provider}\u0000${key.providerKeyId}`) ||
         ctx.adminProviderKeyIds.has(key.providerKeyId)
       )
         continue

@@ -8,6 +8,8 @@ export function detectExposedKeys(ctx: DetectorContext): AuditFinding[] {
       rule: 'exposed-key',
       severity: 'error',
       kind: 'condition',
+      // The audit names the inventory key when the leaked text is one of its secrets.
+      ...(leak.key ? { key: leak.key } : {}),
       subject: `${leak.file}:${leak.line}`,
       period: '-',
       variant: leak.message,

@@ -1,7 +1,7 @@
-import { baselineOf } from '../baseline.js'
+import { baselineOfFinite } from '../baseline.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { DAY_MS, utcDay } from '../time.js'
-import { keyViews, ownerFields, seriesOf, type DetectorContext } from './context.js'
+import { keyViews, ownerFields, seriesOf, sumsOn, type DetectorContext } from './context.js'
 
 /** Below these a "spike" is noise: nobody should be paged over cents. */
 export const SPIKE_FLOOR = { usd: 1, tokens: 200_000 } as const
@@ -33,10 +33,10 @@ export function detectSpendSpikes(ctx: DetectorContext): AuditFinding[] {
   for (const key of keyViews(ctx)) {
     // Daily sums come from the key's shared series (built once per context for all detectors).
     const series = seriesOf(ctx, key)
-    if (series.records.length === 0) continue
+    if (!series.hasUsage) continue
     const useCost = series.anyCost
     const valueOf = (day: string): number => {
-      const sums = series.days.get(day)
+      const sums = sumsOn(series, day)
       return sums === undefined ? 0 : useCost ? sums.cost : sums.tokens
     }
     // Every day of this run's new data (a first run's whole backfill) that has enough history.
@@ -46,16 +46,20 @@ export function detectSpendSpikes(ctx: DetectorContext): AuditFinding[] {
       Math.min(windowDay, today - (RECHECKED_DAYS - 1) * DAY_MS),
       firstDay + MIN_HISTORY_DAYS * DAY_MS,
     )
+    if (from > today) continue
+    // Each day's value from the first baseline day on, looked up once for all the days judged.
+    const first = from - BASELINE_DAYS * DAY_MS
+    const values = new Float64Array((today - first) / DAY_MS + 1)
+    for (let i = 0; i < values.length; i++) values[i] = valueOf(dayOf(first + i * DAY_MS))
+    const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens
     for (let dayStart = today; dayStart >= from; dayStart -= DAY_MS) {
+      const at = (dayStart - first) / DAY_MS
+      const value = values[at] as number
+      // Under the floor nothing fires, whatever the baseline: do not build one.
+      if (value < floor) continue
       const day = dayOf(dayStart)
-      const value = valueOf(day)
-      const history = Array.from({ length: BASELINE_DAYS }, (_, i) =>
-        valueOf(dayOf(dayStart - (i + 1) * DAY_MS)),
-      )
-      const base = baselineOf(history)
-      const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens
-      if (value < floor || value <= factor * base.median || value <= base.median + 5 * base.mad)
-        continue
+      const base = baselineOfFinite(values.slice(at - BASELINE_DAYS, at))
+      if (value <= factor * base.median || value <= base.median + 5 * base.mad) continue
       const unit = useCost ? 'USD' : 'tokens'
       const shown = (n: number) =>
         useCost ? `$${n.toFixed(2)}` : `${Math.round(n).toLocaleString('en-US')} tokens`

@@ -34,7 +34,8 @@ export function inCidr(ip: string, cidr: string): boolean {
 
 /**
  * `unfamiliar-ip`: a provider audit event made with a key, from an IP outside its
- * allowed_ips, or (without allowed_ips) never seen for that key before this run's window.
+ * allowed_ips, or (without allowed_ips) never seen for that key before this run's window (in
+ * the events, or among the IPs the carried history remembers).
  */
 export function detectUnfamiliarIps(ctx: DetectorContext): AuditFinding[] {
   const out: AuditFinding[] = []
@@ -45,6 +46,9 @@ export function detectUnfamiliarIps(ctx: DetectorContext): AuditFinding[] {
     )
     const windowStart = ctx.windowStart.getTime()
     const known = new Set(events.filter((e) => Date.parse(e.at) < windowStart).map((e) => e.ip))
+    // IPs of the carried history (all before the window: see analysis/usage-days.ts).
+    const carried = ctx.earlier?.keys.get(key.entry.provider)?.get(key.providerKeyId)?.ips
+    for (const ip of carried?.keys() ?? []) known.add(ip)
     const allowed = key.entry.allowed_ips
     const flagged = new Map<string, { first: string; count: number; type: string }>()
     for (const e of events) {

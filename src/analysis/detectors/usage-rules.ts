@@ -1,14 +1,7 @@
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { utcMonth } from '../time.js'
 import type { UsageRecord } from '../../records.js'
-import {
-  firstIndexFrom,
-  keyViews,
-  ownerFields,
-  seriesOf,
-  usageOf,
-  type DetectorContext,
-} from './context.js'
+import { firstIndexFrom, keyViews, ownerFields, seriesOf, type DetectorContext } from './context.js'
 
 const used = (u: { requests: number | undefined; inputTokens: number; outputTokens: number }) =>
   (u.requests ?? 0) + u.inputTokens + u.outputTokens > 0
@@ -18,13 +11,17 @@ export function detectCanaryUse(ctx: DetectorContext): AuditFinding[] {
   const out: AuditFinding[] = []
   for (const key of keyViews(ctx, { canaries: true })) {
     if (!key.entry.canary) continue
-    const records = usageOf(ctx, key).filter(used)
+    const series = seriesOf(ctx, key)
+    const usedAt = series.firstUsedStart
     // A provider's last-used time after `now` comes from a clock we do not judge by: ignore it.
     const reported = ctx.matches.get(key.id)?.lastUsed
     const lastUsed = reported && Date.parse(reported) <= ctx.now.getTime() ? reported : undefined
-    if (records.length === 0 && !lastUsed) continue
-    const first = records.map((u) => u.start).sort()[0] ?? lastUsed ?? ''
-    const tokens = records.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0)
+    if (!Number.isFinite(usedAt) && !lastUsed) continue
+    const first = Number.isFinite(usedAt) ? new Date(usedAt).toISOString() : (lastUsed ?? '')
+    // Records that are not use carry no tokens, so the days' token sums are the used records'.
+    let tokens = 0
+    for (const day of series.carried?.values() ?? []) tokens += day.tokens
+    for (const day of series.days.values()) tokens += day.tokens
     out.push(
       finding({
         rule: 'canary-used',
@@ -32,7 +29,8 @@ export function detectCanaryUse(ctx: DetectorContext): AuditFinding[] {
         kind: 'event',
         key: key.id,
         subject: key.id,
-        period: utcMonth(ctx.now),
+        // The month of the use, not of the run: a run on the 1st must not re-report last month's.
+        period: first ? first.slice(0, 7) : utcMonth(ctx.now),
         title: `Canary key ${key.id} was used`,
         message: `The decoy key ${key.entry.label} was used (first ${first}, ${tokens.toLocaleString('en-US')} tokens). Nobody legitimate has it: it was taken from ${key.entry.used_in?.join(', ') ?? 'where it was planted'}. Revoke it, and treat what else was stored there as exposed.`,
         numbers: { first, tokens, planted_in: key.entry.used_in?.join(', ') ?? '' },
@@ -91,7 +89,7 @@ export function detectUnexpectedModels(ctx: DetectorContext): AuditFinding[] {
           kind: 'event',
           key: key.id,
           subject: key.id,
-          period: utcMonth(ctx.now),
+          period: s.first.slice(0, 7) || utcMonth(ctx.now),
           variant: model,
           title: `${key.id} used model ${model}, which ${key.entry.workflow} does not allow`,
           message: `${key.entry.label} used ${model} (${s.tokens.toLocaleString('en-US')} tokens, first ${s.first}); workflow ${key.entry.workflow} allows ${allowed.join(', ')}. Someone else may be using the key, or the workflow changed: update allowed_models if it is expected.`,

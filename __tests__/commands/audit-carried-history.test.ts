@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { STATE_FILE, type AuditReport } from '../../src/commands/audit.js'
+import { USAGE_DAYS_DIGEST_FIELD } from '../../src/commands/audit-history.js'
+import { LEDGER_FILE, parseLedger } from '../../src/ledger/chain.js'
+import { startAuditHarness, type AuditHarness } from '../../test/fakes/audit-harness.js'
+
+/**
+ * Issue 5: an hourly audit carries the history's earlier days in audit/state.json instead of
+ * reading back every snapshot. Two demo repositories run the same schedule; one keeps what it
+ * carries, the other has it removed before every run (so it reads its whole history, as a
+ * first run after an upgrade does). Their findings must agree run for run.
+ */
+
+const T0 = '2026-11-27T12:00:00Z'
+const HOUR_MS = 3_600_000
+const at = (hours: number) => new Date(Date.parse(T0) + hours * HOUR_MS).toISOString()
+/** Hourly and daily runs, then a gap of a week, so the carried days move past old snapshots. */
+const SCHEDULE = [at(0), at(1), at(48), at(9 * 24), at(9 * 24 + 1)]
+
+interface StateWithDays {
+  usage_days?: { snapshot: string; through: string; keys: Record<string, unknown> }
+}
+
+const readState = async (h: AuditHarness) =>
+  JSON.parse(await readFile(join(h.root, STATE_FILE), 'utf8')) as StateWithDays
+
+/** Commits a change to state.json, as someone with push access could. */
+async function editState(h: AuditHarness, edit: (state: StateWithDays) => void): Promise<void> {
+  const state = await readState(h)
+  edit(state)
+  await writeFile(join(h.root, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`)
+  await h.git('commit', '--quiet', '--no-verify', '-am', 'edit the audit state')
+}
+
+/**
+ * What a finding says: its identity and every number and word of it, but `opened_at`: the
+ * local forge dates a rotation pull request by the real clock, which differs between the two
+ * repositories.
+ */
+const said = (report: AuditReport) =>
+  report.findings
+    .map((f) => {
+      const { opened_at: _openedAt, ...numbers } = f.numbers
+      return { fingerprint: f.fingerprint, numbers, message: f.message }
+    })
+    .sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
+
+const snapshotReads = (paths: string[]) => paths.filter((p) => p.startsWith('audit/snapshots/'))
+
+describe('audit carrying its history between runs', () => {
+  let carrying: AuditHarness
+  let reading: AuditHarness
+  const carried: AuditReport[] = []
+  const full: AuditReport[] = []
+  const readsCarrying: string[][] = []
+  const readsFull: string[][] = []
+
+  beforeAll(async () => {
+    carrying = await startAuditHarness({ now: T0 })
+    reading = await startAuditHarness({ now: T0 })
+    for (const now of SCHEDULE) {
+      const a: string[] = []
+      carried.push(await carrying.runAudit({ now, onRead: (path) => a.push(path) }))
+      readsCarrying.push(a)
+      await editState(reading, (state) => delete state.usage_days).catch(() => undefined)
+      const b: string[] = []
+      full.push(await reading.runAudit({ now, onRead: (path) => b.push(path) }))
+      readsFull.push(b)
+    }
+  }, 180_000)
+  afterAll(async () => {
+    await carrying?.stop()
+    await reading?.stop()
+  })
+
+  it('finds the same, to the last number and word, on every run', () => {
+    expect(carried.map((r) => r.findings.length)).toEqual(full.map((r) => r.findings.length))
+    for (let run = 0; run < SCHEDULE.length; run++)
+      expect({ run, findings: said(carried[run] as AuditReport) }).toEqual({
+        run,
+        findings: said(full[run] as AuditReport),
+      })
+  })
+
+  it('writes carried days with their digest in the snapshot of the run that made them', async () => {
+    const state = await readState(carrying)
+    const days = state.usage_days
+    expect(days?.through).toBe('2026-11-29')
+    const ledger = parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8'))
+    const holder = ledger.entries.find((e) => e.sha256 === days?.snapshot)
+    expect(holder).toBeDefined()
+    const snapshot = JSON.parse(
+      await readFile(join(carrying.root, holder?.path ?? ''), 'utf8'),
+    ) as Record<string, unknown>
+    expect(snapshot[USAGE_DAYS_DIGEST_FIELD]).toMatch(/^sha256:[0-9a-f]{64}$/)
+  })
+
+  it('reads back only the snapshots after the carried days', async () => {
+    const ledger = parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8'))
+    const paths = ledger.entries.map((e) => e.path)
+    // The last run: the first two snapshots (27 November) hold only days it carries.
+    expect(snapshotReads(readsCarrying.at(-1) ?? [])).toEqual(paths.slice(2, 4))
+    expect(snapshotReads(readsFull.at(-1) ?? [])).toEqual(paths.slice(0, 4))
+    expect(carrying.lines.some((l) => /days before 2026-11-28 carried/.test(l.message))).toBe(true)
+  })
+
+  it('rebuilds from the snapshots, with the same findings, when the carried days were edited', async () => {
+    // Arrange: a key's spend on a carried day made smaller, as if to hide a spike.
+    await editState(carrying, (state) => {
+      const keys = state.usage_days?.keys ?? {}
+      const byKey = Object.values(keys)[0] as Record<string, { days?: unknown[] }>
+      const key = Object.values(byKey).find((k) => (k.days ?? []).some((d) => d !== null))
+      const i = (key?.days ?? []).findIndex((d) => d !== null)
+      const day = key?.days?.[i] as [number | null, number]
+      key!.days![i] = [0, 0, ...day.slice(2)]
+    })
+    await editState(reading, (state) => delete state.usage_days)
+    const now = at(9 * 24 + 2)
+    const before = carrying.lines.length
+    const readsA: string[] = []
+
+    // Act
+    const a = await carrying.runAudit({ now, onRead: (path) => readsA.push(path) })
+    const b = await reading.runAudit({ now })
+
+    // Assert
+    const warnings = carrying.lines.slice(before).filter((l) => l.level === 'warning')
+    expect(warnings.map((l) => l.message).join('\n')).toMatch(/do not match the digest/)
+    expect(said(a)).toEqual(said(b))
+    expect(snapshotReads(readsA).length).toBeGreaterThan(2)
+    const state = await readState(carrying)
+    expect(state.usage_days?.snapshot).toBe(
+      parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8')).entries.at(-1)?.sha256,
+    )
+  }, 60_000)
+})

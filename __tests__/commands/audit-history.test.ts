@@ -1,0 +1,161 @@
+import { describe, expect, it } from '@jest/globals'
+import { carryForward, emptyUsageDays, toUsageDaysJson } from '../../src/analysis/usage-days.js'
+import {
+  HISTORY_DAYS,
+  readHistory,
+  USAGE_DAYS_DIGEST_FIELD,
+  usageDaysDigest,
+  type HistoryOptions,
+} from '../../src/commands/audit-history.js'
+import type { LedgerEntry } from '../../src/ledger/chain.js'
+import type { UsageRecord } from '../../src/records.js'
+import { usage } from '../../test/fakes/detector-context.js'
+import { memoryForge } from '../../test/fakes/memory-forge.js'
+import { captureLog, type LogLine } from '../../test/fakes/audit-harness.js'
+
+/**
+ * readHistory: with the carried days of state.json it reads only the snapshots after them, and
+ * it reads them all again whenever those days cannot be trusted or cannot serve this run.
+ */
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
+const NOW = new Date('2026-12-15T12:05:00Z')
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** Daily snapshots over 20 days, each with its day's usage (two hours of it). */
+function ledger(): { entries: LedgerEntry[]; texts: Map<string, string>; usage: UsageRecord[] } {
+  const entries: LedgerEntry[] = []
+  const texts = new Map<string, string>()
+  const all: UsageRecord[] = []
+  for (let d = 20; d >= 1; d--) {
+    const at = Date.parse('2026-12-15T12:00:00Z') - d * DAY_MS
+    const records = [usage(iso(at - 3 * HOUR_MS)), usage(iso(at - 2 * HOUR_MS), { costUsd: d })]
+    all.push(...records)
+    const path = `audit/snapshots/${iso(at).slice(0, 10)}.json`
+    entries.push({
+      path,
+      sha256: `sha256:${d}`,
+      prev: d === 20 ? null : `sha256:${d + 1}`,
+      at: iso(at),
+    })
+    texts.set(path, JSON.stringify({ providers: { openai: { usage: records, events: [] } } }))
+  }
+  return { entries, texts, usage: all }
+}
+
+/** State as a run a day ago left it: days before `through` carried, digest in the last snapshot. */
+function carriedState(through: string) {
+  const { entries, texts, usage: all } = ledger()
+  const from = iso(NOW.getTime() - HISTORY_DAYS * DAY_MS).slice(0, 10)
+  const carry = carryForward({
+    base: emptyUsageDays(from),
+    history: all,
+    fresh: [],
+    snapshots: [],
+    freshEvents: [],
+    from,
+    through,
+  }).carry
+  if (!carry) throw new Error('no carry')
+  const json = toUsageDaysJson(carry)
+  const holder = entries.at(-1) as LedgerEntry
+  const text = JSON.parse(texts.get(holder.path) ?? '{}') as Record<string, unknown>
+  texts.set(
+    holder.path,
+    JSON.stringify({ ...text, [USAGE_DAYS_DIGEST_FIELD]: usageDaysDigest(json) }),
+  )
+  return { entries, texts, carried: { ...json, snapshot: holder.sha256 } }
+}
+
+async function read(
+  setup: ReturnType<typeof carriedState>,
+  options: Partial<HistoryOptions> = {},
+): Promise<{ reads: string[]; lines: LogLine[]; result: Awaited<ReturnType<typeof readHistory>> }> {
+  const reads: string[] = []
+  const lines: LogLine[] = []
+  const { forge } = memoryForge()
+  const result = await readHistory(
+    forge,
+    async (path) => {
+      reads.push(path)
+      const text = setup.texts.get(path)
+      return text === undefined ? undefined : new TextEncoder().encode(text)
+    },
+    setup.entries,
+    {
+      now: NOW,
+      windowStart: new Date(NOW.getTime() - 7 * DAY_MS),
+      freshFirstStart: iso(NOW.getTime() - 25 * HOUR_MS),
+      carried: setup.carried,
+      ...options,
+    },
+    captureLog(lines),
+  )
+  return { reads, lines, result }
+}
+
+describe('readHistory', () => {
+  it('reads only the snapshots written after the carried days', async () => {
+    const setup = carriedState('2026-12-08')
+    const { reads, result } = await read(setup)
+    expect(result.carried).toBe(true)
+    // The snapshots of 8 December (12:00) to 14 December.
+    expect(reads).toEqual(setup.entries.slice(-7).map((e) => e.path))
+    expect(result.usage.every((u) => u.start >= '2026-12-08')).toBe(true)
+  })
+
+  it('reads everything again, with a warning, when the carried days do not match their digest', async () => {
+    const setup = carriedState('2026-12-08')
+    const days = (setup.carried.keys.openai?.key_k?.days ?? []).filter((d) => d !== null)
+    ;(days[0] as number[])[0] = 0
+    const { reads, lines, result } = await read(setup)
+    expect(result.carried).toBe(false)
+    expect(reads.length).toBe(7 + setup.entries.length)
+    expect(
+      lines
+        .filter((l) => l.level === 'warning')
+        .map((l) => l.message)
+        .join('\n'),
+    ).toMatch(/do not match the digest/)
+  })
+
+  it.each([
+    [
+      'the window starts before the carried days end',
+      { windowStart: new Date('2026-12-07T10:00:00Z') },
+    ],
+    ['this run read usage of a carried day', { freshFirstStart: '2026-12-07T23:00:00.000Z' }],
+  ])('reads everything again when %s', async (_why, options) => {
+    const { reads, result } = await read(carriedState('2026-12-08'), options)
+    expect(result.carried).toBe(false)
+    expect(reads.length).toBe(20)
+  })
+
+  it('reads everything again when a snapshot after the carried days adds to one of them', async () => {
+    const setup = carriedState('2026-12-08')
+    const late = {
+      path: 'audit/snapshots/late.json',
+      sha256: 'sha256:late',
+      prev: 'sha256:1',
+      at: iso(NOW.getTime() - HOUR_MS),
+    }
+    setup.entries.push(late)
+    setup.texts.set(
+      late.path,
+      JSON.stringify({ providers: { openai: { usage: [usage('2026-12-01T10:00:00.000Z')] } } }),
+    )
+    const { result, lines } = await read(setup)
+    expect(result.carried).toBe(false)
+    expect(lines.map((l) => l.message).join('\n')).toMatch(/holds usage of 2026-12-01/)
+  })
+
+  it('reads everything when the carried days name a snapshot the ledger does not list', async () => {
+    const setup = carriedState('2026-12-08')
+    const { result } = await read({
+      ...setup,
+      carried: { ...setup.carried, snapshot: 'sha256:gone' },
+    })
+    expect(result.carried).toBe(false)
+  })
+})

@@ -1,0 +1,551 @@
+import type { AuditEvent, UsageRecord } from '../records.js'
+import { mergeEvents, mergeUsageByKey, type UsageByKey } from './fetch-window.js'
+import { DAY_MS } from './time.js'
+
+/**
+ * What an audit carries from one run to the next so that it need not read back and re-add the
+ * whole history (issue 5): per provider key, the daily sums the detectors read for the days
+ * before the raw window, the cost of each month so far, the key's last use and the IPs of its
+ * audit events. The detectors see these days through the same series as raw records
+ * (detectors/context.ts), and the series is the same wherever the split falls: each day is
+ * summed whole on one side, in the same record order, and a month's cost is carried as the
+ * running sum it was, never re-added from days. Pure.
+ *
+ * Kept in `audit/state.json` as `usage_days` (see toUsageDaysJson); each new one's SHA-256 is
+ * written into the snapshot of the run that made it, so a changed copy is caught on the next
+ * run and rebuilt from the snapshots (src/commands/audit-history.ts).
+ */
+
+export const USAGE_DAYS_VERSION = 1
+
+/** One UTC day of one provider key. */
+export interface DaySums {
+  /** Σ (costUsd ?? 0) over the day's records, in series order. */
+  cost: number
+  /** Whether any of the day's records reports a cost. */
+  costed: boolean
+  /** Σ (inputTokens + outputTokens). */
+  tokens: number
+  /** `Date.parse(start)` of the day's earliest used record; undefined: none was used. */
+  firstUsed: number | undefined
+}
+
+export interface KeyDays {
+  /** UTC day (`YYYY-MM-DD`) → sums, in day order; only days with records. */
+  days: Map<string, DaySums>
+  /** UTC month (`YYYY-MM`) → Σ cost over its records so far, added record by record. */
+  months: Map<string, number>
+  /** The latest start and the latest end (ms) of a used record; undefined: none. */
+  lastUsed: { start: number; end: number } | undefined
+  /** IP of an audit event made with the key → the latest snapshot time (ms) that recorded one. */
+  ips: Map<string, number>
+}
+
+export interface UsageDays {
+  /** The first UTC day of the history: nothing older is kept. */
+  from: string
+  /** The first UTC day not summed here: records from this day on stay raw. */
+  through: string
+  /** Provider → provider key id → what its days add up to. */
+  keys: Map<string, Map<string, KeyDays>>
+  /** Rotation pull requests recorded by the snapshots summed here → the snapshot's time (ms). */
+  rotations: Map<number, number>
+}
+
+/** A snapshot read back: its time, its audit events and the rotations it recorded. */
+export interface SnapshotHistory {
+  atMs: number
+  events: readonly AuditEvent[]
+  rotations: readonly number[]
+}
+
+export const dayStartMs = (day: string): number => Date.parse(`${day}T00:00:00.000Z`)
+const dayOfMs = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+
+/** Nothing carried: everything from `from` on is raw. */
+export function emptyUsageDays(from: string): UsageDays {
+  return { from, through: from, keys: new Map(), rotations: new Map() }
+}
+
+/** Whether a usage record counts as use (as the idle, canary and rotation checks count it). */
+export const isUsed = (u: UsageRecord): boolean =>
+  (u.requests ?? 0) + u.inputTokens + u.outputTokens > 0
+
+export interface CarryInput {
+  /** What the last run carried (or emptyUsageDays(from) for a full read). */
+  base: UsageDays
+  /** Usage read back from the snapshots after `base.through`, oldest snapshot first. */
+  history: readonly UsageRecord[]
+  /** This run's read. */
+  fresh: readonly UsageRecord[]
+  /** The snapshots `history` came from, oldest first. */
+  snapshots: readonly SnapshotHistory[]
+  /** This run's audit events. */
+  freshEvents: readonly AuditEvent[]
+  /** The first day of the history (HISTORY_DAYS back): older days are dropped. */
+  from: string
+  /** The first day to leave raw: the UTC day of the detectors' window start. */
+  through: string
+}
+
+export interface CarryOutput {
+  /** The days before `usage` starts, for DetectorContext.earlier. */
+  earlier: UsageDays
+  /** Attributed usage from `earlier.through` on, each key's records in series order. */
+  usage: UsageRecord[]
+  /** Audit events not summed into `earlier` (later snapshots and this run), deduplicated. */
+  events: AuditEvent[]
+  /** Every rotation recorded in the history. */
+  rotations: Set<number>
+  /**
+   * What to carry to the next run: `earlier`, unless a record does not fit a day-by-day summary
+   * (see fold); then nothing, and the next run reads the history again.
+   */
+  carry: UsageDays | undefined
+}
+
+/**
+ * Moves the days before `through` from raw records into the carried sums, and drops the days
+ * before `from`. The detectors then read `earlier` and `usage`; either way of reading the same
+ * history (all of it raw, or carried plus the window) gives the same series.
+ */
+export function carryForward(input: CarryInput): CarryOutput {
+  const { base, from } = input
+  if (input.through < base.through)
+    throw new Error(`the window starts on ${input.through}, before the carried ${base.through}`)
+  const through = input.through
+  const throughMs = dayStartMs(through)
+  const merged = mergeUsageByKeyFrom(
+    input.history,
+    input.fresh,
+    from > base.through ? from : base.through,
+  )
+  const kept = pruned(base, from)
+  const next = pruned(base, from)
+  const times = new Map<string, number>()
+  let fits = true
+  const usage: UsageRecord[] = []
+  for (const [provider, byKey] of merged) {
+    for (const [keyId, records] of byKey) {
+      // Records are in time order: the first one from `through` on is found by binary search.
+      let split = 0
+      let hi = records.length
+      while (split < hi) {
+        const mid = (split + hi) >>> 1
+        if ((records[mid] as UsageRecord).start < through) split = mid + 1
+        else hi = mid
+      }
+      const key = split > 0 && fits ? keyDaysOf(next, provider, keyId) : undefined
+      if (key && !fold(key, records, split, times, fromMonthOf(from))) fits = false
+      for (let i = split; i < records.length; i++) usage.push(records[i] as UsageRecord)
+    }
+  }
+  const rotations = new Set<number>(kept.rotations.keys())
+  const laterEvents: AuditEvent[] = []
+  const fromMs = dayStartMs(from)
+  const snapshots = input.snapshots.filter((snapshot) => snapshot.atMs >= fromMs)
+  for (const snapshot of snapshots) {
+    for (const pr of snapshot.rotations) rotations.add(pr)
+    if (snapshot.atMs > throughMs) {
+      for (const e of snapshot.events) laterEvents.push(e)
+      continue
+    }
+    for (const pr of snapshot.rotations)
+      next.rotations.set(pr, Math.max(next.rotations.get(pr) ?? 0, snapshot.atMs))
+    for (const e of snapshot.events) {
+      // An event summed here must lie before every later window start.
+      if (!(Date.parse(e.at) < throughMs)) fits = false
+      if (e.providerKeyId === undefined || !e.ip) continue
+      const ips = keyDaysOf(next, e.provider, e.providerKeyId).ips
+      ips.set(e.ip, Math.max(ips.get(e.ip) ?? 0, snapshot.atMs))
+    }
+  }
+  if (fits) {
+    next.through = through
+    return {
+      earlier: next,
+      usage,
+      events: mergeEvents(laterEvents, input.freshEvents),
+      rotations,
+      carry: next,
+    }
+  }
+  // A record that does not fit: the days carried so far stay as they were, the rest raw.
+  const raw: UsageRecord[] = []
+  for (const byKey of merged.values())
+    for (const records of byKey.values()) for (const r of records) raw.push(r)
+  const allEvents: AuditEvent[] = []
+  for (const snapshot of snapshots) for (const e of snapshot.events) allEvents.push(e)
+  return {
+    earlier: kept,
+    usage: raw,
+    events: mergeEvents(allEvents, input.freshEvents),
+    rotations,
+    carry: undefined,
+  }
+}
+
+/** mergeUsageByKey of records whose start is on or after the day `first`. */
+function mergeUsageByKeyFrom(
+  history: readonly UsageRecord[],
+  fresh: readonly UsageRecord[],
+  first: string,
+): UsageByKey {
+  const keep = (list: readonly UsageRecord[]) =>
+    list.some((r) => r.start < first) ? list.filter((r) => r.start >= first) : list
+  return mergeUsageByKey(keep(history), keep(fresh))
+}
+
+function keyDaysOf(days: UsageDays, provider: string, keyId: string): KeyDays {
+  let byKey = days.keys.get(provider)
+  if (!byKey) {
+    byKey = new Map()
+    days.keys.set(provider, byKey)
+  }
+  let key = byKey.get(keyId)
+  if (!key) {
+    key = { days: new Map(), months: new Map(), lastUsed: undefined, ips: new Map() }
+    byKey.set(keyId, key)
+  }
+  return key
+}
+
+/**
+ * Adds the first `count` of a key's records (series order) to its sums, as buildSeries adds
+ * them: a day's sums start at 0 and take its records one by one. False when a record does not
+ * fit a summary that later runs can trust to answer as the records would: a sum that is not
+ * finite (JSON has no NaN), or a used record that ends before it starts or after the next UTC
+ * midnight (dropping whole days must drop its end too).
+ */
+function fold(
+  key: KeyDays,
+  records: readonly UsageRecord[],
+  count: number,
+  times: Map<string, number>,
+  fromMonth: string,
+): boolean {
+  // The day being summed, in locals (no closure captures them: they stay in registers), written
+  // as a new DaySums when the day changes. Records are in start order, so a start before the
+  // next day's id (text order) is on this day: one comparison, no call.
+  let dayId = ''
+  let nextDay = ''
+  let dayStart = 0
+  let cost = 0
+  let tokens = 0
+  let costed = false
+  let firstUsed = Number.POSITIVE_INFINITY
+  let monthId = ''
+  let month = 0
+  let lastStart = key.lastUsed?.start ?? Number.NEGATIVE_INFINITY
+  let lastEnd = key.lastUsed?.end ?? Number.NEGATIVE_INFINITY
+  for (let i = 0; i < count; i++) {
+    const u = records[i] as UsageRecord
+    if (!(u.start < nextDay) || dayId === '') {
+      if (dayId !== '' && !store(key, dayId, cost, tokens, costed, firstUsed)) return false
+      dayId = u.start.slice(0, 10)
+      dayStart = parseDay(times, dayId)
+      nextDay = Number.isFinite(dayStart) ? nextDayOf(times, dayId, dayStart) : ''
+      const known = key.days.get(dayId)
+      cost = known?.cost ?? 0
+      tokens = known?.tokens ?? 0
+      costed = known?.costed ?? false
+      firstUsed = known?.firstUsed ?? Number.POSITIVE_INFINITY
+      const monthOfDay = u.start.slice(0, 7)
+      if (monthOfDay !== monthId) {
+        if (monthId >= fromMonth) key.months.set(monthId, month)
+        monthId = monthOfDay
+        month = key.months.get(monthId) ?? 0
+      }
+    }
+    const recordCost = u.costUsd ?? 0
+    const recordTokens = u.inputTokens + u.outputTokens
+    cost += recordCost
+    tokens += recordTokens
+    month += recordCost
+    if (u.costUsd !== undefined) costed = true
+    if ((u.requests ?? 0) + recordTokens > 0) {
+      const start = timeOfDay(u.start, dayId, nextDay, dayStart) ?? parseTime(times, u.start)
+      const end = timeOfDay(u.end, dayId, nextDay, dayStart) ?? parseTime(times, u.end)
+      if (!(end >= start) || !(end <= dayStart + DAY_MS)) return false
+      if (start < firstUsed) firstUsed = start
+      if (start > lastStart) lastStart = start
+      if (end > lastEnd) lastEnd = end
+    }
+  }
+  if (dayId !== '' && !store(key, dayId, cost, tokens, costed, firstUsed)) return false
+  if (monthId !== '' && monthId >= fromMonth) key.months.set(monthId, month)
+  if (lastStart > Number.NEGATIVE_INFINITY) key.lastUsed = { start: lastStart, end: lastEnd }
+  return true
+}
+
+/** A day's sums, made whole (fields are not stored into later); false when not finite. */
+function store(
+  key: KeyDays,
+  day: string,
+  cost: number,
+  tokens: number,
+  costed: boolean,
+  firstUsed: number,
+): boolean {
+  if (!Number.isFinite(cost) || !Number.isFinite(tokens)) return false
+  key.days.set(day, {
+    cost,
+    costed,
+    tokens,
+    firstUsed: firstUsed === Number.POSITIVE_INFINITY ? undefined : firstUsed,
+  })
+  return true
+}
+
+/** The id of the day after `day` (which starts at `midnight`), remembered under a marked key. */
+function nextDayOf(times: Map<string, number>, day: string, midnight: number): string {
+  const marked = `>${day}`
+  let next = nextDays.get(marked)
+  if (next === undefined) {
+    next = dayOfMs(midnight + DAY_MS)
+    nextDays.set(marked, next)
+  }
+  return next
+}
+const nextDays = new Map<string, string>()
+
+/**
+ * `Date.parse` of a `YYYY-MM-DDTHH:MM:SS.sssZ` time on `day` (which starts at `midnight`): the
+ * form toISOString writes and adapters store, read from its digits; undefined for any other
+ * form or day.
+ */
+function timeOfDay(at: string, day: string, nextDay: string, midnight: number): number | undefined {
+  if (at.length !== 24 || at.charCodeAt(10) !== 84 || at.charCodeAt(23) !== 90) return undefined
+  if (at.charCodeAt(13) !== 58 || at.charCodeAt(16) !== 58 || at.charCodeAt(19) !== 46)
+    return undefined
+  // On `day` (its id and then "T"): in text order from the day's id up to the next day's.
+  if (!(at >= day && at < nextDay)) return undefined
+  const h1 = at.charCodeAt(11) - 48
+  const h2 = at.charCodeAt(12) - 48
+  const m1 = at.charCodeAt(14) - 48
+  const m2 = at.charCodeAt(15) - 48
+  const s1 = at.charCodeAt(17) - 48
+  const s2 = at.charCodeAt(18) - 48
+  const f1 = at.charCodeAt(20) - 48
+  const f2 = at.charCodeAt(21) - 48
+  const f3 = at.charCodeAt(22) - 48
+  if (!(h1 >= 0 && h2 >= 0 && h2 <= 9 && m1 >= 0 && m1 <= 5 && m2 >= 0 && m2 <= 9)) return undefined
+  if (!(s1 >= 0 && s1 <= 5 && s2 >= 0 && s2 <= 9)) return undefined
+  if (!(f1 >= 0 && f1 <= 9 && f2 >= 0 && f2 <= 9 && f3 >= 0 && f3 <= 9)) return undefined
+  const hours = h1 * 10 + h2
+  if (hours >= 24) return undefined
+  const minutes = m1 * 10 + m2
+  const seconds = s1 * 10 + s2
+  return midnight + ((hours * 60 + minutes) * 60 + seconds) * 1000 + f1 * 100 + f2 * 10 + f3
+}
+
+/** dayStartMs, remembered in the same map (a day id is never a timestamp). */
+function parseDay(times: Map<string, number>, day: string): number {
+  let ms = times.get(day)
+  if (ms === undefined) {
+    ms = dayStartMs(day)
+    times.set(day, ms)
+  }
+  return ms
+}
+
+/** `Date.parse`, remembered: a key's hourly buckets share a few thousand start and end strings. */
+function parseTime(times: Map<string, number>, at: string): number {
+  let ms = times.get(at)
+  if (ms === undefined) {
+    ms = Date.parse(at)
+    times.set(at, ms)
+  }
+  return ms
+}
+
+/**
+ * A copy without what lies before `from`: days, months that began before it, a last use (and
+ * with it every use: see fold) before it, and IPs and rotations of snapshots before it. Maps
+ * are copies the caller may add to; day sums are shared (a fold never adds to a carried day).
+ */
+function pruned(days: UsageDays, from: string): UsageDays {
+  const fromMs = dayStartMs(from)
+  const fromMonth = fromMonthOf(from)
+  const keys = new Map<string, Map<string, KeyDays>>()
+  for (const [provider, byKey] of days.keys) {
+    const copy = new Map<string, KeyDays>()
+    for (const [keyId, key] of byKey) {
+      const kept: KeyDays = {
+        days: new Map(),
+        months: new Map(),
+        lastUsed: key.lastUsed && key.lastUsed.start >= fromMs ? { ...key.lastUsed } : undefined,
+        ips: new Map(),
+      }
+      for (const [day, sums] of key.days) if (day >= from) kept.days.set(day, sums)
+      for (const [month, cost] of key.months) if (month >= fromMonth) kept.months.set(month, cost)
+      for (const [ip, at] of key.ips) if (at >= fromMs) kept.ips.set(ip, at)
+      if (kept.days.size > 0 || kept.ips.size > 0 || kept.lastUsed) copy.set(keyId, kept)
+    }
+    if (copy.size > 0) keys.set(provider, copy)
+  }
+  return {
+    from: from > days.from ? from : days.from,
+    through: days.through > from ? days.through : from,
+    keys,
+    rotations: new Map([...days.rotations].filter(([, at]) => at >= fromMs)),
+  }
+}
+
+/** The first month whole from `from` on: months that began earlier are not carried. */
+const fromMonthOf = (from: string) => (from.endsWith('-01') ? from.slice(0, 7) : nextMonthOf(from))
+
+/** `YYYY-MM` of the month after the one `day` falls in. */
+function nextMonthOf(day: string): string {
+  const year = Number(day.slice(0, 4))
+  const month = Number(day.slice(5, 7))
+  return month === 12 ? `${year + 1}-01` : `${String(year)}-${String(month + 1).padStart(2, '0')}`
+}
+
+// --- JSON form, as kept in audit/state.json ------------------------------------------------
+
+/**
+ * One key in JSON: `days[i]` is day `from + i` — null without records, else
+ * `[cost or null when no record reported one, tokens]`, plus the first used start as
+ * milliseconds after that midnight when the day was used. Times are milliseconds since the epoch.
+ */
+export interface KeyDaysJson {
+  days?: ([number | null, number] | [number | null, number, number] | null)[]
+  months?: Record<string, number>
+  last_used?: [number, number]
+  ips?: Record<string, number>
+}
+
+export interface UsageDaysJson {
+  version: typeof USAGE_DAYS_VERSION
+  from: string
+  through: string
+  keys: Record<string, Record<string, KeyDaysJson>>
+  rotations: Record<string, number>
+}
+
+export function toUsageDaysJson(days: UsageDays): UsageDaysJson {
+  const fromMs = dayStartMs(days.from)
+  const midnights = new Map<string, number>()
+  const keys: Record<string, Record<string, KeyDaysJson>> = {}
+  for (const [provider, byKey] of days.keys) {
+    const out: Record<string, KeyDaysJson> = {}
+    for (const [keyId, key] of byKey) {
+      const json: KeyDaysJson = {}
+      if (key.days.size > 0) {
+        const list: NonNullable<KeyDaysJson['days']> = []
+        for (const [day, sums] of key.days) {
+          const midnight = parseDay(midnights, day)
+          const index = Math.round((midnight - fromMs) / DAY_MS)
+          while (list.length < index) list.push(null)
+          const cost = sums.costed ? sums.cost : null
+          list[index] =
+            sums.firstUsed === undefined
+              ? [cost, sums.tokens]
+              : [cost, sums.tokens, sums.firstUsed - midnight]
+        }
+        json.days = list
+      }
+      if (key.months.size > 0) json.months = Object.fromEntries(key.months)
+      if (key.lastUsed) json.last_used = [key.lastUsed.start, key.lastUsed.end]
+      if (key.ips.size > 0) json.ips = Object.fromEntries(key.ips)
+      if (Object.keys(json).length > 0) out[keyId] = json
+    }
+    if (Object.keys(out).length > 0) keys[provider] = out
+  }
+  return {
+    version: USAGE_DAYS_VERSION,
+    from: days.from,
+    through: days.through,
+    keys,
+    rotations: Object.fromEntries([...days.rotations].map(([pr, at]) => [String(pr), at])),
+  }
+}
+
+const DAY_ID = /^\d{4}-\d{2}-\d{2}$/
+const MONTH_ID = /^\d{4}-\d{2}$/
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+
+/** The carried days from their JSON form; undefined for anything but what toUsageDaysJson writes. */
+export function fromUsageDaysJson(value: unknown): UsageDays | undefined {
+  if (!isRecord(value) || value.version !== USAGE_DAYS_VERSION) return undefined
+  const { from, through, keys, rotations } = value
+  if (typeof from !== 'string' || !DAY_ID.test(from) || Number.isNaN(dayStartMs(from)))
+    return undefined
+  if (typeof through !== 'string' || !DAY_ID.test(through) || through < from) return undefined
+  if (Number.isNaN(dayStartMs(through)) || !isRecord(keys) || !isRecord(rotations)) return undefined
+  const fromMs = dayStartMs(from)
+  const out = emptyUsageDays(from)
+  out.through = through
+  const dayIds: string[] = []
+  for (const [provider, byKey] of Object.entries(keys)) {
+    if (!isRecord(byKey)) return undefined
+    const parsed = new Map<string, KeyDays>()
+    for (const [keyId, json] of Object.entries(byKey)) {
+      const key = keyDaysFromJson(json, fromMs, through, dayIds)
+      if (!key) return undefined
+      parsed.set(keyId, key)
+    }
+    out.keys.set(provider, parsed)
+  }
+  for (const [pr, at] of Object.entries(rotations)) {
+    const number = Number(pr)
+    if (!Number.isSafeInteger(number) || !isNumber(at)) return undefined
+    out.rotations.set(number, at)
+  }
+  return out
+}
+
+function keyDaysFromJson(
+  json: unknown,
+  fromMs: number,
+  through: string,
+  dayIds: string[],
+): KeyDays | undefined {
+  if (!isRecord(json)) return undefined
+  const key: KeyDays = { days: new Map(), months: new Map(), lastUsed: undefined, ips: new Map() }
+  if (json.days !== undefined) {
+    if (!Array.isArray(json.days)) return undefined
+    for (let i = 0; i < json.days.length; i++) {
+      const entry: unknown = json.days[i]
+      if (entry === null) continue
+      if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return undefined
+      const [cost, tokens, firstUsed] = entry as unknown[]
+      if (!(cost === null || isNumber(cost)) || !isNumber(tokens)) return undefined
+      if (firstUsed !== undefined && !isNumber(firstUsed)) return undefined
+      const midnight = fromMs + i * DAY_MS
+      // Day ids by index, the same for every key: made once.
+      const day = (dayIds[i] ??= dayOfMs(midnight))
+      if (day >= through) return undefined
+      key.days.set(day, {
+        cost: cost ?? 0,
+        costed: cost !== null,
+        tokens,
+        firstUsed: firstUsed === undefined ? undefined : midnight + firstUsed,
+      })
+    }
+  }
+  if (json.months !== undefined) {
+    if (!isRecord(json.months)) return undefined
+    for (const [month, cost] of Object.entries(json.months)) {
+      if (!MONTH_ID.test(month) || !isNumber(cost)) return undefined
+      key.months.set(month, cost)
+    }
+  }
+  if (json.last_used !== undefined) {
+    const last = json.last_used
+    if (!Array.isArray(last) || last.length !== 2 || !isNumber(last[0]) || !isNumber(last[1]))
+      return undefined
+    key.lastUsed = { start: last[0], end: last[1] }
+  }
+  if (json.ips !== undefined) {
+    if (!isRecord(json.ips)) return undefined
+    for (const [ip, at] of Object.entries(json.ips)) {
+      if (!isNumber(at)) return undefined
+      key.ips.set(ip, at)
+    }
+  }
+  return key
+}

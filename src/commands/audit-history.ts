@@ -1,0 +1,239 @@
+import { createHash, type Hash } from 'node:crypto'
+import { DAY_MS, utcDay } from '../analysis/time.js'
+import {
+  dayStartMs,
+  emptyUsageDays,
+  fromUsageDaysJson,
+  type SnapshotHistory,
+  type UsageDays,
+  type UsageDaysJson,
+} from '../analysis/usage-days.js'
+import type { LedgerEntry } from '../ledger/chain.js'
+import type { Forge } from '../ports/forge.js'
+import type { Log } from '../ports/log.js'
+import type { AuditEvent, UsageRecord } from '../records.js'
+
+/**
+ * The history an audit run analyses, read back from the ledger's snapshots (issue 5): either
+ * all of its last HISTORY_DAYS, or — when `audit/state.json` carries the earlier days as daily
+ * sums (analysis/usage-days.ts) — only the snapshots after those days.
+ *
+ * The carried days are trusted only as far as the snapshots are: the run that writes them
+ * writes their SHA-256 into its own snapshot (USAGE_DAYS_DIGEST_FIELD), which the hash chain
+ * covers. A copy in state.json that is changed, or points at a snapshot the ledger does not
+ * list, fails that check on the next run, which then reads the snapshots again and rebuilds
+ * it: editing state.json can cost a run its shortcut, never hide usage. Nothing under `audit/`
+ * but state.json changes (SPEC §7).
+ */
+
+/** How far back the history reaches, in days before the run (from that day's UTC midnight). */
+export const HISTORY_DAYS = 40
+
+/** The snapshot field holding the SHA-256 of the `usage_days` its run wrote to state.json. */
+export const USAGE_DAYS_DIGEST_FIELD = 'usage_days_sha256'
+
+/** `usage_days` in audit/state.json: the carried days and the snapshot holding their digest. */
+export interface UsageDaysState extends UsageDaysJson {
+  /** The ledger sha256 of the snapshot whose USAGE_DAYS_DIGEST_FIELD covers this object. */
+  snapshot: string
+}
+
+/**
+ * `sha256:` + hex of the carried days (without `snapshot`) in a canonical form: object keys
+ * sorted at every level, as canonical JSON; arrays, which here hold only numbers, nulls and
+ * such arrays, as JSON.stringify writes them (the same bytes, made natively). Fed to the hash
+ * piece by piece: the whole text is never built.
+ */
+export function usageDaysDigest(json: UsageDaysJson): string {
+  const hash = createHash('sha256')
+  feed(hash, json)
+  return `sha256:${hash.digest('hex')}`
+}
+
+function feed(hash: Hash, value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    hash.update(JSON.stringify(value) ?? 'null')
+    return
+  }
+  let first = true
+  hash.update('{')
+  for (const key of Object.keys(value).sort()) {
+    const item = (value as Record<string, unknown>)[key]
+    if (item === undefined) continue
+    hash.update(`${first ? '' : ','}${JSON.stringify(key)}:`)
+    first = false
+    feed(hash, item)
+  }
+  hash.update('}')
+}
+
+/** The first UTC day of the history for a run at `now`. */
+export const historyFrom = (now: Date): string =>
+  utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS))
+
+export interface HistoryRead {
+  /** The carried days (as state.json holds them), or nothing carried from the history's start. */
+  base: UsageDays
+  /** Usage of the snapshots read, oldest first, from `base.through` on. */
+  usage: UsageRecord[]
+  /** The snapshots read, oldest first. */
+  snapshots: SnapshotHistory[]
+  /** How many snapshots were read. */
+  read: number
+  /** Whether `base` came from state.json. */
+  carried: boolean
+}
+
+export interface HistoryOptions {
+  now: Date
+  /** The detectors' window start: every record from its day on must be raw. */
+  windowStart: Date
+  /** The earliest start of this run's fresh usage, if any: it must not fall in a carried day. */
+  freshFirstStart: string | undefined
+  /** `usage_days` of state.json, as parsed (anything; checked here). */
+  carried: unknown
+}
+
+type ReadLocal = (path: string) => Promise<Uint8Array | undefined>
+
+interface SnapshotData {
+  providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[] }>
+  rotation?: { recorded?: { pull_request: number }[] }
+  [USAGE_DAYS_DIGEST_FIELD]?: string
+}
+
+/**
+ * The history for this run: from the carried days when they check out, else every snapshot of
+ * the last HISTORY_DAYS. Either way the detectors get the same series (usage-days.ts).
+ */
+export async function readHistory(
+  forge: Forge,
+  readLocal: ReadLocal,
+  entries: readonly LedgerEntry[],
+  options: HistoryOptions,
+  log: Log,
+): Promise<HistoryRead> {
+  const from = historyFrom(options.now)
+  if (options.carried !== undefined) {
+    const checked = checkCarried(options.carried, entries, from, options)
+    const read =
+      typeof checked === 'string'
+        ? { why: checked, tampered: false }
+        : await readSnapshots(forge, readLocal, entries, checked.first, log, checked)
+    if (!('why' in read)) return { ...read, base: (checked as Carried).base }
+    const message = `the usage_days of audit/state.json were not used (${read.why}); reading ${HISTORY_DAYS} days of snapshots instead`
+    if (read.tampered) log.warning(message)
+    else log.info(message)
+  }
+  const full = await readSnapshots(forge, readLocal, entries, dayStartMs(from), log, undefined)
+  if ('why' in full) throw new Error(full.why) // only a carried read gives up
+  return { ...full, base: emptyUsageDays(from) }
+}
+
+interface Carried {
+  base: UsageDays
+  json: UsageDaysJson
+  /** Index in the ledger of the snapshot holding the digest. */
+  holder: number
+  /** Snapshots after this time (ms) are read. */
+  first: number
+}
+
+/** The carried days if they can serve this run, else why not. */
+function checkCarried(
+  value: unknown,
+  entries: readonly LedgerEntry[],
+  from: string,
+  options: HistoryOptions,
+): Carried | string {
+  if (typeof value !== 'object' || value === null) return 'not an object'
+  const { snapshot, ...json } = value as Partial<UsageDaysState>
+  const base = fromUsageDaysJson(json)
+  if (!base || typeof snapshot !== 'string') return 'not in the expected form'
+  if (base.from > from) return `they start on ${base.from}, after the history's ${from}`
+  if (base.through <= from) return `they end before the history's start, ${from}`
+  if (base.through > utcDay(options.windowStart))
+    return `this run looks back to ${options.windowStart.toISOString()}, before their end ${base.through}`
+  if (options.freshFirstStart !== undefined && options.freshFirstStart < base.through)
+    return `this run read usage from ${options.freshFirstStart}, before their end ${base.through}`
+  const holder = entries.findIndex((e) => e.sha256 === snapshot)
+  if (holder < 0) return `their snapshot ${snapshot} is not in the ledger`
+  const first = dayStartMs(base.through)
+  const holderAt = Date.parse((entries[holder] as LedgerEntry).at)
+  if (!(holderAt > first)) return `their snapshot was written before ${base.through}`
+  return { base, json: json as UsageDaysJson, holder, first }
+}
+
+/**
+ * Usage, events and rotations of the snapshots written after `after` (ms): all of them from
+ * the history's start, or those after the carried days, checking that the snapshot holding
+ * the carried days' digest matches them and that no later one adds usage to a carried day.
+ */
+async function readSnapshots(
+  forge: Forge,
+  readLocal: ReadLocal,
+  entries: readonly LedgerEntry[],
+  after: number,
+  log: Log,
+  carried: Carried | undefined,
+): Promise<Omit<HistoryRead, 'base'> | { why: string; tampered: boolean }> {
+  const usage: UsageRecord[] = []
+  const snapshots: SnapshotHistory[] = []
+  const through = carried?.base.through
+  let read = 0
+  let digestChecked = false
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as LedgerEntry
+    const atMs = Date.parse(entry.at)
+    // Carried: snapshots after the carried days' midnight; full: from the history's midnight.
+    if (carried ? !(atMs > after) : atMs < after) continue
+    // Snapshots never change once written, so the checkout's copy is as good as the branch's and
+    // costs no API call; only one written after the checkout is fetched from the forge.
+    const local = await readLocal(entry.path).catch(() => undefined)
+    const text =
+      local !== undefined ? new TextDecoder().decode(local) : await forge.readFile(entry.path)
+    read++
+    let data: SnapshotData | undefined
+    if (text === undefined) {
+      log.warning(
+        `${entry.path} is listed in the ledger but missing; run \`keyward ledger verify\``,
+      )
+    } else {
+      try {
+        data = JSON.parse(text) as SnapshotData
+      } catch {
+        log.warning(`${entry.path} is not valid JSON; its data is left out of the baselines`)
+      }
+    }
+    if (carried && i === carried.holder) {
+      if (data?.[USAGE_DAYS_DIGEST_FIELD] !== usageDaysDigest(carried.json))
+        return { why: `they do not match the digest in ${entry.path}`, tampered: true }
+      digestChecked = true
+    }
+    if (!data) continue
+    const events: AuditEvent[] = []
+    for (const p of Object.values(data.providers ?? {})) {
+      for (const r of p.usage ?? []) {
+        if (through !== undefined && r.start < through) {
+          // Already summed into the carried days, unless written after them.
+          if (carried && i > carried.holder)
+            return {
+              why: `${entry.path} holds usage of ${r.start.slice(0, 10)}, a day they summed`,
+              tampered: false,
+            }
+          continue
+        }
+        usage.push(r)
+      }
+      for (const e of p.events ?? []) events.push(e)
+    }
+    snapshots.push({
+      atMs,
+      events,
+      rotations: (data.rotation?.recorded ?? []).map((r) => r.pull_request),
+    })
+  }
+  if (carried && !digestChecked)
+    return { why: 'the snapshot holding their digest was not read', tampered: false }
+  return { usage, snapshots, read, carried: carried !== undefined }
+}
