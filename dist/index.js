@@ -82150,8 +82150,44 @@ function rotatingProviderKeyIds(pulls) {
   }
   return ids;
 }
-function rotationCandidates(inventory, findings, now) {
+function dueByAge(inventory, now) {
   const defaults = resolvedDefaults(inventory);
+  const out = [];
+  for (const [id, key] of Object.entries(inventory.keys)) {
+    if (key.canary) continue;
+    const rotateAfter = key.rotate_after ?? defaults.rotate_after;
+    const limit = parseDuration(rotateAfter);
+    const created = Date.parse(`${key.created}T00:00:00Z`);
+    if (limit === void 0 || Number.isNaN(created) || now.getTime() - created < limit) continue;
+    const due = utcDay(new Date(created + limit));
+    out.push({
+      keyId: id,
+      key,
+      why: `key "${id}" was created on ${key.created} and rotate_after is ${rotateAfter}, so it was due on ${due}.`
+    });
+  }
+  return out;
+}
+function rotationDueFindings(inventory, now) {
+  const defaults = resolvedDefaults(inventory);
+  return dueByAge(inventory, now).map(
+    ({ keyId, key, why }) => finding({
+      rule: "rotation-due",
+      severity: "warning",
+      kind: "condition",
+      key: keyId,
+      subject: keyId,
+      period: key.created,
+      title: `Rotation due: ${keyId} (${key.label})`,
+      message: why,
+      numbers: { created: key.created, rotate_after: key.rotate_after ?? defaults.rotate_after },
+      workflow: key.workflow,
+      provider: key.provider,
+      ...inventory.workflows[key.workflow] ? { owner: inventory.workflows[key.workflow]?.owner } : {}
+    })
+  );
+}
+function rotationCandidates(inventory, findings, now) {
   const out = /* @__PURE__ */ new Map();
   const add2 = (keyId, reason, why) => {
     const key = inventory.keys[keyId];
@@ -82173,19 +82209,7 @@ function rotationCandidates(inventory, findings, now) {
           );
     }
   }
-  for (const [id, key] of Object.entries(inventory.keys)) {
-    if (key.canary) continue;
-    const rotateAfter = key.rotate_after ?? defaults.rotate_after;
-    const limit = parseDuration(rotateAfter);
-    const created = Date.parse(`${key.created}T00:00:00Z`);
-    if (limit === void 0 || Number.isNaN(created) || now.getTime() - created < limit) continue;
-    const due = utcDay(new Date(created + limit));
-    add2(
-      id,
-      "rotation-due",
-      `key "${id}" was created on ${key.created} and rotate_after is ${rotateAfter}, so it was due on ${due}.`
-    );
-  }
+  for (const due of dueByAge(inventory, now)) add2(due.keyId, "rotation-due", due.why);
   return [...out.values()];
 }
 async function rotate(input, deps) {
@@ -83009,26 +83033,7 @@ async function runAudit(input, deps, closers) {
   );
   findings.push(...rotation.findings);
   for (const note of rotation.notes) if (!notes.includes(note)) notes.push(note);
-  for (const c of rotationCandidates(inventory, [], now))
-    findings.push(
-      finding({
-        rule: "rotation-due",
-        severity: "warning",
-        kind: "condition",
-        key: c.keyId,
-        subject: c.keyId,
-        period: c.key.created,
-        title: `Rotation due: ${c.keyId} (${c.key.label})`,
-        message: c.why,
-        numbers: {
-          created: c.key.created,
-          rotate_after: c.key.rotate_after ?? defaults.rotate_after
-        },
-        workflow: c.key.workflow,
-        provider: c.key.provider,
-        ...inventory.workflows[c.key.workflow] ? { owner: inventory.workflows[c.key.workflow]?.owner } : {}
-      })
-    );
+  findings.push(...rotationDueFindings(inventory, now));
   const spend = spendRows(inventory, keyMonthSpend(ctx), caps.plan.status);
   const knownEvents = new Set(
     history.snapshots.flatMap((h) => h.events.map((e) => `${e.provider}\0${e.eventId}`))

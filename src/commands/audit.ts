@@ -51,10 +51,9 @@ import {
   listRotationPulls,
   rotate,
   rotatingProviderKeyIds,
-  rotationCandidates,
+  rotationDueFindings,
   type RotationResult,
 } from './rotate.js'
-import { finding } from '../analysis/audit-findings.js'
 import {
   historyFrom,
   readHistory,
@@ -547,29 +546,7 @@ async function runAudit(
   )
   findings.push(...rotation.findings)
   for (const note of rotation.notes) if (!notes.includes(note)) notes.push(note)
-  // rotation-due is answered by a pull request, not an issue (SPEC §4); it is still a finding.
-  for (const c of rotationCandidates(inventory, [], now))
-    findings.push(
-      finding({
-        rule: 'rotation-due',
-        severity: 'warning',
-        kind: 'condition',
-        key: c.keyId,
-        subject: c.keyId,
-        period: c.key.created,
-        title: `Rotation due: ${c.keyId} (${c.key.label})`,
-        message: c.why,
-        numbers: {
-          created: c.key.created,
-          rotate_after: c.key.rotate_after ?? defaults.rotate_after,
-        },
-        workflow: c.key.workflow,
-        provider: c.key.provider,
-        ...(inventory.workflows[c.key.workflow]
-          ? { owner: inventory.workflows[c.key.workflow]?.owner }
-          : {}),
-      }),
-    )
+  findings.push(...rotationDueFindings(inventory, now))
 
   const spend = spendRows(inventory, keyMonthSpend(ctx), caps.plan.status)
 

@@ -129,13 +129,61 @@ interface Candidate {
   why: string
 }
 
+/** Keys past `rotate_after` (counted from `created`); canaries never age out. */
+function dueByAge(
+  inventory: Inventory,
+  now: Date,
+): { keyId: string; key: KeyEntry; why: string }[] {
+  const defaults = resolvedDefaults(inventory)
+  const out: { keyId: string; key: KeyEntry; why: string }[] = []
+  for (const [id, key] of Object.entries(inventory.keys)) {
+    if (key.canary) continue
+    const rotateAfter = key.rotate_after ?? defaults.rotate_after
+    const limit = parseDuration(rotateAfter)
+    const created = Date.parse(`${key.created}T00:00:00Z`)
+    if (limit === undefined || Number.isNaN(created) || now.getTime() - created < limit) continue
+    const due = utcDay(new Date(created + limit))
+    out.push({
+      keyId: id,
+      key,
+      why: `key "${id}" was created on ${key.created} and rotate_after is ${rotateAfter}, so it was due on ${due}.`,
+    })
+  }
+  return out
+}
+
+/**
+ * `rotation-due` (SPEC §4): one finding per key past its rotation age. It is answered by a
+ * pull request, not an issue, and stays a finding so the JSON output and snapshot carry it.
+ */
+export function rotationDueFindings(inventory: Inventory, now: Date): AuditFinding[] {
+  const defaults = resolvedDefaults(inventory)
+  return dueByAge(inventory, now).map(({ keyId, key, why }) =>
+    finding({
+      rule: 'rotation-due',
+      severity: 'warning',
+      kind: 'condition',
+      key: keyId,
+      subject: keyId,
+      period: key.created,
+      title: `Rotation due: ${keyId} (${key.label})`,
+      message: why,
+      numbers: { created: key.created, rotate_after: key.rotate_after ?? defaults.rotate_after },
+      workflow: key.workflow,
+      provider: key.provider,
+      ...(inventory.workflows[key.workflow]
+        ? { owner: inventory.workflows[key.workflow]?.owner }
+        : {}),
+    }),
+  )
+}
+
 /** Keys to rotate this run, exposure first (it cannot wait for the budget behind age). */
 export function rotationCandidates(
   inventory: Inventory,
   findings: readonly AuditFinding[],
   now: Date,
 ): Candidate[] {
-  const defaults = resolvedDefaults(inventory)
   const out = new Map<string, Candidate>()
   const add = (keyId: string, reason: RotationReason, why: string) => {
     const key = inventory.keys[keyId]
@@ -157,19 +205,7 @@ export function rotationCandidates(
           )
     }
   }
-  for (const [id, key] of Object.entries(inventory.keys)) {
-    if (key.canary) continue
-    const rotateAfter = key.rotate_after ?? defaults.rotate_after
-    const limit = parseDuration(rotateAfter)
-    const created = Date.parse(`${key.created}T00:00:00Z`)
-    if (limit === undefined || Number.isNaN(created) || now.getTime() - created < limit) continue
-    const due = utcDay(new Date(created + limit))
-    add(
-      id,
-      'rotation-due',
-      `key "${id}" was created on ${key.created} and rotate_after is ${rotateAfter}, so it was due on ${due}.`,
-    )
-  }
+  for (const due of dueByAge(inventory, now)) add(due.keyId, 'rotation-due', due.why)
   return [...out.values()]
 }
 
