@@ -206,12 +206,16 @@ export const NOTES_START = '<!-- notes: kept when `npm run bench` rewrites this 
 export const NOTES_END = '<!-- end of notes -->'
 const NOTES_PLACEHOLDER = '(Explanations of the flagged rows, after profiling, go here.)'
 
-/** The kept notes of an earlier BENCHMARKS.md, or '' when it has none. */
+/**
+ * The kept notes of an earlier BENCHMARKS.md, or '' when it has none. A start marker pasted
+ * inside the notes would otherwise carry the text before it (tables and all) into every rerun:
+ * the notes begin after the last start marker before the end marker.
+ */
 export function keptNotes(previous: string | undefined): string {
   if (previous === undefined) return ''
-  const start = previous.indexOf(NOTES_START)
   const end = previous.indexOf(NOTES_END)
-  if (start === -1 || end < start) return ''
+  const start = end === -1 ? -1 : previous.lastIndexOf(NOTES_START, end)
+  if (start === -1) return ''
   const notes = previous.slice(start + NOTES_START.length, end).trim()
   return notes === NOTES_PLACEHOLDER ? '' : notes
 }

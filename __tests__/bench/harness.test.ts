@@ -142,6 +142,11 @@ describe('notes kept across reruns', () => {
     expect(text).toBe('- **validate, 100 keys**: CPU 2.5× the floor. Explained under "Notes".')
   })
 
+  it('keeps only the innermost notes when a start marker was pasted into them', () => {
+    const pasted = `${NOTES_START}\n| table | row |\n## Notes\n${NOTES_START}\nthe notes\n${NOTES_END}\n`
+    expect(keptNotes(`# Benchmarks\n\n${pasted}`)).toBe('the notes')
+  })
+
   it('has no notes without the markers', () => {
     expect(keptNotes('# Benchmarks\n')).toBe('')
     expect(keptNotes(undefined)).toBe('')
