@@ -42054,6 +42054,25 @@ ${captureLines}` : capture.stack;
 import { dirname as dirname7, relative as relative8, resolve as resolve8, sep as sep3 } from "node:path";
 
 // src/analysis/findings.ts
+var AUDIT_RULES = [
+  "spend-spike",
+  "budget",
+  "off-hours",
+  "unfamiliar-ip",
+  "unmanaged-key",
+  "orphaned-key",
+  "idle-key",
+  "shared-key",
+  "unexpected-model",
+  "canary-used",
+  "exposed-key",
+  "vault-tampered",
+  "ingestion-failed",
+  "rotation-overdue",
+  "cap-drift",
+  "rotation-due"
+];
+var SEVERITIES = ["error", "warning", "note"];
 function sortFindings(findings) {
   return [...findings].sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule) || a.message.localeCompare(b.message)
@@ -47365,11 +47384,38 @@ function detectSharedKeys(ctx) {
   return out;
 }
 
+// src/analysis/detectors/window.ts
+var MINUTE_MS = 6e4;
+var HOUR_MS3 = 60 * MINUTE_MS;
+function activeHoursZones(inventory) {
+  const fallback = inventory.defaults?.timezone ?? "UTC";
+  const zones = /* @__PURE__ */ new Set();
+  for (const workflow of Object.values(inventory.workflows))
+    if (workflow.active_hours) zones.add(workflow.timezone ?? fallback);
+  return zones;
+}
+function localDayBound(at, zone) {
+  const ms = at.getTime();
+  let minutes;
+  try {
+    minutes = localTime(at, zone).minutes;
+  } catch {
+    return ms - 25 * HOUR_MS3;
+  }
+  return ms - ms % MINUTE_MS - minutes * MINUTE_MS - HOUR_MS3;
+}
+function rawStart(inventory, windowStart) {
+  let earliest = windowStart.getTime();
+  for (const zone of activeHoursZones(inventory))
+    earliest = Math.min(earliest, localDayBound(windowStart, zone));
+  return new Date(earliest);
+}
+
 // src/analysis/detectors/off-hours.ts
 function detectOffHours(ctx) {
   const out = [];
   const defaultZone = ctx.inventory.defaults?.timezone ?? "UTC";
-  const windowStart = ctx.windowStart.getTime();
+  const firstDays = /* @__PURE__ */ new Map();
   const locals = /* @__PURE__ */ new Map();
   const localTimeOf = (start, zone) => {
     let byStart = locals.get(zone);
@@ -47393,12 +47439,22 @@ function detectOffHours(ctx) {
     const perDay = /* @__PURE__ */ new Map();
     const series = seriesOf(ctx, key);
     const { records, startMs } = series;
-    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+    let first = firstDays.get(zone);
+    if (!first) {
+      first = {
+        date: localTime(ctx.windowStart, zone).date,
+        bound: localDayBound(ctx.windowStart, zone)
+      };
+      firstDays.set(zone, first);
+    }
+    const { date: firstDate, bound } = first;
+    for (let i = firstIndexFrom(series, bound); i < records.length; i++) {
       const u = records[i];
-      if (startMs[i] < windowStart) continue;
+      if (startMs[i] < bound) continue;
       const used2 = (u.requests ?? 0) + u.inputTokens + u.outputTokens;
       if (used2 === 0) continue;
       const local = localTimeOf(u.start, zone);
+      if (local.date < firstDate) continue;
       if (withinHours(local.minutes, window2.start, window2.end)) continue;
       const day = perDay.get(local.date) ?? { buckets: 0, requests: 0, tokens: 0, first: u.start };
       day.buckets++;
@@ -47746,6 +47802,69 @@ function runDetectors(ctx) {
   return { findings, errors };
 }
 
+// src/analysis/pending-findings.ts
+var PENDING_DAYS = 40;
+function pendingJson(pending) {
+  return pending.map(({ finding: finding2, found }) => {
+    const out = { found };
+    for (const [name, value2] of Object.entries(finding2)) if (value2 !== void 0) out[name] = value2;
+    return out;
+  });
+}
+var isRecord = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var optionalString = (v) => v === void 0 || typeof v === "string";
+var OPTIONAL = ["key", "workflow", "owner", "provider"];
+function readPending(value2, now) {
+  if (!Array.isArray(value2)) return [];
+  const oldest = now.getTime() - PENDING_DAYS * DAY_MS3;
+  const out = [];
+  for (const item of value2) {
+    if (!isRecord(item)) continue;
+    const { found, ...finding2 } = item;
+    const { rule, severity, kind, subject, period, fingerprint, title, message, numbers } = finding2;
+    if (typeof found !== "string" || !(Date.parse(found) >= oldest)) continue;
+    if (typeof rule !== "string" || !AUDIT_RULES.includes(rule)) continue;
+    if (typeof severity !== "string" || !SEVERITIES.includes(severity))
+      continue;
+    if (kind !== "event" || typeof subject !== "string" || typeof period !== "string") continue;
+    if (typeof fingerprint !== "string" || !/^[0-9a-f]{16}$/.test(fingerprint)) continue;
+    if (typeof title !== "string" || typeof message !== "string" || !isRecord(numbers)) continue;
+    if (!Object.values(numbers).every((n) => typeof n === "string" || typeof n === "number"))
+      continue;
+    if (!OPTIONAL.every((name) => optionalString(finding2[name]))) continue;
+    const kept = {
+      rule,
+      severity,
+      kind,
+      subject,
+      period,
+      fingerprint,
+      title,
+      message,
+      numbers
+    };
+    for (const name of OPTIONAL) {
+      const field = finding2[name];
+      if (typeof field === "string") kept[name] = field;
+    }
+    out.push({ finding: kept, found });
+  }
+  return out;
+}
+function carryPending(findings, waiting, withIssue) {
+  const current = new Set(findings.map((f) => f.fingerprint));
+  for (const p of waiting) {
+    if (current.has(p.finding.fingerprint) || withIssue.has(p.finding.fingerprint)) continue;
+    current.add(p.finding.fingerprint);
+    findings.push(p.finding);
+  }
+  return new Map(waiting.map((p) => [p.finding.fingerprint, p.found]));
+}
+function pendingOf(findings, withIssue, found, now) {
+  const at = now.toISOString();
+  return findings.filter((f) => f.kind === "event" && !withIssue.has(f.fingerprint)).map((finding2) => ({ finding: finding2, found: found.get(finding2.fingerprint) ?? at }));
+}
+
 // src/ledger/canonical-json.ts
 function canonicalJson(value2) {
   return encode(value2, "") + "\n";
@@ -47775,15 +47894,15 @@ function encode(value2, path) {
 // src/analysis/fetch-window.ts
 var DEFAULT_BACKFILL_DAYS = 35;
 var DEFAULT_OVERLAP_HOURS = 24;
-var HOUR_MS3 = 36e5;
+var HOUR_MS4 = 36e5;
 function fetchWindow(watermark, now, options = {}) {
   const backfillDays = options.backfillDays ?? DEFAULT_BACKFILL_DAYS;
-  const overlap = (options.overlapHours ?? DEFAULT_OVERLAP_HOURS) * HOUR_MS3;
-  const until = new Date(Math.floor(now.getTime() / HOUR_MS3) * HOUR_MS3);
-  const earliest = until.getTime() - backfillDays * 24 * HOUR_MS3;
+  const overlap = (options.overlapHours ?? DEFAULT_OVERLAP_HOURS) * HOUR_MS4;
+  const until = new Date(Math.floor(now.getTime() / HOUR_MS4) * HOUR_MS4);
+  const earliest = until.getTime() - backfillDays * 24 * HOUR_MS4;
   const mark = watermark === void 0 ? Number.NaN : Date.parse(watermark);
   if (Number.isNaN(mark)) return { since: new Date(earliest), until, backfill: true };
-  const from = Math.floor((Math.min(mark, until.getTime()) - overlap) / HOUR_MS3) * HOUR_MS3;
+  const from = Math.floor((Math.min(mark, until.getTime()) - overlap) / HOUR_MS4) * HOUR_MS4;
   return { since: new Date(Math.max(earliest, from)), until, backfill: false };
 }
 function usageBucketKey(r) {
@@ -48236,21 +48355,21 @@ function toUsageDaysJson(days) {
 }
 var DAY_ID = /^\d{4}-\d{2}-\d{2}$/;
 var MONTH_ID = /^\d{4}-\d{2}$/;
-var isRecord = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 function fromUsageDaysJson(value2) {
-  if (!isRecord(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
+  if (!isRecord2(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
   const { from, through, keys, rotations } = value2;
   if (typeof from !== "string" || !DAY_ID.test(from) || Number.isNaN(dayStartMs(from)))
     return void 0;
   if (typeof through !== "string" || !DAY_ID.test(through) || through < from) return void 0;
-  if (Number.isNaN(dayStartMs(through)) || !isRecord(keys) || !isRecord(rotations)) return void 0;
+  if (Number.isNaN(dayStartMs(through)) || !isRecord2(keys) || !isRecord2(rotations)) return void 0;
   const fromMs = dayStartMs(from);
   const out = emptyUsageDays(from);
   out.through = through;
   const dayIds = [];
   for (const [provider, byKey] of Object.entries(keys)) {
-    if (!isRecord(byKey)) return void 0;
+    if (!isRecord2(byKey)) return void 0;
     const parsed = /* @__PURE__ */ new Map();
     for (const [keyId, json] of Object.entries(byKey)) {
       const key = keyDaysFromJson(json, fromMs, through, dayIds);
@@ -48267,7 +48386,7 @@ function fromUsageDaysJson(value2) {
   return out;
 }
 function keyDaysFromJson(json, fromMs, through, dayIds) {
-  if (!isRecord(json)) return void 0;
+  if (!isRecord2(json)) return void 0;
   const key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
   if (json.days !== void 0) {
     if (!Array.isArray(json.days)) return void 0;
@@ -48290,7 +48409,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     }
   }
   if (json.months !== void 0) {
-    if (!isRecord(json.months)) return void 0;
+    if (!isRecord2(json.months)) return void 0;
     for (const [month, cost] of Object.entries(json.months)) {
       if (!MONTH_ID.test(month) || !isNumber(cost)) return void 0;
       key.months.set(month, cost);
@@ -48303,7 +48422,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     key.lastUsed = { start: last[0], end: last[1] };
   }
   if (json.ips !== void 0) {
-    if (!isRecord(json.ips)) return void 0;
+    if (!isRecord2(json.ips)) return void 0;
     for (const [ip, at] of Object.entries(json.ips)) {
       if (!isNumber(at)) return void 0;
       key.ips.set(ip, at);
@@ -49728,8 +49847,8 @@ function checkCarried(value2, entries, from, options) {
   if (!base || typeof snapshot !== "string") return "not in the expected form";
   if (base.from > from) return `they start on ${base.from}, after the history's ${from}`;
   if (base.through <= from) return `they end before the history's start, ${from}`;
-  if (base.through > utcDay(options.windowStart))
-    return `this run looks back to ${options.windowStart.toISOString()}, before their end ${base.through}`;
+  if (base.through > utcDay(options.rawStart))
+    return `this run looks back to ${options.rawStart.toISOString()}, before their end ${base.through}`;
   if (options.freshFirstStart !== void 0 && options.freshFirstStart < base.through)
     return `this run read usage from ${options.freshFirstStart}, before their end ${base.through}`;
   const holder = entries.findIndex((e) => e.sha256 === snapshot);
@@ -49745,6 +49864,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   const through = carried?.base.through;
   let read2 = 0;
   let digestChecked = false;
+  let pending;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     const atMs = Date.parse(entry.at);
@@ -49770,6 +49890,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
       digestChecked = true;
     }
     if (!data) continue;
+    pending = data.pending;
     const events = [];
     for (const p of Object.values(data.providers ?? {})) {
       for (const r of p.usage ?? []) {
@@ -49793,12 +49914,11 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   }
   if (carried && !digestChecked)
     return { why: "the snapshot holding their digest was not read", tampered: false };
-  return { usage, snapshots, read: read2, carried: carried !== void 0 };
+  return { usage, snapshots, read: read2, carried: carried !== void 0, pending };
 }
 
 // src/commands/audit.ts
 var STATE_FILE = "audit/state.json";
-var EVENT_LOOKBACK_DAYS = 7;
 var COMMIT_ATTEMPTS = 3;
 function readState(text) {
   try {
@@ -50024,11 +50144,9 @@ async function runAudit(input, deps, closers) {
   const newUsage = reads.flatMap((r) => r.usage);
   const newEvents = reads.flatMap((r) => r.events);
   const windowStart = new Date(
-    Math.min(
-      ...reads.map((r) => Date.parse(r.window.since)),
-      until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS3
-    )
+    Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime())
   );
+  const rawFrom = rawStart(inventory, windowStart);
   let freshFirstStart;
   for (const u of newUsage)
     if (freshFirstStart === void 0 || u.start < freshFirstStart) freshFirstStart = u.start;
@@ -50036,11 +50154,11 @@ async function runAudit(input, deps, closers) {
     forge,
     deps.readFile,
     ledger.entries,
-    { now, windowStart, freshFirstStart, carried: state.usage_days },
+    { now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days },
     log
   );
   const from = historyFrom(now);
-  const windowDay = utcDay(windowStart);
+  const rawDay = utcDay(rawFrom);
   const carried = carryForward({
     base: history.base,
     history: history.usage,
@@ -50048,7 +50166,7 @@ async function runAudit(input, deps, closers) {
     snapshots: history.snapshots,
     freshEvents: newEvents,
     from,
-    through: [windowDay, from, history.base.through].sort().at(-1) ?? windowDay
+    through: [rawDay, from, history.base.through].sort().at(-1) ?? rawDay
   });
   log.info(
     `history: ${history.read} snapshot(s) read${history.carried ? `, days before ${history.base.through} carried in ${STATE_FILE}` : ""}`
@@ -50074,6 +50192,13 @@ async function runAudit(input, deps, closers) {
   const detected = runDetectors(ctx);
   for (const error of detected.errors) log.warning(`a detector failed: ${error}`);
   const findings = detected.findings;
+  const existing = await forge.listIssues();
+  const withIssue = new Set(existing.map((issue) => markerOf(issue.body) ?? ""));
+  const waiting = readPending(history.pending, now);
+  const foundBefore = findings.length;
+  const firstFound = carryPending(findings, waiting, withIssue);
+  if (findings.length > foundBefore)
+    log.info(`${findings.length - foundBefore} finding(s) of earlier runs still wait for an issue`);
   const providersById = new Map(opened.map(({ id, opened: o }) => [id, o.provider]));
   const defaults = resolvedDefaults(inventory);
   const caps = await log.group("Caps", async () => {
@@ -50147,6 +50272,7 @@ async function runAudit(input, deps, closers) {
     history.snapshots.flatMap((h) => h.events.map((e) => `${e.provider}\0${e.eventId}`))
   );
   const usageDays = nextUsageDays(history.carried ? history.base : void 0, carried, state);
+  const pending = pendingOf(findings, withIssue, firstFound, now);
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -50201,7 +50327,9 @@ async function runAudit(input, deps, closers) {
       fingerprint: f.fingerprint,
       numbers: f.numbers
     })),
-    ...usageDays?.digest !== void 0 ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {}
+    ...usageDays?.digest !== void 0 ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {},
+    // Event findings without an issue yet: the next run plans them again (pending-findings.ts).
+    ...pending.length > 0 ? { pending: pendingJson(pending) } : {}
   };
   const planCommit = async (head) => {
     const [ledgerNow, stateNow] = head === firstHead ? [ledgerText, stateText] : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)]);
@@ -50310,7 +50438,6 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
       }
     };
   });
-  const existing = await forge.listIssues();
   const issues = await log.group(
     "Issues",
     () => reconcileIssues(
@@ -51746,8 +51873,8 @@ async function startOpenRouterFake(data, options = {}) {
     const b = body;
     const fields = keyFields(b);
     if (fields?.name === void 0 || fields.disabled !== void 0) return fail(400);
-    const optionalString = (v) => v === void 0 || v === null || typeof v === "string";
-    if (!optionalString(b.expires_at) || !optionalString(b.creator_user_id) || b.workspace_id !== void 0 && typeof b.workspace_id !== "string") {
+    const optionalString2 = (v) => v === void 0 || v === null || typeof v === "string";
+    if (!optionalString2(b.expires_at) || !optionalString2(b.creator_user_id) || b.workspace_id !== void 0 && typeof b.workspace_id !== "string") {
       return fail(400);
     }
     const secret = `sk-or-v1-${randomBytes2(32).toString("hex")}`;
@@ -62809,7 +62936,7 @@ var OTHER_KEY_FIELDS = [
   "azure_keyvault",
   "hc_vault_transit_uri"
 ];
-function isRecord2(value2) {
+function isRecord3(value2) {
   return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
 }
 function ageField(value2, where, file) {
@@ -62840,7 +62967,7 @@ function recipientsOf(raw, where, file) {
       );
     }
     const [group] = groups;
-    if (!isRecord2(group))
+    if (!isRecord3(group))
       throw new VaultError("malformed", file, `${where}: key_groups[0] is not a mapping`);
     if (group.merge !== void 0) {
       throw new VaultError("unsupported", file, `${where}: key_groups with merge are not supported`);
@@ -62921,13 +63048,13 @@ function findCreationRule(configText, relativePath, file = ".sops.yaml") {
   if (first) throw new VaultError("malformed", file, `is not valid YAML (${first.code})`);
   const config = doc.toJS();
   if (config === null || config === void 0) return void 0;
-  if (!isRecord2(config)) throw new VaultError("malformed", file, "is not a mapping");
+  if (!isRecord3(config)) throw new VaultError("malformed", file, "is not a mapping");
   const rules = config.creation_rules;
   if (rules === void 0 || rules === null) return void 0;
   if (!Array.isArray(rules)) throw new VaultError("malformed", file, "creation_rules is not a list");
   for (const [index, raw] of rules.entries()) {
     const where = `creation_rules[${index}]`;
-    if (!isRecord2(raw)) throw new VaultError("malformed", file, `${where} is not a mapping`);
+    if (!isRecord3(raw)) throw new VaultError("malformed", file, `${where} is not a mapping`);
     const pathRegex = raw.path_regex;
     if (pathRegex !== void 0 && pathRegex !== null && pathRegex !== "") {
       if (typeof pathRegex !== "string") {

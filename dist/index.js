@@ -78578,6 +78578,25 @@ function exitCodeForFindings(findings, strict) {
 }
 
 // src/analysis/findings.ts
+var AUDIT_RULES = [
+  "spend-spike",
+  "budget",
+  "off-hours",
+  "unfamiliar-ip",
+  "unmanaged-key",
+  "orphaned-key",
+  "idle-key",
+  "shared-key",
+  "unexpected-model",
+  "canary-used",
+  "exposed-key",
+  "vault-tampered",
+  "ingestion-failed",
+  "rotation-overdue",
+  "cap-drift",
+  "rotation-due"
+];
+var SEVERITIES = ["error", "warning", "note"];
 function sortFindings(findings) {
   return [...findings].sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule) || a.message.localeCompare(b.message)
@@ -80434,11 +80453,38 @@ function detectSharedKeys(ctx) {
   return out;
 }
 
+// src/analysis/detectors/window.ts
+var MINUTE_MS = 6e4;
+var HOUR_MS2 = 60 * MINUTE_MS;
+function activeHoursZones(inventory) {
+  const fallback = inventory.defaults?.timezone ?? "UTC";
+  const zones = /* @__PURE__ */ new Set();
+  for (const workflow of Object.values(inventory.workflows))
+    if (workflow.active_hours) zones.add(workflow.timezone ?? fallback);
+  return zones;
+}
+function localDayBound(at, zone) {
+  const ms = at.getTime();
+  let minutes;
+  try {
+    minutes = localTime(at, zone).minutes;
+  } catch {
+    return ms - 25 * HOUR_MS2;
+  }
+  return ms - ms % MINUTE_MS - minutes * MINUTE_MS - HOUR_MS2;
+}
+function rawStart(inventory, windowStart) {
+  let earliest = windowStart.getTime();
+  for (const zone of activeHoursZones(inventory))
+    earliest = Math.min(earliest, localDayBound(windowStart, zone));
+  return new Date(earliest);
+}
+
 // src/analysis/detectors/off-hours.ts
 function detectOffHours(ctx) {
   const out = [];
   const defaultZone = ctx.inventory.defaults?.timezone ?? "UTC";
-  const windowStart = ctx.windowStart.getTime();
+  const firstDays = /* @__PURE__ */ new Map();
   const locals = /* @__PURE__ */ new Map();
   const localTimeOf = (start, zone) => {
     let byStart = locals.get(zone);
@@ -80462,12 +80508,22 @@ function detectOffHours(ctx) {
     const perDay = /* @__PURE__ */ new Map();
     const series = seriesOf(ctx, key);
     const { records, startMs } = series;
-    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+    let first = firstDays.get(zone);
+    if (!first) {
+      first = {
+        date: localTime(ctx.windowStart, zone).date,
+        bound: localDayBound(ctx.windowStart, zone)
+      };
+      firstDays.set(zone, first);
+    }
+    const { date: firstDate, bound } = first;
+    for (let i = firstIndexFrom(series, bound); i < records.length; i++) {
       const u = records[i];
-      if (startMs[i] < windowStart) continue;
+      if (startMs[i] < bound) continue;
       const used2 = (u.requests ?? 0) + u.inputTokens + u.outputTokens;
       if (used2 === 0) continue;
       const local = localTimeOf(u.start, zone);
+      if (local.date < firstDate) continue;
       if (withinHours(local.minutes, window2.start, window2.end)) continue;
       const day = perDay.get(local.date) ?? { buckets: 0, requests: 0, tokens: 0, first: u.start };
       day.buckets++;
@@ -80815,6 +80871,69 @@ function runDetectors(ctx) {
   return { findings, errors };
 }
 
+// src/analysis/pending-findings.ts
+var PENDING_DAYS = 40;
+function pendingJson(pending) {
+  return pending.map(({ finding: finding2, found }) => {
+    const out = { found };
+    for (const [name, value2] of Object.entries(finding2)) if (value2 !== void 0) out[name] = value2;
+    return out;
+  });
+}
+var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var optionalString = (v) => v === void 0 || typeof v === "string";
+var OPTIONAL = ["key", "workflow", "owner", "provider"];
+function readPending(value2, now) {
+  if (!Array.isArray(value2)) return [];
+  const oldest = now.getTime() - PENDING_DAYS * DAY_MS;
+  const out = [];
+  for (const item of value2) {
+    if (!isRecord2(item)) continue;
+    const { found, ...finding2 } = item;
+    const { rule, severity, kind, subject, period, fingerprint, title, message, numbers } = finding2;
+    if (typeof found !== "string" || !(Date.parse(found) >= oldest)) continue;
+    if (typeof rule !== "string" || !AUDIT_RULES.includes(rule)) continue;
+    if (typeof severity !== "string" || !SEVERITIES.includes(severity))
+      continue;
+    if (kind !== "event" || typeof subject !== "string" || typeof period !== "string") continue;
+    if (typeof fingerprint !== "string" || !/^[0-9a-f]{16}$/.test(fingerprint)) continue;
+    if (typeof title !== "string" || typeof message !== "string" || !isRecord2(numbers)) continue;
+    if (!Object.values(numbers).every((n) => typeof n === "string" || typeof n === "number"))
+      continue;
+    if (!OPTIONAL.every((name) => optionalString(finding2[name]))) continue;
+    const kept = {
+      rule,
+      severity,
+      kind,
+      subject,
+      period,
+      fingerprint,
+      title,
+      message,
+      numbers
+    };
+    for (const name of OPTIONAL) {
+      const field = finding2[name];
+      if (typeof field === "string") kept[name] = field;
+    }
+    out.push({ finding: kept, found });
+  }
+  return out;
+}
+function carryPending(findings, waiting, withIssue) {
+  const current = new Set(findings.map((f) => f.fingerprint));
+  for (const p of waiting) {
+    if (current.has(p.finding.fingerprint) || withIssue.has(p.finding.fingerprint)) continue;
+    current.add(p.finding.fingerprint);
+    findings.push(p.finding);
+  }
+  return new Map(waiting.map((p) => [p.finding.fingerprint, p.found]));
+}
+function pendingOf(findings, withIssue, found, now) {
+  const at = now.toISOString();
+  return findings.filter((f) => f.kind === "event" && !withIssue.has(f.fingerprint)).map((finding2) => ({ finding: finding2, found: found.get(finding2.fingerprint) ?? at }));
+}
+
 // src/ledger/canonical-json.ts
 function canonicalJson(value2) {
   return encode2(value2, "") + "\n";
@@ -80844,15 +80963,15 @@ function encode2(value2, path) {
 // src/analysis/fetch-window.ts
 var DEFAULT_BACKFILL_DAYS = 35;
 var DEFAULT_OVERLAP_HOURS = 24;
-var HOUR_MS2 = 36e5;
+var HOUR_MS3 = 36e5;
 function fetchWindow(watermark, now, options = {}) {
   const backfillDays = options.backfillDays ?? DEFAULT_BACKFILL_DAYS;
-  const overlap = (options.overlapHours ?? DEFAULT_OVERLAP_HOURS) * HOUR_MS2;
-  const until = new Date(Math.floor(now.getTime() / HOUR_MS2) * HOUR_MS2);
-  const earliest = until.getTime() - backfillDays * 24 * HOUR_MS2;
+  const overlap = (options.overlapHours ?? DEFAULT_OVERLAP_HOURS) * HOUR_MS3;
+  const until = new Date(Math.floor(now.getTime() / HOUR_MS3) * HOUR_MS3);
+  const earliest = until.getTime() - backfillDays * 24 * HOUR_MS3;
   const mark = watermark === void 0 ? Number.NaN : Date.parse(watermark);
   if (Number.isNaN(mark)) return { since: new Date(earliest), until, backfill: true };
-  const from = Math.floor((Math.min(mark, until.getTime()) - overlap) / HOUR_MS2) * HOUR_MS2;
+  const from = Math.floor((Math.min(mark, until.getTime()) - overlap) / HOUR_MS3) * HOUR_MS3;
   return { since: new Date(Math.max(earliest, from)), until, backfill: false };
 }
 function usageBucketKey(r) {
@@ -81296,21 +81415,21 @@ function toUsageDaysJson(days) {
 }
 var DAY_ID = /^\d{4}-\d{2}-\d{2}$/;
 var MONTH_ID = /^\d{4}-\d{2}$/;
-var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isRecord3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 function fromUsageDaysJson(value2) {
-  if (!isRecord2(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
+  if (!isRecord3(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
   const { from, through, keys, rotations } = value2;
   if (typeof from !== "string" || !DAY_ID.test(from) || Number.isNaN(dayStartMs(from)))
     return void 0;
   if (typeof through !== "string" || !DAY_ID.test(through) || through < from) return void 0;
-  if (Number.isNaN(dayStartMs(through)) || !isRecord2(keys) || !isRecord2(rotations)) return void 0;
+  if (Number.isNaN(dayStartMs(through)) || !isRecord3(keys) || !isRecord3(rotations)) return void 0;
   const fromMs = dayStartMs(from);
   const out = emptyUsageDays(from);
   out.through = through;
   const dayIds = [];
   for (const [provider, byKey] of Object.entries(keys)) {
-    if (!isRecord2(byKey)) return void 0;
+    if (!isRecord3(byKey)) return void 0;
     const parsed = /* @__PURE__ */ new Map();
     for (const [keyId, json] of Object.entries(byKey)) {
       const key = keyDaysFromJson(json, fromMs, through, dayIds);
@@ -81327,7 +81446,7 @@ function fromUsageDaysJson(value2) {
   return out;
 }
 function keyDaysFromJson(json, fromMs, through, dayIds) {
-  if (!isRecord2(json)) return void 0;
+  if (!isRecord3(json)) return void 0;
   const key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
   if (json.days !== void 0) {
     if (!Array.isArray(json.days)) return void 0;
@@ -81350,7 +81469,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     }
   }
   if (json.months !== void 0) {
-    if (!isRecord2(json.months)) return void 0;
+    if (!isRecord3(json.months)) return void 0;
     for (const [month, cost] of Object.entries(json.months)) {
       if (!MONTH_ID.test(month) || !isNumber(cost)) return void 0;
       key.months.set(month, cost);
@@ -81363,7 +81482,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     key.lastUsed = { start: last[0], end: last[1] };
   }
   if (json.ips !== void 0) {
-    if (!isRecord2(json.ips)) return void 0;
+    if (!isRecord3(json.ips)) return void 0;
     for (const [ip, at] of Object.entries(json.ips)) {
       if (!isNumber(at)) return void 0;
       key.ips.set(ip, at);
@@ -82620,8 +82739,8 @@ function checkCarried(value2, entries, from, options) {
   if (!base || typeof snapshot !== "string") return "not in the expected form";
   if (base.from > from) return `they start on ${base.from}, after the history's ${from}`;
   if (base.through <= from) return `they end before the history's start, ${from}`;
-  if (base.through > utcDay(options.windowStart))
-    return `this run looks back to ${options.windowStart.toISOString()}, before their end ${base.through}`;
+  if (base.through > utcDay(options.rawStart))
+    return `this run looks back to ${options.rawStart.toISOString()}, before their end ${base.through}`;
   if (options.freshFirstStart !== void 0 && options.freshFirstStart < base.through)
     return `this run read usage from ${options.freshFirstStart}, before their end ${base.through}`;
   const holder = entries.findIndex((e) => e.sha256 === snapshot);
@@ -82637,6 +82756,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   const through = carried?.base.through;
   let read2 = 0;
   let digestChecked = false;
+  let pending;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     const atMs = Date.parse(entry.at);
@@ -82662,6 +82782,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
       digestChecked = true;
     }
     if (!data) continue;
+    pending = data.pending;
     const events = [];
     for (const p of Object.values(data.providers ?? {})) {
       for (const r of p.usage ?? []) {
@@ -82685,12 +82806,11 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   }
   if (carried && !digestChecked)
     return { why: "the snapshot holding their digest was not read", tampered: false };
-  return { usage, snapshots, read: read2, carried: carried !== void 0 };
+  return { usage, snapshots, read: read2, carried: carried !== void 0, pending };
 }
 
 // src/commands/audit.ts
 var STATE_FILE = "audit/state.json";
-var EVENT_LOOKBACK_DAYS = 7;
 var COMMIT_ATTEMPTS = 3;
 function readState(text) {
   try {
@@ -82916,11 +83036,9 @@ async function runAudit(input, deps, closers) {
   const newUsage = reads.flatMap((r) => r.usage);
   const newEvents = reads.flatMap((r) => r.events);
   const windowStart = new Date(
-    Math.min(
-      ...reads.map((r) => Date.parse(r.window.since)),
-      until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS
-    )
+    Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime())
   );
+  const rawFrom = rawStart(inventory, windowStart);
   let freshFirstStart;
   for (const u of newUsage)
     if (freshFirstStart === void 0 || u.start < freshFirstStart) freshFirstStart = u.start;
@@ -82928,11 +83046,11 @@ async function runAudit(input, deps, closers) {
     forge,
     deps.readFile,
     ledger.entries,
-    { now, windowStart, freshFirstStart, carried: state.usage_days },
+    { now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days },
     log
   );
   const from = historyFrom(now);
-  const windowDay = utcDay(windowStart);
+  const rawDay = utcDay(rawFrom);
   const carried = carryForward({
     base: history.base,
     history: history.usage,
@@ -82940,7 +83058,7 @@ async function runAudit(input, deps, closers) {
     snapshots: history.snapshots,
     freshEvents: newEvents,
     from,
-    through: [windowDay, from, history.base.through].sort().at(-1) ?? windowDay
+    through: [rawDay, from, history.base.through].sort().at(-1) ?? rawDay
   });
   log.info(
     `history: ${history.read} snapshot(s) read${history.carried ? `, days before ${history.base.through} carried in ${STATE_FILE}` : ""}`
@@ -82966,6 +83084,13 @@ async function runAudit(input, deps, closers) {
   const detected = runDetectors(ctx);
   for (const error2 of detected.errors) log.warning(`a detector failed: ${error2}`);
   const findings = detected.findings;
+  const existing = await forge.listIssues();
+  const withIssue = new Set(existing.map((issue2) => markerOf(issue2.body) ?? ""));
+  const waiting = readPending(history.pending, now);
+  const foundBefore = findings.length;
+  const firstFound = carryPending(findings, waiting, withIssue);
+  if (findings.length > foundBefore)
+    log.info(`${findings.length - foundBefore} finding(s) of earlier runs still wait for an issue`);
   const providersById = new Map(opened.map(({ id, opened: o }) => [id, o.provider]));
   const defaults = resolvedDefaults(inventory);
   const caps = await log.group("Caps", async () => {
@@ -83039,6 +83164,7 @@ async function runAudit(input, deps, closers) {
     history.snapshots.flatMap((h) => h.events.map((e) => `${e.provider}\0${e.eventId}`))
   );
   const usageDays = nextUsageDays(history.carried ? history.base : void 0, carried, state);
+  const pending = pendingOf(findings, withIssue, firstFound, now);
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -83093,7 +83219,9 @@ async function runAudit(input, deps, closers) {
       fingerprint: f.fingerprint,
       numbers: f.numbers
     })),
-    ...usageDays?.digest !== void 0 ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {}
+    ...usageDays?.digest !== void 0 ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {},
+    // Event findings without an issue yet: the next run plans them again (pending-findings.ts).
+    ...pending.length > 0 ? { pending: pendingJson(pending) } : {}
   };
   const planCommit = async (head) => {
     const [ledgerNow, stateNow] = head === firstHead ? [ledgerText, stateText] : await Promise.all([forge.readFile(LEDGER_FILE, head), forge.readFile(STATE_FILE, head)]);
@@ -83202,7 +83330,6 @@ ${findings.length} finding(s), ${gaps.length} gap(s)`;
       }
     };
   });
-  const existing = await forge.listIssues();
   const issues = await log.group(
     "Issues",
     () => reconcileIssues(
@@ -84080,14 +84207,14 @@ function isoFromUnixSeconds(seconds) {
 function unixSeconds(date) {
   return Math.floor(date.getTime() / 1e3);
 }
-var HOUR_MS3 = 36e5;
+var HOUR_MS4 = 36e5;
 var DAY_MS3 = 864e5;
 function floorTo(date, width) {
-  const step = width === "1h" ? HOUR_MS3 : DAY_MS3;
+  const step = width === "1h" ? HOUR_MS4 : DAY_MS3;
   return new Date(Math.floor(date.getTime() / step) * step);
 }
 function ceilTo(date, width) {
-  const step = width === "1h" ? HOUR_MS3 : DAY_MS3;
+  const step = width === "1h" ? HOUR_MS4 : DAY_MS3;
   return new Date(Math.ceil(date.getTime() / step) * step);
 }
 function rfc3339(date) {

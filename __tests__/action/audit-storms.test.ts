@@ -135,6 +135,7 @@ describe('a rate-limit storm with 502s', () => {
   let rig: Rig
   let headBefore: string
   let ledgerBefore: number
+  let first: ActionRun
   let storm: ActionRun
   let healed: ActionRun
   const rejections: unknown[] = []
@@ -143,7 +144,7 @@ describe('a rate-limit storm with 502s', () => {
   beforeAll(async () => {
     rig = await startRig()
     // A first run that leaves issues to create (max-issues-per-run), so the storm hits creation.
-    const first = await runAction(rig, { now: at(0), maxIssues: 2 })
+    first = await runAction(rig, { now: at(0), maxIssues: 2 })
     expect(first.failed).toEqual([])
     expect(first.summary).toMatch(/left for the next run/)
     await checkoutSnapshots(rig)
@@ -238,11 +239,10 @@ describe('a rate-limit storm with 502s', () => {
     expect(healed.failed).toEqual([])
     const issues = findingIssues(rig.github)
     expect(duplicatesOf(issues)).toEqual([])
-    expect(issues.map((i) => markerOf(i.body ?? '')).sort()).toEqual(
-      issueFindingsOf(healed)
-        .map((f) => f.fingerprint)
-        .sort(),
-    )
+    // Every finding of every run: an event the healed run no longer judges was waiting in the
+    // storm's snapshot, and a condition that is still there is found again.
+    const found = new Set([first, storm, healed].flatMap(issueFindingsOf).map((f) => f.fingerprint))
+    expect(issues.map((i) => markerOf(i.body ?? '')).sort()).toEqual([...found].sort())
     expect(dashboards(rig.github)).toHaveLength(1)
     expect(ledgerEntries(rig.github.fileAt('main', `${GOV}/${LEDGER_FILE}`))).toHaveLength(
       ledgerBefore + 2,

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { keyMonthSpend } from '../../src/analysis/detectors/budget.js'
 import type { DetectorContext } from '../../src/analysis/detectors/context.js'
 import { runDetectors } from '../../src/analysis/detectors/index.js'
+import { rawStart } from '../../src/analysis/detectors/window.js'
 import { mergeEvents, mergeUsage } from '../../src/analysis/fetch-window.js'
 import {
   carryForward,
@@ -260,12 +261,13 @@ describe.each(RUNS)('carried usage days, run at %s', (NOW) => {
     const full = outcome(readAll(windowStart))
     let base = emptyUsageDays(FROM)
     for (let run = Date.parse(NOW) - 21 * DAY_MS; run < Date.parse(NOW); run += DAY_MS) {
-      const result = carried(base, run, day(run - 7 * DAY_MS))
+      const result = carried(base, run, day(run - 8 * DAY_MS))
       base = viaJson(result.carry)
     }
 
     // Act
-    const last = carried(base, Date.parse(NOW), day(windowStart.getTime()))
+    // Raw from the local day (in every workflow's zone) holding the window start, as the audit.
+    const last = carried(base, Date.parse(NOW), day(rawStart(inventory, windowStart).getTime()))
     const ctx = {
       ...baseContext(windowStart),
       usage: last.usage,

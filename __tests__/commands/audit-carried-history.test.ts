@@ -16,8 +16,11 @@ import { startAuditHarness, type AuditHarness } from '../../test/fakes/audit-har
 const T0 = '2026-11-27T12:00:00Z'
 const HOUR_MS = 3_600_000
 const at = (hours: number) => new Date(Date.parse(T0) + hours * HOUR_MS).toISOString()
-/** Hourly and daily runs, then a gap of a week, so the carried days move past old snapshots. */
-const SCHEDULE = [at(0), at(1), at(48), at(9 * 24), at(9 * 24 + 1)]
+/**
+ * Hourly and daily runs, then a gap of a week (whose first run judges the whole week it reads),
+ * then hourly runs again, so the carried days move past old snapshots.
+ */
+const SCHEDULE = [at(0), at(1), at(48), at(9 * 24), at(9 * 24 + 1), at(9 * 24 + 2)]
 
 interface StateWithDays {
   usage_days?: { snapshot: string; through: string; keys: Record<string, unknown> }
@@ -87,7 +90,9 @@ describe('audit carrying its history between runs', () => {
   it('writes carried days with their digest in the snapshot of the run that made them', async () => {
     const state = await readState(carrying)
     const days = state.usage_days
-    expect(days?.through).toBe('2026-11-29')
+    // The last run judges from 5 December 12:00 (its read's start); off-hours counts Berlin's
+    // 5 December whole, from 4 December 23:00 UTC, so the days before 4 December are carried.
+    expect(days?.through).toBe('2026-12-04')
     const ledger = parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8'))
     const holder = ledger.entries.find((e) => e.sha256 === days?.snapshot)
     expect(holder).toBeDefined()
@@ -100,10 +105,10 @@ describe('audit carrying its history between runs', () => {
   it('reads back only the snapshots after the carried days', async () => {
     const ledger = parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8'))
     const paths = ledger.entries.map((e) => e.path)
-    // The last run: the first two snapshots (27 November) hold only days it carries.
-    expect(snapshotReads(readsCarrying.at(-1) ?? [])).toEqual(paths.slice(2, 4))
-    expect(snapshotReads(readsFull.at(-1) ?? [])).toEqual(paths.slice(0, 4))
-    expect(carrying.lines.some((l) => /days before 2026-11-28 carried/.test(l.message))).toBe(true)
+    // The last run: only the snapshots of 6 December are written after the days it carries.
+    expect(snapshotReads(readsCarrying.at(-1) ?? [])).toEqual(paths.slice(3, 5))
+    expect(snapshotReads(readsFull.at(-1) ?? [])).toEqual(paths.slice(0, 5))
+    expect(carrying.lines.some((l) => /days before 2026-12-04 carried/.test(l.message))).toBe(true)
   })
 
   it('rebuilds from the snapshots, with the same findings, when the carried days were edited', async () => {
@@ -117,7 +122,7 @@ describe('audit carrying its history between runs', () => {
       key!.days![i] = [0, 0, ...day.slice(2)]
     })
     await editState(reading, (state) => delete state.usage_days)
-    const now = at(9 * 24 + 2)
+    const now = at(9 * 24 + 3)
     const before = carrying.lines.length
     const readsA: string[] = []
 

@@ -515,3 +515,39 @@ describe('audit run twice within the same second', () => {
     expect(await verifyRepository(h.root)).toMatchObject({ ok: true })
   })
 })
+
+describe('audit with a write budget smaller than its findings', () => {
+  let h: AuditHarness
+  beforeAll(async () => {
+    h = await startAuditHarness({ now: T0 })
+  })
+  afterAll(async () => {
+    await h?.stop()
+  })
+
+  it('opens the waiting event issues on later runs, after their data has left the window', async () => {
+    // Arrange: a first run that finds more than it may write.
+    const first = await h.runAudit({ now: at(0), maxIssuesPerRun: 3 })
+    const events = first.findings.filter((f) => f.kind === 'event')
+    expect(events.length).toBeGreaterThan(3)
+    expect(first.issues.deferred.length).toBeGreaterThan(0)
+
+    // Act: daily runs; each judges only its own new data, never the first run's backfill again.
+    const later: AuditReport[] = []
+    for (let day = 1; day <= 10; day++)
+      later.push(await h.runAudit({ now: at(24 * day), maxIssuesPerRun: 3 }))
+
+    // Assert
+    const issues = await outboxIssues(h.root)
+    const fingerprints = issues.map((i) => i.fingerprint)
+    expect(new Set(fingerprints).size).toBe(fingerprints.length)
+    for (const f of events)
+      expect([f.rule, fingerprints.includes(f.fingerprint)]).toEqual([f.rule, true])
+    expect(
+      h.lines.some((l) => /finding\(s\) of earlier runs still wait for an issue/.test(l.message)),
+    ).toBe(true)
+    // Nothing waits any more (conditions whose numbers change daily still use up the budget).
+    const last = JSON.parse(await readFile(join(h.root, later.at(-1)?.snapshot ?? ''), 'utf8'))
+    expect(last).not.toHaveProperty('pending')
+  })
+})

@@ -3,6 +3,8 @@
  * findings, against JSON.parse of the same pages.
  */
 import { runDetectors } from '../../src/analysis/detectors/index.js'
+import { rawStart } from '../../src/analysis/detectors/window.js'
+import { fetchWindow } from '../../src/analysis/fetch-window.js'
 import { utcDay } from '../../src/analysis/time.js'
 import {
   carryForward,
@@ -16,7 +18,6 @@ import type { BenchContext, ChildTask, Scenario } from '../scenario.js'
 import type { Measurement } from '../stats.js'
 import {
   countRecords,
-  DAY_MS,
   detectorContext,
   END,
   HISTORY_HOURS,
@@ -32,8 +33,11 @@ import type { Row } from '../table.js'
 
 /** Hourly buckets per provider page: one page per day. */
 export const HOURS_PER_PAGE = 24
-/** The detectors' window, as an hourly run sets it (src/commands/audit.ts: a week of lookback). */
-export const WINDOW_START = new Date(END.getTime() - 7 * DAY_MS)
+/**
+ * The detectors' window as an hourly run at END sets it (src/commands/audit.ts): the start of
+ * its provider read, the hour before END less the overlap re-read.
+ */
+export const WINDOW_START = fetchWindow(new Date(END.getTime() - HOUR_MS).toISOString(), END).since
 const SIZE_TAIL = '× 90 days hourly'
 const FLOOR_LABEL = '`JSON.parse` of the same pages'
 /** The largest size of issue 9's table; run only where it fits (see run()). */
@@ -48,7 +52,7 @@ export const analysisTask: ChildTask = async (params, measure) => {
   const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
   const pages = usagePageLists(org, 0, HISTORY_HOURS, HOURS_PER_PAGE)
   const from = utcDay(START)
-  const through = utcDay(WINDOW_START)
+  const through = utcDay(rawStart(org.inventory, WINDOW_START))
   const result = await measure(async () => {
     const fresh = await readUsage(pages, START, END)
     const carried = carryForward({
@@ -132,7 +136,7 @@ export const runsAt = (quick: boolean, keys: number) => (quick ? 3 : keys >= 1_0
 export const auditAnalysisScenario: Scenario = {
   name: 'audit-analysis',
   describe: [
-    `**audit analysis**: a synthetic organization (the inventory of \`generateInventory(keys, seed)\`, keys spread over openai / anthropic / openrouter and matched by \`provider_key_id\`) with 90 days of hourly usage: each key is used in about 30% of the hours (seeded; mostly inside its workflow's active hours, 2% of the hours outside them), one model, and a second one in 10% of its active hours. The usage is served as provider pages, one page of 24 hourly buckets per provider per day, in OpenAI's \`/organization/usage/completions\` shape (\`group_by=api_key_id,model\`) for all three providers, from memory through an HttpClient fake (no network) to the real OpenAI adapter (\`createOpenAiProvider\`; costs per key refused with a 400, so cost is estimated from tokens). Each page is generated when the adapter asks for it, its generation time taken off the timing, and dropped once read, as a page arriving over HTTP is: the child never holds the whole page text, only what the analysis keeps. Timed: for every page JSON.parse + the adapter's schema check + normalizing to UsageRecords, then what \`keyward audit\` does on a run that reads its whole history (a first run, or one whose carried days are missing or do not check out): \`carryForward\` (usage merged per key in time order, the days before the detectors' window summed per key and day), building the DetectorContext (\`matchKeys\`), \`runDetectors\` with a window of the last 7 days (the audit's lookback) so baselines come from the rest, and the carried days as \`audit/state.json\` gets them (JSON and their SHA-256 for the snapshot). The audit itself reads back at most 40 days of history (HISTORY_DAYS), so 90 days is an upper bound. Floor: JSON.parse of the same pages, generated one at a time and their text dropped in the same way, keeping the parsed values, in a fresh process the same way. Ratio on CPU; peak RSS is what each keeps (the floor: the parsed pages; the analysis: its usage records, series and state) plus one page in flight.`,
+    `**audit analysis**: a synthetic organization (the inventory of \`generateInventory(keys, seed)\`, keys spread over openai / anthropic / openrouter and matched by \`provider_key_id\`) with 90 days of hourly usage: each key is used in about 30% of the hours (seeded; mostly inside its workflow's active hours, 2% of the hours outside them), one model, and a second one in 10% of its active hours. The usage is served as provider pages, one page of 24 hourly buckets per provider per day, in OpenAI's \`/organization/usage/completions\` shape (\`group_by=api_key_id,model\`) for all three providers, from memory through an HttpClient fake (no network) to the real OpenAI adapter (\`createOpenAiProvider\`; costs per key refused with a 400, so cost is estimated from tokens). Each page is generated when the adapter asks for it, its generation time taken off the timing, and dropped once read, as a page arriving over HTTP is: the child never holds the whole page text, only what the analysis keeps. Timed: for every page JSON.parse + the adapter's schema check + normalizing to UsageRecords, then what \`keyward audit\` does on a run that reads its whole history (a first run, or one whose carried days are missing or do not check out): \`carryForward\` (usage merged per key in time order, the days before the detectors' window summed per key and day), building the DetectorContext (\`matchKeys\`), \`runDetectors\` judging the window an hourly run reads (its last hour and the 24-hour overlap; off-hours counts the local days these fall in whole) with baselines from the rest, and the carried days as \`audit/state.json\` gets them (JSON and their SHA-256 for the snapshot). The audit itself reads back at most 40 days of history (HISTORY_DAYS), so 90 days is an upper bound. Floor: JSON.parse of the same pages, generated one at a time and their text dropped in the same way, keeping the parsed values, in a fresh process the same way. Ratio on CPU; peak RSS is what each keeps (the floor: the parsed pages; the analysis: its usage records, series and state) plus one page in flight.`,
   ],
   tasks: { analysis: analysisTask, parse: parseTask },
 

@@ -9,6 +9,7 @@ import {
   DEFAULT_OVERLAP_HOURS,
   fetchWindow,
 } from '../../src/analysis/fetch-window.js'
+import { rawStart } from '../../src/analysis/detectors/window.js'
 import { utcDay } from '../../src/analysis/time.js'
 import {
   carryForward,
@@ -23,7 +24,7 @@ import { silentLog } from '../../src/ports/log.js'
 import { memoryForge } from '../../test/fakes/memory-forge.js'
 import { untimed } from '../child.js'
 import type { ChildTask, Scenario } from '../scenario.js'
-import type { Measurement, Summary } from '../stats.js'
+import type { Measurement } from '../stats.js'
 import {
   countRecords,
   DAY_MS,
@@ -43,11 +44,13 @@ import {
 import type { Row } from '../table.js'
 import { analysisTask, measureFull, parseTask, runsAt } from './audit-analysis.js'
 
-/** The run after the history: one hour later, five minutes past the hour. */
-const NOW = new Date(END.getTime() + HOUR_MS + 5 * 60_000)
+/** The run `hours` after the history's last run, five minutes past the hour. */
+const runAt = (hours: number) => new Date(END.getTime() + hours * HOUR_MS + 5 * 60_000)
+/** Hours after the history: the next hourly run, and a run after a missed day. */
+const HOURLY = 1
+const AFTER_A_DAY = 24
 /** Buckets per page as the adapters ask (`limit=168`): the 25-hour window is one page. */
 const HOURS_PER_PAGE = 168
-const EVENT_LOOKBACK_MS = 7 * DAY_MS
 
 /**
  * Provider requests of one hourly run's usage read, from the adapters' code (not measured):
@@ -59,22 +62,27 @@ const USAGE_REQUESTS = { openai: 7, anthropic: 2, openrouter: 1 }
 
 /** The previous hourly run, which read the last hour of the history. */
 const PREVIOUS = new Date(END.getTime() + 5 * 60_000)
+/** Its window start: the hour before END less the overlap (as the audit's fetchWindow sets it). */
+const PREVIOUS_WINDOW = fetchWindow(new Date(END.getTime() - HOUR_MS).toISOString(), PREVIOUS).since
 const HOLDER = 'sha256:holder'
 
 /**
  * The hourly run after the history, as `keyward audit` makes it. Untimed: the state the previous
- * run left (its carried days, summed from the history: days before its window's, which began 7
- * days before it) and the ledger of the 2,160 hourly snapshots. Timed: everything the run does
- * with them. With `moved`, the previous run's carried days end a day earlier, so this run sums
- * one more day and writes new ones (what happens once a day).
+ * run left (its carried days, summed from the history: the days before the ones its detectors
+ * read raw, detectors/window.ts) and the ledger of the 2,160 hourly snapshots. Timed: everything
+ * the run does with them. `hours` after the previous run (1: the next hourly run). With `moved`,
+ * the previous run's carried days end a day earlier, so this run sums one more day and writes
+ * new ones (what happens once a day).
  */
 const incrementalTask: ChildTask = async (params, measure) => {
   const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
   const moved = params.moved === true
+  const now = runAt(numberParam(params, 'hours'))
   // The previous runs' carried days, summed a day at a time as those runs did (holding all of the
   // history at once would set this child's peak RSS, which is the timed run's to show).
   const fromBefore = historyFrom(PREVIOUS)
-  const throughBefore = utcDay(new Date(END.getTime() - (moved ? 8 : 7) * DAY_MS))
+  const rawBefore = rawStart(org.inventory, PREVIOUS_WINDOW).getTime()
+  const throughBefore = utcDay(new Date(rawBefore - (moved ? DAY_MS : 0)))
   let prior = { carry: emptyUsageDays(fromBefore) as UsageDays | undefined }
   for (let day = dayStartMs(fromBefore); day < dayStartMs(throughBefore); day += DAY_MS) {
     const first = (day - START.getTime()) / HOUR_MS
@@ -125,16 +133,15 @@ const incrementalTask: ChildTask = async (params, measure) => {
     )
   }
   const { forge } = memoryForge()
-  const window = fetchWindow(END.toISOString(), NOW)
+  const window = fetchWindow(END.toISOString(), now)
   const from = (window.since.getTime() - START.getTime()) / HOUR_MS
   const to = (window.until.getTime() - START.getTime()) / HOUR_MS
   const pages = usagePageLists(org, from, to, HOURS_PER_PAGE)
   const result = await measure(async () => {
     const state = JSON.parse(stateText) as { usage_days: unknown }
     const fresh = await readUsage(pages, window.since, window.until)
-    const windowStart = new Date(
-      Math.min(window.since.getTime(), window.until.getTime() - EVENT_LOOKBACK_MS),
-    )
+    const windowStart = window.since
+    const rawFrom = rawStart(org.inventory, windowStart)
     let freshFirstStart: string | undefined
     for (const u of fresh)
       if (freshFirstStart === undefined || u.start < freshFirstStart) freshFirstStart = u.start
@@ -142,10 +149,10 @@ const incrementalTask: ChildTask = async (params, measure) => {
       forge,
       readLocal,
       entries,
-      { now: NOW, windowStart, freshFirstStart, carried: state.usage_days },
+      { now: now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days },
       silentLog,
     )
-    const historyStart = historyFrom(NOW)
+    const historyStart = historyFrom(now)
     const carried = carryForward({
       base: history.base,
       history: history.usage,
@@ -153,11 +160,11 @@ const incrementalTask: ChildTask = async (params, measure) => {
       snapshots: history.snapshots,
       freshEvents: [],
       from: historyStart,
-      through: [utcDay(windowStart), historyStart, history.base.through].sort().at(-1) ?? '',
+      through: [utcDay(rawFrom), historyStart, history.base.through].sort().at(-1) ?? '',
     })
     const changed = changedUsage(history.usage, fresh)
     const detected = runDetectors({
-      ...detectorContext(org, carried.usage, NOW, windowStart),
+      ...detectorContext(org, carried.usage, now, windowStart),
       earlier: carried.earlier,
       events: carried.events,
     })
@@ -180,66 +187,122 @@ const incrementalTask: ChildTask = async (params, measure) => {
   })
   if (result.errors.length > 0) throw new Error(`a detector failed: ${result.errors[0]}`)
   if (!result.carried) throw new Error('the run did not use the carried days')
-  if (result.moves !== moved)
-    throw new Error(`the carried days ${moved ? 'did not move' : 'moved'}`)
+  // They move when this run's raw days or history start differ from the previous run's.
+  const rawNow = utcDay(rawStart(org.inventory, window.since))
+  const shouldMove = moved || rawNow !== throughBefore || historyFrom(now) !== fromBefore
+  if (result.moves !== shouldMove)
+    throw new Error(`the carried days ${shouldMove ? 'did not move' : 'moved'}`)
   const expected = countRecords(org, (dayStartMs(result.through) - START.getTime()) / HOUR_MS, to)
   if (result.raw !== expected)
     throw new Error(`kept ${result.raw} usage records raw, expected ${expected}`)
 }
 
+/**
+ * The floor: the same run's new data analysed alone, as if it were the whole history: its pages
+ * read through the adapter, merged per key, and judged by the detectors (with no baselines to
+ * build). What any run reading this much must pay; the incremental run adds the history to it.
+ */
+const windowTask: ChildTask = async (params, measure) => {
+  const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
+  const now = runAt(numberParam(params, 'hours'))
+  const window = fetchWindow(END.toISOString(), now)
+  const from = (window.since.getTime() - START.getTime()) / HOUR_MS
+  const to = (window.until.getTime() - START.getTime()) / HOUR_MS
+  const pages = usagePageLists(org, from, to, HOURS_PER_PAGE)
+  const result = await measure(async () => {
+    const fresh = await readUsage(pages, window.since, window.until)
+    const first = utcDay(window.since)
+    const carried = carryForward({
+      base: emptyUsageDays(first),
+      history: [],
+      fresh,
+      snapshots: [],
+      freshEvents: [],
+      from: first,
+      through: first,
+    })
+    const detected = runDetectors({
+      ...detectorContext(org, carried.usage, now, window.since),
+      earlier: carried.earlier,
+      events: carried.events,
+    })
+    return { read: fresh.length, ...detected }
+  })
+  if (result.errors.length > 0) throw new Error(`a detector failed: ${result.errors[0]}`)
+  if (result.read !== countRecords(org, from, to))
+    throw new Error(`read ${result.read} usage records, expected ${countRecords(org, from, to)}`)
+}
+
 export const incrementalAuditScenario: Scenario = {
   name: 'incremental-audit',
   describe: [
-    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, made when read, like the pages). Timed: JSON.parse of the state; reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (the detectors' 7-day window and a day, about 180 of the 2,160); \`carryForward\` (usage merged per key, the carried days moved up to the window's first day when it changed), \`changedUsage\` (what the snapshot stores), building the DetectorContext and \`runDetectors\` (window: the last 7 days), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. Compared on CPU with the full analysis row at the same size, and with the new data's share of it (1/2,160: the cost of a run that is proportional to the new data only). Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
+    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, made when read, like the pages). Timed: JSON.parse of the state; reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (the hours the detectors read raw: the 25-hour window, the local days off-hours counts whole, back to a UTC midnight; about 60 of the 2,160); \`carryForward\` (usage merged per key, the carried days moved up to the window's first day when it changed), \`changedUsage\` (what the snapshot stores), building the DetectorContext and \`runDetectors\` (judging the 25 hours read; earlier runs judged the rest), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. The same run a day later (after a missed day: 48 hours read, the carried days moved) is the third row. Each is compared on CPU with its new data analysed alone (**window** task: the same pages read through the adapter, merged, and judged by the detectors as if they were the whole history: what any run reading that much pays, the adapter's one-time schema compilation included), and with the full analysis row at the same size. Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
   ],
-  tasks: { analysis: analysisTask, parse: parseTask, incremental: incrementalTask },
+  tasks: {
+    analysis: analysisTask,
+    parse: parseTask,
+    incremental: incrementalTask,
+    window: windowTask,
+  },
 
   async run(ctx) {
     const keys = ctx.quick ? 100 : 1_000
     // Shares the audit-analysis measurement when that scenario ran in this bench run.
     const full = await measureFull(ctx, keys, ctx.quick ? 2 : runsAt(false, keys))
+    const p = { keys, seed: ctx.seed }
     const m = await ctx.measure(
       {
-        incremental: ctx.child('incremental', { keys, seed: ctx.seed }),
-        moved: ctx.child('incremental', { keys, seed: ctx.seed, moved: true }),
+        hourly: ctx.child('incremental', { ...p, hours: HOURLY }),
+        moved: ctx.child('incremental', { ...p, hours: HOURLY, moved: true }),
+        day: ctx.child('incremental', { ...p, hours: AFTER_A_DAY }),
+        hourlyAlone: ctx.child('window', { ...p, hours: HOURLY }),
+        dayAlone: ctx.child('window', { ...p, hours: AFTER_A_DAY }),
       },
       ctx.quick ? 2 : 3,
       { label: `incremental audit ${keysLabel(keys)}` },
     )
-    const share = HISTORY_HOURS
-    const scaled = (s: Summary | undefined): Summary | undefined =>
-      s && { median: s.median / share, min: s.min / share, max: s.max / share, n: s.n }
-    const proportional: Measurement = { runs: full.analysis.runs }
-    const cpu = scaled(full.analysis.cpu)
-    const wall = scaled(full.analysis.wall)
-    if (cpu) proportional.cpu = cpu
-    if (wall) proportional.wall = wall
     const percent = (part: Measurement) =>
       part.cpu && full.analysis.cpu
         ? `${((100 * part.cpu.median) / full.analysis.cpu.median).toFixed(1)}%`
         : '?'
-    const size = `${keysLabel(keys)}, +1 h (${DEFAULT_OVERLAP_HOURS + 1} h read) after 90 days`
-    const label = `full analysis × 1/${share.toLocaleString('en-US')} (the new hour's share)`
+    const read = (hours: number) => hours + DEFAULT_OVERLAP_HOURS
+    const sizeOf = (hours: number) =>
+      `${keysLabel(keys)}, +${hours} h (${read(hours)} h read) after 90 days`
+    const aloneOf = (hours: number) =>
+      `the same ${read(hours)} h analysed alone, with no history (the new data's own cost)`
     const requests = Object.values(USAGE_REQUESTS).reduce((a, b) => a + b, 0)
     const rows: Row[] = [
       {
         kind: 'measured',
-        scenario: `incremental audit (${requests} usage requests, constant)`,
-        size,
-        measurement: m.incremental,
-        compare: { label, floor: proportional, metric: 'cpu' },
+        scenario: `incremental audit, hourly (${requests} usage requests, constant)`,
+        size: sizeOf(HOURLY),
+        measurement: m.hourly,
+        compare: { label: aloneOf(HOURLY), floor: m.hourlyAlone, metric: 'cpu' },
       },
       {
         kind: 'measured',
         scenario: 'incremental audit, carried days move a day (once a day)',
-        size,
+        size: sizeOf(HOURLY),
         measurement: m.moved,
-        compare: { label, floor: proportional, metric: 'cpu' },
+        compare: { label: aloneOf(HOURLY), floor: m.hourlyAlone, metric: 'cpu' },
       },
-      { kind: 'floor', label, size, measurement: proportional },
+      { kind: 'floor', label: aloneOf(HOURLY), size: sizeOf(HOURLY), measurement: m.hourlyAlone },
+      {
+        kind: 'measured',
+        scenario: 'incremental audit after a missed day',
+        size: sizeOf(AFTER_A_DAY),
+        measurement: m.day,
+        compare: { label: aloneOf(AFTER_A_DAY), floor: m.dayAlone, metric: 'cpu' },
+      },
       {
         kind: 'floor',
-        label: `full analysis, same size (incremental = ${percent(m.incremental)} of its CPU, ${percent(m.moved)} once a day)`,
+        label: aloneOf(AFTER_A_DAY),
+        size: sizeOf(AFTER_A_DAY),
+        measurement: m.dayAlone,
+      },
+      {
+        kind: 'floor',
+        label: `full analysis, same size (hourly run = ${percent(m.hourly)} of its CPU, ${percent(m.moved)} once a day, ${percent(m.day)} after a missed day)`,
         size: `${keysLabel(keys)} × 90 days hourly`,
         measurement: full.analysis,
       },

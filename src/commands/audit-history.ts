@@ -82,12 +82,14 @@ export interface HistoryRead {
   read: number
   /** Whether `base` came from state.json. */
   carried: boolean
+  /** The `pending` findings of the latest snapshot read (analysis/pending-findings.ts). */
+  pending: unknown
 }
 
 export interface HistoryOptions {
   now: Date
-  /** The detectors' window start: every record from its day on must be raw. */
-  windowStart: Date
+  /** Where the detectors' raw records begin (detectors/window.ts): its whole day must be raw. */
+  rawStart: Date
   /** The earliest start of this run's fresh usage, if any: it must not fall in a carried day. */
   freshFirstStart: string | undefined
   /** `usage_days` of state.json, as parsed (anything; checked here). */
@@ -99,6 +101,7 @@ type ReadLocal = (path: string) => Promise<Uint8Array | undefined>
 interface SnapshotData {
   providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[] }>
   rotation?: { recorded?: { pull_request: number }[] }
+  pending?: unknown
   [USAGE_DAYS_DIGEST_FIELD]?: string
 }
 
@@ -152,8 +155,8 @@ function checkCarried(
   if (!base || typeof snapshot !== 'string') return 'not in the expected form'
   if (base.from > from) return `they start on ${base.from}, after the history's ${from}`
   if (base.through <= from) return `they end before the history's start, ${from}`
-  if (base.through > utcDay(options.windowStart))
-    return `this run looks back to ${options.windowStart.toISOString()}, before their end ${base.through}`
+  if (base.through > utcDay(options.rawStart))
+    return `this run looks back to ${options.rawStart.toISOString()}, before their end ${base.through}`
   if (options.freshFirstStart !== undefined && options.freshFirstStart < base.through)
     return `this run read usage from ${options.freshFirstStart}, before their end ${base.through}`
   const holder = entries.findIndex((e) => e.sha256 === snapshot)
@@ -182,6 +185,7 @@ async function readSnapshots(
   const through = carried?.base.through
   let read = 0
   let digestChecked = false
+  let pending: unknown
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as LedgerEntry
     const atMs = Date.parse(entry.at)
@@ -211,6 +215,7 @@ async function readSnapshots(
       digestChecked = true
     }
     if (!data) continue
+    pending = data.pending
     const events: AuditEvent[] = []
     for (const p of Object.values(data.providers ?? {})) {
       for (const r of p.usage ?? []) {
@@ -235,5 +240,5 @@ async function readSnapshots(
   }
   if (carried && !digestChecked)
     return { why: 'the snapshot holding their digest was not read', tampered: false }
-  return { usage, snapshots, read, carried: carried !== undefined }
+  return { usage, snapshots, read, carried: carried !== undefined, pending }
 }

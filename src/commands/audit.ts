@@ -10,6 +10,8 @@ import {
 } from '../analysis/detectors/context.js'
 import { keyMonthSpend } from '../analysis/detectors/budget.js'
 import { runDetectors } from '../analysis/detectors/index.js'
+import { rawStart } from '../analysis/detectors/window.js'
+import { carryPending, pendingJson, pendingOf, readPending } from '../analysis/pending-findings.js'
 import { changedUsage, fetchWindow } from '../analysis/fetch-window.js'
 import { matchKeys, type KeyMatch } from '../analysis/key-matching.js'
 import { DAY_MS, utcDay } from '../analysis/time.js'
@@ -62,8 +64,6 @@ import {
 } from './audit-history.js'
 
 export const STATE_FILE = 'audit/state.json'
-/** How far back event detectors look on every run. */
-const EVENT_LOOKBACK_DAYS = 7
 /** Commits re-planned after the branch moved, before the run gives up (the next run retries). */
 const COMMIT_ATTEMPTS = 3
 
@@ -420,14 +420,12 @@ async function runAudit(
   }
   const newUsage = reads.flatMap((r) => r.usage)
   const newEvents = reads.flatMap((r) => r.events)
-  // Event detectors look back at least a week: a finding whose issue waited for a write budget
-  // (max-issues-per-run) is found again, with the same fingerprint, on the next runs.
+  // Event detectors judge the new data only (detectors/window.ts): from the earliest start of
+  // this run's reads. What an earlier run found but could not write yet comes from its snapshot.
   const windowStart = new Date(
-    Math.min(
-      ...reads.map((r) => Date.parse(r.window.since)),
-      until.getTime() - EVENT_LOOKBACK_DAYS * DAY_MS,
-    ),
+    Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime()),
   )
+  const rawFrom = rawStart(inventory, windowStart)
   // The history: the days state.json carries plus the snapshots after them, or, failing that,
   // every snapshot of the last HISTORY_DAYS. The days before the window's are (re)summed for
   // the next run; the detectors read the same series either way.
@@ -438,11 +436,11 @@ async function runAudit(
     forge,
     deps.readFile,
     ledger.entries,
-    { now, windowStart, freshFirstStart, carried: state.usage_days },
+    { now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days },
     log,
   )
   const from = historyFrom(now)
-  const windowDay = utcDay(windowStart)
+  const rawDay = utcDay(rawFrom)
   const carried = carryForward({
     base: history.base,
     history: history.usage,
@@ -450,7 +448,7 @@ async function runAudit(
     snapshots: history.snapshots,
     freshEvents: newEvents,
     from,
-    through: [windowDay, from, history.base.through].sort().at(-1) ?? windowDay,
+    through: [rawDay, from, history.base.through].sort().at(-1) ?? rawDay,
   })
   log.info(
     `history: ${history.read} snapshot(s) read${history.carried ? `, days before ${history.base.through} carried in ${STATE_FILE}` : ''}`,
@@ -476,6 +474,14 @@ async function runAudit(
   const detected = runDetectors(ctx)
   for (const error of detected.errors) log.warning(`a detector failed: ${error}`)
   const findings = detected.findings
+  // One listing of keyward issues serves the waiting findings, the issues and the dashboard.
+  const existing = await forge.listIssues()
+  const withIssue = new Set(existing.map((issue) => markerOf(issue.body) ?? ''))
+  const waiting = readPending(history.pending, now)
+  const foundBefore = findings.length
+  const firstFound = carryPending(findings, waiting, withIssue)
+  if (findings.length > foundBefore)
+    log.info(`${findings.length - foundBefore} finding(s) of earlier runs still wait for an issue`)
   const providersById = new Map(opened.map(({ id, opened: o }) => [id, o.provider]))
   const defaults = resolvedDefaults(inventory)
 
@@ -558,6 +564,7 @@ async function runAudit(
   // The carried days for the next run: unchanged ones stay as state.json has them; new ones
   // are written with their digest in this snapshot (audit-history.ts).
   const usageDays = nextUsageDays(history.carried ? history.base : undefined, carried, state)
+  const pending = pendingOf(findings, withIssue, firstFound, now)
   const snapshotBody = {
     version: 1,
     at: now.toISOString(),
@@ -615,6 +622,8 @@ async function runAudit(
       numbers: f.numbers,
     })),
     ...(usageDays?.digest !== undefined ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {}),
+    // Event findings without an issue yet: the next run plans them again (pending-findings.ts).
+    ...(pending.length > 0 ? { pending: pendingJson(pending) } : {}),
   }
   /** Snapshot, ledger and state built on what the branch holds at `head`. */
   const planCommit = async (head: string | undefined) => {
@@ -744,8 +753,6 @@ async function runAudit(
         },
       }
     })
-  // One listing of keyward issues serves the findings and the dashboard.
-  const existing = await forge.listIssues()
   const issues = await log.group('Issues', () =>
     reconcileIssues(
       forge,

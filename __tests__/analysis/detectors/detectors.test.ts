@@ -7,6 +7,7 @@ import {
   detectUnmanagedKeys,
 } from '../../../src/analysis/detectors/key-inventory.js'
 import { detectOffHours } from '../../../src/analysis/detectors/off-hours.js'
+import { localDayBound, rawStart } from '../../../src/analysis/detectors/window.js'
 import { detectIngestionFailures } from '../../../src/analysis/detectors/run-health.js'
 import { detectSpendSpikes } from '../../../src/analysis/detectors/spend-spike.js'
 import { detectUnfamiliarIps, inCidr } from '../../../src/analysis/detectors/unfamiliar-ip.js'
@@ -157,6 +158,71 @@ describe('off-hours', () => {
       }),
     )
     expect(findings.map((f) => f.period)).toEqual(['2026-10-26'])
+  })
+
+  it('counts the whole local day holding the window start, so a day never shrinks between runs', () => {
+    // Arrange: 06:00 and 14:00 in Tokyo (UTC+9) on 27 November, both outside 09:00-12:00.
+    const inventory = inventoryWith({
+      workflow: { active_hours: '09:00-12:00', timezone: 'Asia/Tokyo' },
+    })
+    const early = usage('2026-11-26T21:00:00Z')
+    const late = usage('2026-11-27T05:00:00Z')
+    const judged = (windowStart: string) =>
+      detectOffHours(
+        context({
+          inventory,
+          now: '2026-11-27T07:00:00Z',
+          windowStart: new Date(windowStart),
+          usage: [early, late],
+        }),
+      ).map((f) => [f.period, f.numbers.hours_used, f.numbers.first])
+
+    // Act: a window from 02:00 UTC (11:00 in Tokyo) still counts the 06:00 use of that day.
+    const fromMidday = judged('2026-11-27T02:00:00Z')
+    const fromBefore = judged('2026-11-26T00:00:00Z')
+
+    // Assert
+    expect(fromMidday).toEqual([['2026-11-27', 2, '2026-11-26T21:00:00Z']])
+    expect(fromMidday).toEqual(fromBefore)
+    // A window starting on the next local day leaves 27 November to the runs that judged it.
+    expect(judged('2026-11-27T15:30:00Z')).toEqual([])
+  })
+})
+
+describe('the raw window (detectors/window.ts)', () => {
+  const at = (iso: string) => new Date(iso)
+  const zoned = (timezone: string | undefined, defaults?: { timezone: string }) =>
+    inventoryWith({
+      workflow: { active_hours: '09:00-17:00', ...(timezone ? { timezone } : {}) },
+      ...(defaults ? { defaults } : {}),
+    })
+
+  it.each([
+    // [zone, window start, bound]: an hour before the local midnight of the window start's day.
+    ['Europe/Berlin', '2026-12-05T12:00:00Z', '2026-12-04T22:00:00.000Z'],
+    ['America/New_York', '2026-12-05T12:00:00Z', '2026-12-05T04:00:00.000Z'],
+    ['Asia/Kolkata', '2026-12-05T12:00:00Z', '2026-12-04T17:30:00.000Z'],
+    // 02:00 on 6 December in Kiritimati (UTC+14).
+    ['Pacific/Kiritimati', '2026-12-05T12:00:00Z', '2026-12-05T09:00:00.000Z'],
+    // 1 November 2026 ends summer time in New York at 06:00 UTC: a 25-hour local day, whose
+    // midnight (04:00 UTC) is 19 hours before 18:00 local: the spare hour reaches it exactly.
+    ['America/New_York', '2026-11-01T23:00:00Z', '2026-11-01T04:00:00.000Z'],
+  ])('in %s, for a window from %s, starts no later than %s', (zone, start, bound) => {
+    expect(localDayBound(at(start), zone)).toBe(Date.parse(bound))
+    expect(rawStart(zoned(zone), at(start)).toISOString()).toBe(bound)
+  })
+
+  it('is the window start itself without active hours, and uses the default timezone', () => {
+    const start = at('2026-12-05T12:00:00Z')
+    expect(rawStart(inventoryWith(), start)).toEqual(start)
+    expect(rawStart(zoned(undefined, { timezone: 'Europe/Berlin' }), start).toISOString()).toBe(
+      '2026-12-04T22:00:00.000Z',
+    )
+  })
+
+  it('reaches a day and an hour back for a timezone it cannot read', () => {
+    const start = at('2026-12-05T12:00:00Z')
+    expect(rawStart(zoned('Mars/Olympus'), start).toISOString()).toBe('2026-12-04T11:00:00.000Z')
   })
 })
 

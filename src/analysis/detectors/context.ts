@@ -23,12 +23,13 @@ export interface DetectorContext {
   usage: readonly UsageRecord[]
   /**
    * The history's earlier days, carried between runs as daily sums (analysis/usage-days.ts);
-   * absent when `usage` holds the whole history. Its `through` is never after `windowStart`'s day.
+   * absent when `usage` holds the whole history. Its `through` is never after the UTC day of
+   * `rawStart(inventory, windowStart)` (window.ts).
    */
   earlier?: UsageDays
   /** Audit events, history and this run's, deduplicated (with `earlier`, the ones after it). */
   events: readonly AuditEvent[]
-  /** Start of this run's new data: events before it form the baseline. */
+  /** Start of this run's new data, which event detectors judge (window.ts); before it, baseline. */
   windowStart: Date
   /** Consecutive runs (this one included) in which each provider could not be read. */
   failedRuns: ReadonlyMap<string, number>

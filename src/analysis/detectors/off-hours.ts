@@ -3,16 +3,19 @@ import { finding, type AuditFinding } from '../audit-findings.js'
 import { localTime, withinHours } from '../time.js'
 import type { UsageRecord } from '../../records.js'
 import { firstIndexFrom, keyViews, ownerFields, seriesOf, type DetectorContext } from './context.js'
+import { localDayBound } from './window.js'
 
 /**
  * `off-hours`: usage in hours outside the workflow's active_hours, in its timezone (which
- * may wrap midnight and moves with DST). Looks at this run's new data; one finding per key
- * and local day.
+ * may wrap midnight and moves with DST). One finding per key and local day, for the local days
+ * this run's new data falls in, each counted whole (window.ts: those records are held raw), so
+ * a day's numbers never shrink from one run to the next.
  */
 export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
   const out: AuditFinding[] = []
   const defaultZone = ctx.inventory.defaults?.timezone ?? 'UTC'
-  const windowStart = ctx.windowStart.getTime()
+  // Per timezone: the local day holding the window start, and an instant before its midnight.
+  const firstDays = new Map<string, { date: string; bound: number }>()
   // Keys' hourly buckets share their start times: convert each (zone, start) once per run,
   // not once per record (Intl formatting is the costly part of this detector).
   const locals = new Map<string, Map<string, { date: string; minutes: number }>>()
@@ -41,12 +44,23 @@ export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
     >()
     const series = seriesOf(ctx, key)
     const { records, startMs } = series
-    for (let i = firstIndexFrom(series, windowStart); i < records.length; i++) {
+    // From the local day holding the window start: records before its bound are on earlier days.
+    let first = firstDays.get(zone)
+    if (!first) {
+      first = {
+        date: localTime(ctx.windowStart, zone).date,
+        bound: localDayBound(ctx.windowStart, zone),
+      }
+      firstDays.set(zone, first)
+    }
+    const { date: firstDate, bound } = first
+    for (let i = firstIndexFrom(series, bound); i < records.length; i++) {
       const u = records[i] as UsageRecord
-      if ((startMs[i] as number) < windowStart) continue
+      if ((startMs[i] as number) < bound) continue
       const used = (u.requests ?? 0) + u.inputTokens + u.outputTokens
       if (used === 0) continue
       const local = localTimeOf(u.start, zone)
+      if (local.date < firstDate) continue
       if (withinHours(local.minutes, window.start, window.end)) continue
       const day = perDay.get(local.date) ?? { buckets: 0, requests: 0, tokens: 0, first: u.start }
       day.buckets++
