@@ -46642,13 +46642,17 @@ function createOpenRouterProvider(options) {
       limitReset: limitReset(key.limit_reset)
     };
   }
+  let listed;
   async function listKeys() {
     const rec = recorder();
-    return rec.result((await readKeys(rec)).map(toProviderKey));
+    const keys = await readKeys(rec);
+    const result = rec.result(keys.map(toProviderKey));
+    listed = result.gaps.length === 0 ? keys : void 0;
+    return result;
   }
   async function usage(since, until) {
     const rec = recorder();
-    const keys = await readKeys(rec);
+    const keys = listed ?? await readKeys(rec);
     const byName = /* @__PURE__ */ new Map();
     for (const k of keys) byName.set(k.name, [...byName.get(k.name) ?? [], k.hash]);
     const records = [];

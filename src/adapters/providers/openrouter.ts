@@ -129,14 +129,23 @@ export function createOpenRouterProvider(options: ProviderAdapterOptions): Provi
     }
   }
 
+  /**
+   * The last complete listing: an audit lists the keys and then reads usage, which needs the
+   * same listing to map analytics key names to hashes; one run need not list them twice.
+   */
+  let listed: OpenRouterKey[] | undefined
+
   async function listKeys(): Promise<ProviderResult<ProviderKey[]>> {
     const rec = recorder()
-    return rec.result((await readKeys(rec)).map(toProviderKey))
+    const keys = await readKeys(rec)
+    const result = rec.result(keys.map(toProviderKey))
+    listed = result.gaps.length === 0 ? keys : undefined
+    return result
   }
 
   async function usage(since: Date, until: Date): Promise<ProviderResult<UsageRecord[]>> {
     const rec = recorder()
-    const keys = await readKeys(rec)
+    const keys = listed ?? (await readKeys(rec))
     // The analytics `api_key_id` dimension carries key names (§3.3): map them back to hashes,
     // and refuse to guess when two keys share a name.
     const byName = new Map<string, string[]>()
