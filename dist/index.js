@@ -78790,6 +78790,11 @@ function parseDuration(text) {
 function wholeDaysBetween(from, to) {
   return Math.floor((to.getTime() - from.getTime()) / UNIT_MS.d);
 }
+function rotationDueAt(created, rotateAfter) {
+  const limit = parseDuration(rotateAfter);
+  const createdAt = Date.parse(`${created}T00:00:00Z`);
+  return limit === void 0 || Number.isNaN(createdAt) ? void 0 : createdAt + limit;
+}
 
 // src/inventory/describe.ts
 var SECTION_NOUN = {
@@ -79166,8 +79171,8 @@ function checkPolicy(parsed, context) {
         continue;
       }
       const rotateAfter = asString(key.rotate_after) ?? defaultRotate;
-      const limit = parseDuration(rotateAfter);
-      if (limit !== void 0 && context.now.getTime() - createdAt.getTime() >= limit) {
+      const dueAt = rotationDueAt(created ?? "", rotateAfter);
+      if (key.canary !== true && dueAt !== void 0 && context.now.getTime() >= dueAt) {
         const days = wholeDaysBetween(createdAt, context.now);
         findings.push({
           rule: "rotation-due",
@@ -82275,10 +82280,9 @@ function dueByAge(inventory, now) {
   for (const [id, key] of Object.entries(inventory.keys)) {
     if (key.canary) continue;
     const rotateAfter = key.rotate_after ?? defaults.rotate_after;
-    const limit = parseDuration(rotateAfter);
-    const created = Date.parse(`${key.created}T00:00:00Z`);
-    if (limit === void 0 || Number.isNaN(created) || now.getTime() - created < limit) continue;
-    const due = utcDay(new Date(created + limit));
+    const dueAt = rotationDueAt(key.created, rotateAfter);
+    if (dueAt === void 0 || now.getTime() < dueAt) continue;
+    const due = utcDay(new Date(dueAt));
     out.push({
       keyId: id,
       key,

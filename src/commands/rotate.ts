@@ -1,7 +1,7 @@
 import { finding, type AuditFinding } from '../analysis/audit-findings.js'
 import { utcDay, utcMonth } from '../analysis/time.js'
 import { errorMessage } from '../errors.js'
-import { parseDuration } from '../inventory/duration.js'
+import { parseDuration, rotationDueAt } from '../inventory/duration.js'
 import {
   providerType,
   resolvedDefaults,
@@ -139,10 +139,9 @@ function dueByAge(
   for (const [id, key] of Object.entries(inventory.keys)) {
     if (key.canary) continue
     const rotateAfter = key.rotate_after ?? defaults.rotate_after
-    const limit = parseDuration(rotateAfter)
-    const created = Date.parse(`${key.created}T00:00:00Z`)
-    if (limit === undefined || Number.isNaN(created) || now.getTime() - created < limit) continue
-    const due = utcDay(new Date(created + limit))
+    const dueAt = rotationDueAt(key.created, rotateAfter)
+    if (dueAt === undefined || now.getTime() < dueAt) continue
+    const due = utcDay(new Date(dueAt))
     out.push({
       keyId: id,
       key,

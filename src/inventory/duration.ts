@@ -17,3 +17,14 @@ export function parseDuration(text: string): number | undefined {
 export function wholeDaysBetween(from: Date, to: Date): number {
   return Math.floor((to.getTime() - from.getTime()) / UNIT_MS.d)
 }
+
+/**
+ * When a key created on `created` (`YYYY-MM-DD`, UTC midnight) falls due for rotation under
+ * `rotateAfter`, in milliseconds; undefined when either cannot be read. Validate's and the
+ * audit's rotation-due checks both ask this, so they always agree on the day.
+ */
+export function rotationDueAt(created: string, rotateAfter: string): number | undefined {
+  const limit = parseDuration(rotateAfter)
+  const createdAt = Date.parse(`${created}T00:00:00Z`)
+  return limit === undefined || Number.isNaN(createdAt) ? undefined : createdAt + limit
+}

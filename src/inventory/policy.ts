@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { posix } from 'node:path'
 import type { Finding, ValidateRule, Severity } from '../analysis/findings.js'
-import { parseDuration, wholeDaysBetween } from './duration.js'
+import { rotationDueAt, wholeDaysBetween } from './duration.js'
 import { looksLikeSecret, showValue } from './describe.js'
 import { locate, type Path } from './locate.js'
 import { didYouMean, listNames } from './nearest.js'
@@ -283,8 +283,9 @@ export function checkPolicy(parsed: ParsedYaml, context: PolicyContext): Finding
         continue
       }
       const rotateAfter = asString(key.rotate_after) ?? defaultRotate
-      const limit = parseDuration(rotateAfter)
-      if (limit !== undefined && context.now.getTime() - createdAt.getTime() >= limit) {
+      const dueAt = rotationDueAt(created ?? '', rotateAfter)
+      // A canary is a decoy that is never rotated, as the audit treats it.
+      if (key.canary !== true && dueAt !== undefined && context.now.getTime() >= dueAt) {
         const days = wholeDaysBetween(createdAt, context.now)
         // SPEC §2 points rotation-due at the key's secret file.
         findings.push({
