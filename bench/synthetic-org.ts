@@ -11,6 +11,7 @@
  * writes them (canonical JSON, one per hourly run), and nothing else: the UsageRecords the
  * code under test sees are always the adapter's own, or JSON.parse of the snapshots.
  */
+import { canonicalJson } from '../src/ledger/canonical-json.js'
 import { parse } from 'yaml'
 import type { HttpClient, HttpResult, JsonRequest } from '../src/adapters/http/client.js'
 import { createOpenAiProvider } from '../src/adapters/providers/openai.js'
@@ -357,36 +358,46 @@ function recordJson(provider: string, key: SyntheticKey, hour: number, u: Use): 
 
 /**
  * The snapshot `keyward audit` commits for the hourly run that read hour `hour`: canonical
- * JSON (keys sorted), that hour's usage per provider, the window it read (24 h overlap), and
- * optionally the key matches every snapshot carries, some findings (canonical JSON objects)
- * and the digest of the usage days the run carried (`usage_days_sha256`).
+ * JSON (keys sorted), that hour's usage per provider, the window it read (24 h overlap), some
+ * findings (canonical JSON objects) and the digest of the usage days the run carried
+ * (`usage_days_sha256`). With `listings`, the key listings and matches as the audit writes them:
+ * whole in the first snapshot of each UTC day, `"unchanged"` in the others; without, none.
  */
 export function snapshotText(
   org: SyntheticOrg,
   hour: number,
-  withMatches: boolean,
+  listings: boolean,
   findings: readonly string[] = [],
   usageDaysDigest?: string,
 ): string {
   const at = new Date(START.getTime() + (hour + 1) * HOUR_MS).toISOString()
   const since = new Date(START.getTime() + (hour - 24) * HOUR_MS).toISOString()
+  // The first snapshot of a UTC day (written at 00:00 for the hour before) holds them whole.
+  const whole = listings && at.slice(11, 13) === '00'
   const providers: string[] = []
   for (const [provider, keys] of [...keysByProvider(org)].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const usage: string[] = []
     for (const key of keys)
       for (const u of usesOf(org, key, hour)) usage.push(recordJson(provider, key, hour, u))
+    const listing = !listings
+      ? 'null'
+      : whole
+        ? canonicalJson(org.providerKeys.get(provider) ?? []).trimEnd()
+        : '"unchanged"'
     providers.push(
-      `"${provider}":{"events":[],"keys":null,"notes":[],"requests":9,"usage":[${usage.join(',')}],"window":{"since":"${since}","until":"${at}"}}`,
+      `"${provider}":{"events":[],"keys":${listing},"notes":[],"requests":9,"usage":[${usage.join(',')}],"window":{"since":"${since}","until":"${at}"}}`,
     )
   }
-  const matches = withMatches
-    ? org.keys
-        .map((k) => `"${k.id}":{"by":"provider_key_id","provider_key_id":"${k.providerKeyId}"}`)
-        .sort()
-        .join(',')
-    : ''
+  const matches = !listings
+    ? '{}'
+    : whole
+      ? `{${org.keys
+          .map((k) => `"${k.id}":{"by":"provider_key_id","provider_key_id":"${k.providerKeyId}"}`)
+          .sort()
+          .join(',')}}`
+      : '"unchanged"'
   const digest = usageDaysDigest === undefined ? '' : `"usage_days_sha256":"${usageDaysDigest}",`
-  return `{"at":"${at}","findings":[${findings.join(',')}],"gaps":[],"matches":{${matches}},"providers":{${providers.join(',')}},"secret_sha256":{},${digest}"vault_access":[],"version":1}\n`
+  return `{"at":"${at}","findings":[${findings.join(',')}],"gaps":[],"matches":${matches},"providers":{${providers.join(',')}},"secret_sha256":{},${digest}"vault_access":[],"version":1}\n`
 }
 
 /** Path of the snapshot of `hour` (SPEC §7 layout). */

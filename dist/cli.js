@@ -49834,6 +49834,7 @@ function feed(hash, value2) {
   hash.update("}");
 }
 var historyFrom = (now) => utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS3));
+var isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 async function readHistory(forge, readLocal, entries, options, log) {
   const from = historyFrom(options.now);
   if (options.carried !== void 0) {
@@ -49873,6 +49874,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   let read2 = 0;
   let digestChecked = false;
   let pending;
+  const latest = { keys: /* @__PURE__ */ new Map(), matches: void 0 };
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     const atMs = Date.parse(entry.at);
@@ -49899,8 +49901,10 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
     }
     if (!data) continue;
     pending = data.pending;
+    if (isObject(data.matches)) latest.matches = { atMs, value: data.matches };
     const events = [];
-    for (const p of Object.values(data.providers ?? {})) {
+    for (const [provider, p] of Object.entries(data.providers ?? {})) {
+      if (Array.isArray(p.keys)) latest.keys.set(provider, { atMs, value: p.keys });
       for (const r of p.usage ?? []) {
         if (through !== void 0 && r.start < through) {
           if (carried && i > carried.holder)
@@ -49922,7 +49926,12 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   }
   if (carried && !digestChecked)
     return { why: "the snapshot holding their digest was not read", tampered: false };
-  return { usage, snapshots, read: read2, carried: carried !== void 0, pending };
+  return { usage, snapshots, read: read2, carried: carried !== void 0, pending, latest };
+}
+var UNCHANGED = "unchanged";
+function unlessRepeated(value2, latest, now) {
+  if (!latest || utcDay(new Date(latest.atMs)) !== utcDay(now)) return value2;
+  return canonicalJson(latest.value) === canonicalJson(value2) ? UNCHANGED : value2;
 }
 
 // src/commands/audit.ts
@@ -50289,7 +50298,7 @@ async function runAudit(input, deps, closers) {
         r.id,
         {
           window: r.window,
-          keys: r.keys ?? null,
+          keys: r.keys ? unlessRepeated(r.keys, history.latest.keys.get(r.id), now) : null,
           usage: changedUsage(history.usage, r.usage),
           events: r.events.filter((e) => !knownEvents.has(`${e.provider}\0${e.eventId}`)),
           requests: r.requests,
@@ -50298,11 +50307,15 @@ async function runAudit(input, deps, closers) {
       ])
     ),
     gaps,
-    matches: Object.fromEntries(
-      report2.matches.map((m) => [
-        m.keyId,
-        m.status === "matched" ? { provider_key_id: m.providerKeyId, by: m.by } : { status: m.status }
-      ])
+    matches: unlessRepeated(
+      Object.fromEntries(
+        report2.matches.map((m) => [
+          m.keyId,
+          m.status === "matched" ? { provider_key_id: m.providerKeyId, by: m.by } : { status: m.status }
+        ])
+      ),
+      history.latest.matches,
+      now
     ),
     secret_sha256: Object.fromEntries(secretFingerprints),
     vault_access: access,
@@ -52791,7 +52804,8 @@ function ownersOf(snapshots, inventory) {
   const owner = /* @__PURE__ */ new Map();
   const known = /* @__PURE__ */ new Map();
   for (const snap of snapshots) {
-    const matches = snap.body.matches ?? {};
+    const matches = snap.body.matches;
+    if (typeof matches !== "object") continue;
     for (const keyId of Object.keys(matches)) {
       let k = known.get(keyId);
       if (k === void 0) {

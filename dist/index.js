@@ -64032,8 +64032,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject = val !== null && typeof val === "object";
-    const hasToJSON = isObject && typeof val.toJSON === "function";
+    const isObject2 = val !== null && typeof val === "object";
+    const hasToJSON = isObject2 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -82722,6 +82722,7 @@ function feed(hash, value2) {
   hash.update("}");
 }
 var historyFrom = (now) => utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS));
+var isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 async function readHistory(forge, readLocal, entries, options, log) {
   const from = historyFrom(options.now);
   if (options.carried !== void 0) {
@@ -82761,6 +82762,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   let read2 = 0;
   let digestChecked = false;
   let pending;
+  const latest = { keys: /* @__PURE__ */ new Map(), matches: void 0 };
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     const atMs = Date.parse(entry.at);
@@ -82787,8 +82789,10 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
     }
     if (!data) continue;
     pending = data.pending;
+    if (isObject(data.matches)) latest.matches = { atMs, value: data.matches };
     const events = [];
-    for (const p of Object.values(data.providers ?? {})) {
+    for (const [provider, p] of Object.entries(data.providers ?? {})) {
+      if (Array.isArray(p.keys)) latest.keys.set(provider, { atMs, value: p.keys });
       for (const r of p.usage ?? []) {
         if (through !== void 0 && r.start < through) {
           if (carried && i > carried.holder)
@@ -82810,7 +82814,12 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
   }
   if (carried && !digestChecked)
     return { why: "the snapshot holding their digest was not read", tampered: false };
-  return { usage, snapshots, read: read2, carried: carried !== void 0, pending };
+  return { usage, snapshots, read: read2, carried: carried !== void 0, pending, latest };
+}
+var UNCHANGED = "unchanged";
+function unlessRepeated(value2, latest, now) {
+  if (!latest || utcDay(new Date(latest.atMs)) !== utcDay(now)) return value2;
+  return canonicalJson(latest.value) === canonicalJson(value2) ? UNCHANGED : value2;
 }
 
 // src/commands/audit.ts
@@ -83177,7 +83186,7 @@ async function runAudit(input, deps, closers) {
         r.id,
         {
           window: r.window,
-          keys: r.keys ?? null,
+          keys: r.keys ? unlessRepeated(r.keys, history.latest.keys.get(r.id), now) : null,
           usage: changedUsage(history.usage, r.usage),
           events: r.events.filter((e) => !knownEvents.has(`${e.provider}\0${e.eventId}`)),
           requests: r.requests,
@@ -83186,11 +83195,15 @@ async function runAudit(input, deps, closers) {
       ])
     ),
     gaps,
-    matches: Object.fromEntries(
-      report2.matches.map((m) => [
-        m.keyId,
-        m.status === "matched" ? { provider_key_id: m.providerKeyId, by: m.by } : { status: m.status }
-      ])
+    matches: unlessRepeated(
+      Object.fromEntries(
+        report2.matches.map((m) => [
+          m.keyId,
+          m.status === "matched" ? { provider_key_id: m.providerKeyId, by: m.by } : { status: m.status }
+        ])
+      ),
+      history.latest.matches,
+      now
     ),
     secret_sha256: Object.fromEntries(secretFingerprints),
     vault_access: access2,
@@ -85905,7 +85918,8 @@ function ownersOf(snapshots, inventory) {
   const owner = /* @__PURE__ */ new Map();
   const known = /* @__PURE__ */ new Map();
   for (const snap of snapshots) {
-    const matches = snap.body.matches ?? {};
+    const matches = snap.body.matches;
+    if (typeof matches !== "object") continue;
     for (const keyId of Object.keys(matches)) {
       let k = known.get(keyId);
       if (k === void 0) {

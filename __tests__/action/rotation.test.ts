@@ -10,6 +10,7 @@ import * as core from '../../__fixtures__/core.js'
 import { createIdentityLoader } from '../../src/adapters/vault/identities.js'
 import { SopsAgeVault } from '../../src/adapters/vault/sops-age-vault.js'
 import { redactedHint } from '../../src/analysis/key-matching.js'
+import { LEDGER_FILE } from '../../src/ledger/chain.js'
 import { main, type CliDeps } from '../../src/cli/main.js'
 import { productionDeps } from '../../src/cli/wiring.js'
 import type { RecordedRequest } from '../../src/demo/fake-server.js'
@@ -21,6 +22,7 @@ import {
   findingsOf,
   GOV,
   head,
+  ledgerEntries,
   runActionWith,
   startRig,
   T0,
@@ -82,7 +84,7 @@ interface Snapshot {
   providers: Record<
     string,
     {
-      keys: { providerKeyId: string; status: string }[] | null
+      keys: { providerKeyId: string; status: string }[] | null | 'unchanged'
       usage: { providerKeyId?: string; start: string; requests?: number }[]
     }
   >
@@ -97,6 +99,20 @@ interface Snapshot {
 
 const snapshotOf = (rig: Rig, r: ActionRun) =>
   JSON.parse(rig.github.fileAt('main', `${GOV}/${r.outputs.snapshot}`) ?? 'null') as Snapshot
+
+/**
+ * A provider's key listing as of a run: its snapshot's, or (`"unchanged"`, written when the
+ * listing is the same as earlier that day) the latest earlier snapshot's that holds one.
+ */
+function listingAt(rig: Rig, r: ActionRun, provider: string) {
+  const paths = ledgerEntries(rig.github.fileAt('main', `${GOV}/${LEDGER_FILE}`)).map((e) => e.path)
+  for (let i = paths.indexOf(r.outputs.snapshot ?? ''); i >= 0; i--) {
+    const text = rig.github.fileAt('main', `${GOV}/${paths[i]}`) ?? 'null'
+    const keys = (JSON.parse(text) as Snapshot).providers[provider]?.keys
+    if (Array.isArray(keys)) return keys
+  }
+  return undefined
+}
 
 const opened = (r: ActionRun) => JSON.parse(r.outputs['pull-requests-opened'] ?? 'null') as number[]
 
@@ -371,9 +387,7 @@ describe('a minted rotation of the OpenRouter key, from the pull request to the 
       (r) => r.method !== 'GET' && r.path !== '/api/v1/analytics/query',
     )
     expect(writes).toEqual([])
-    const old = snapshotOf(rig, runs.merged).providers.openrouter?.keys?.find(
-      (k) => k.providerKeyId === oldHash,
-    )
+    const old = listingAt(rig, runs.merged, 'openrouter')?.find((k) => k.providerKeyId === oldHash)
     expect(old?.status).toBe('active')
     expect(snapshotOf(rig, runs.merged).rotation.deactivated).toEqual([])
   })

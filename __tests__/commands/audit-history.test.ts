@@ -3,6 +3,8 @@ import { carryForward, emptyUsageDays, toUsageDaysJson } from '../../src/analysi
 import {
   HISTORY_DAYS,
   readHistory,
+  UNCHANGED,
+  unlessRepeated,
   USAGE_DAYS_DIGEST_FIELD,
   usageDaysDigest,
   type HistoryOptions,
@@ -157,5 +159,24 @@ describe('readHistory', () => {
       carried: { ...setup.carried, snapshot: 'sha256:gone' },
     })
     expect(result.carried).toBe(false)
+  })
+})
+
+describe('unlessRepeated (listings written once a day)', () => {
+  const listing = [{ providerKeyId: 'a', status: 'active', owner: undefined }]
+  const same = [{ status: 'active', providerKeyId: 'a' }]
+  const earlier = (iso: string, value: unknown) => ({ atMs: Date.parse(iso), value })
+
+  it.each([
+    ['the same listing earlier the same UTC day', earlier('2026-12-15T00:30:00Z', same), true],
+    ['the same listing the day before', earlier('2026-12-14T23:59:00Z', same), false],
+    [
+      'a listing that differs',
+      earlier('2026-12-15T11:00:00Z', [{ providerKeyId: 'a', status: 'disabled' }]),
+      false,
+    ],
+    ['no listing yet', undefined, false],
+  ])('%s: %s', (_what, latest, unchanged) => {
+    expect(unlessRepeated(listing, latest, NOW)).toBe(unchanged ? UNCHANGED : listing)
   })
 })

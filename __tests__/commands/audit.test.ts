@@ -196,6 +196,26 @@ describe('audit on the demo repository, run twice an hour apart', () => {
     expect(commitsAfterSecond).toBe(commitsAfterFirst + 1)
   })
 
+  it('writes the key listings and matches once a day, not again while they are unchanged', async () => {
+    // Arrange
+    const read = async (path: string | undefined) =>
+      JSON.parse(await readFile(join(h.root, path ?? ''), 'utf8')) as {
+        matches: unknown
+        providers: Record<string, { keys: unknown }>
+      }
+
+    // Act
+    const one = await read(first.snapshot)
+    const two = await read(second.snapshot)
+
+    // Assert: the first holds them; the second, an hour later the same day, points back.
+    expect(Object.keys(one.matches as object).length).toBeGreaterThan(0)
+    for (const provider of Object.values(one.providers))
+      expect(Array.isArray(provider.keys)).toBe(true)
+    expect(two.matches).toBe('unchanged')
+    for (const provider of Object.values(two.providers)) expect(provider.keys).toBe('unchanged')
+  })
+
   it('commits with the bot identity and leaves no file of the run uncommitted', async () => {
     const author = await h.git('log', '-1', '--format=%an <%ae>')
     const status = await h.git('status', '--porcelain', '--', 'audit')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { parse } from 'yaml'
-import type { Inventory } from '../../src/inventory/types.js'
+import type { Inventory, KeyEntry } from '../../src/inventory/types.js'
 import type { Gap, ProviderKey, UsageRecord } from '../../src/records.js'
 import {
   computeReview,
@@ -9,6 +9,7 @@ import {
   periodLabel,
   type LedgerSnapshot,
   type ReviewInput,
+  type SnapshotBody,
   type SnapshotFinding,
 } from '../../src/report/review.js'
 import {
@@ -77,7 +78,8 @@ function snapshot(
   options: {
     since?: string
     usage?: UsageRecord[]
-    keys?: ProviderKey[] | null
+    keys?: ProviderKey[] | null | 'unchanged'
+    matches?: SnapshotBody['matches']
     gaps?: Gap[]
     findings?: SnapshotFinding[]
     unread?: boolean
@@ -99,7 +101,7 @@ function snapshot(
             },
           },
       gaps: options.gaps ?? [],
-      matches: {},
+      matches: options.matches ?? {},
       findings: options.findings ?? [],
     },
   }
@@ -371,6 +373,42 @@ describe('findings, provider keys, ingestion', () => {
       ['key_old', 'inactive'],
     ])
     expect(r.actions[0]).toContain('key_new')
+  })
+
+  it('reads listings and matches written once a day, with "unchanged" in the hours between', () => {
+    // Arrange: a key matched only through the snapshots (no provider_key_id in the inventory).
+    const plain = inventory()
+    const { provider_key_id: _id, ...unpinned } = plain.keys['video-openai'] as KeyEntry
+    const matches = { 'video-openai': { provider_key_id: 'key_new', by: 'hint' } }
+    const daily = [
+      snapshot(s1, { keys: [providerKey('key_video'), providerKey('key_old')], matches }),
+      snapshot(s2, { keys: [providerKey('key_video'), providerKey('key_new')], matches }),
+      snapshot(s3, {
+        keys: [
+          providerKey('key_video'),
+          providerKey('key_new'),
+          providerKey('key_old', 'inactive'),
+        ],
+        matches,
+      }),
+    ]
+    const hourly = (s: LedgerSnapshot, hours: number) =>
+      snapshot(new Date(Date.parse(s.at) + hours * HOUR).toISOString(), {
+        keys: 'unchanged',
+        matches: 'unchanged',
+      })
+    const withHours = daily.flatMap((s) => [s, hourly(s, 1), hourly(s, 2)])
+    const of = (snapshots: LedgerSnapshot[]) =>
+      review({ inventory: { ...plain, keys: { 'video-openai': unpinned } }, snapshots })
+
+    // Act
+    const sparse = of(withHours)
+
+    // Assert: the same key changes and owners as from the daily snapshots alone.
+    expect(sparse.providerKeys).toEqual(of(daily).providerKeys)
+    expect(sparse.providerKeys.new.map((k) => [k.providerKeyId, k.key])).toEqual([
+      ['key_new', 'video-openai'],
+    ])
   })
 
   it('counts runs with gaps and the longest stretch without a run', () => {

@@ -128,7 +128,7 @@ const incrementalTask: ChildTask = async (params, measure) => {
     if (hour === undefined) return undefined
     return untimed(() =>
       encoder.encode(
-        snapshotText(org, hour, false, [], hour === HISTORY_HOURS - 1 ? digest : undefined),
+        snapshotText(org, hour, true, [], hour === HISTORY_HOURS - 1 ? digest : undefined),
       ),
     )
   }

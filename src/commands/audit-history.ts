@@ -8,6 +8,7 @@ import {
   type UsageDays,
   type UsageDaysJson,
 } from '../analysis/usage-days.js'
+import { canonicalJson } from '../ledger/canonical-json.js'
 import type { LedgerEntry } from '../ledger/chain.js'
 import type { Forge } from '../ports/forge.js'
 import type { Log } from '../ports/log.js'
@@ -84,6 +85,19 @@ export interface HistoryRead {
   carried: boolean
   /** The `pending` findings of the latest snapshot read (analysis/pending-findings.ts). */
   pending: unknown
+  /** The latest key listing per provider and the latest matches the snapshots read hold. */
+  latest: LatestListings
+}
+
+/** A value a snapshot holds, with the snapshot's time. */
+export interface Written {
+  atMs: number
+  value: unknown
+}
+
+export interface LatestListings {
+  keys: Map<string, Written>
+  matches: Written | undefined
 }
 
 export interface HistoryOptions {
@@ -98,8 +112,12 @@ export interface HistoryOptions {
 
 type ReadLocal = (path: string) => Promise<Uint8Array | undefined>
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
 interface SnapshotData {
-  providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[] }>
+  providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[]; keys?: unknown }>
+  matches?: unknown
   rotation?: { recorded?: { pull_request: number }[] }
   pending?: unknown
   [USAGE_DAYS_DIGEST_FIELD]?: string
@@ -186,6 +204,7 @@ async function readSnapshots(
   let read = 0
   let digestChecked = false
   let pending: unknown
+  const latest: LatestListings = { keys: new Map(), matches: undefined }
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as LedgerEntry
     const atMs = Date.parse(entry.at)
@@ -216,8 +235,10 @@ async function readSnapshots(
     }
     if (!data) continue
     pending = data.pending
+    if (isObject(data.matches)) latest.matches = { atMs, value: data.matches }
     const events: AuditEvent[] = []
-    for (const p of Object.values(data.providers ?? {})) {
+    for (const [provider, p] of Object.entries(data.providers ?? {})) {
+      if (Array.isArray(p.keys)) latest.keys.set(provider, { atMs, value: p.keys })
       for (const r of p.usage ?? []) {
         if (through !== undefined && r.start < through) {
           // Already summed into the carried days, unless written after them.
@@ -240,5 +261,23 @@ async function readSnapshots(
   }
   if (carried && !digestChecked)
     return { why: 'the snapshot holding their digest was not read', tampered: false }
-  return { usage, snapshots, read, carried: carried !== undefined, pending }
+  return { usage, snapshots, read, carried: carried !== undefined, pending, latest }
+}
+
+/** What a snapshot holds in place of a key listing or matches the latest one already holds. */
+export const UNCHANGED = 'unchanged'
+
+/**
+ * `value`, or UNCHANGED when the latest snapshot holding one holds the same (canonical JSON)
+ * and was written on the same UTC day. An hourly snapshot would otherwise repeat every key of
+ * every provider, three quarters of its bytes, each hour; written at least once a day, a
+ * listing is still found in any day's snapshots.
+ */
+export function unlessRepeated<T>(
+  value: T,
+  latest: Written | undefined,
+  now: Date,
+): T | typeof UNCHANGED {
+  if (!latest || utcDay(new Date(latest.atMs)) !== utcDay(now)) return value
+  return canonicalJson(latest.value) === canonicalJson(value) ? UNCHANGED : value
 }

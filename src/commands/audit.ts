@@ -59,6 +59,7 @@ import {
 import {
   historyFrom,
   readHistory,
+  unlessRepeated,
   USAGE_DAYS_DIGEST_FIELD,
   usageDaysDigest,
 } from './audit-history.js'
@@ -573,7 +574,7 @@ async function runAudit(
         r.id,
         {
           window: r.window,
-          keys: r.keys ?? null,
+          keys: r.keys ? unlessRepeated(r.keys, history.latest.keys.get(r.id), now) : null,
           usage: changedUsage(history.usage, r.usage),
           events: r.events.filter((e) => !knownEvents.has(`${e.provider}\u0000${e.eventId}`)),
           requests: r.requests,
@@ -582,13 +583,17 @@ async function runAudit(
       ]),
     ),
     gaps,
-    matches: Object.fromEntries(
-      report.matches.map((m) => [
-        m.keyId,
-        m.status === 'matched'
-          ? { provider_key_id: m.providerKeyId, by: m.by }
-          : { status: m.status },
-      ]),
+    matches: unlessRepeated(
+      Object.fromEntries(
+        report.matches.map((m) => [
+          m.keyId,
+          m.status === 'matched'
+            ? { provider_key_id: m.providerKeyId, by: m.by }
+            : { status: m.status },
+        ]),
+      ),
+      history.latest.matches,
+      now,
     ),
     secret_sha256: Object.fromEntries(secretFingerprints),
     vault_access: access,

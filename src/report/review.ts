@@ -47,12 +47,14 @@ export interface SnapshotBody {
     string,
     {
       window?: { since: string; until: string }
-      keys?: ProviderKey[] | null
+      /** The listing; null when it failed; `"unchanged"` as for matches. */
+      keys?: ProviderKey[] | null | string
       usage?: UsageRecord[]
     }
   >
   gaps?: Gap[]
-  matches?: Record<string, { provider_key_id?: string; status?: string }>
+  /** The matches, or `"unchanged"` when the latest snapshot of the same day holds them. */
+  matches?: Record<string, { provider_key_id?: string; status?: string }> | string
   findings?: SnapshotFinding[]
   caps?: { spend?: SnapshotSpend[] }
 }
@@ -374,7 +376,8 @@ function ownersOf(snapshots: readonly LedgerSnapshot[], inventory: Inventory): M
   const owner = new Map<string, string>()
   const known = new Map<string, { provider: string; id: unknown; slot: string } | null>()
   for (const snap of snapshots) {
-    const matches = snap.body.matches ?? {}
+    const matches = snap.body.matches
+    if (typeof matches !== 'object') continue
     for (const keyId of Object.keys(matches)) {
       let k = known.get(keyId)
       if (k === undefined) {
