@@ -64032,8 +64032,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject2 = val !== null && typeof val === "object";
-    const hasToJSON = isObject2 && typeof val.toJSON === "function";
+    const isObject3 = val !== null && typeof val === "object";
+    const hasToJSON = isObject3 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -68353,9 +68353,9 @@ function decodeAgeArmor(text) {
       throw new AgeFormatError("malformed", "invalid age armor line");
     }
   }
-  const joined = body.join("");
-  if (joined.length % 4 !== 0) throw new AgeFormatError("malformed", "invalid age armor length");
-  return Buffer.from(joined, "base64");
+  const joined2 = body.join("");
+  if (joined2.length % 4 !== 0) throw new AgeFormatError("malformed", "invalid age armor length");
+  return Buffer.from(joined2, "base64");
 }
 function decodeUnpadded(text, what) {
   const rest = text.length % 4;
@@ -80624,7 +80624,7 @@ function detectSpendSpikes(ctx) {
   const today = Date.UTC(ctx.now.getUTCFullYear(), ctx.now.getUTCMonth(), ctx.now.getUTCDate());
   const out = [];
   const dayIds = /* @__PURE__ */ new Map();
-  const dayOf = (ms) => {
+  const dayOf2 = (ms) => {
     let id = dayIds.get(ms);
     if (id === void 0) {
       id = utcDay(new Date(ms));
@@ -80649,13 +80649,13 @@ function detectSpendSpikes(ctx) {
     if (from > today) continue;
     const first = from - BASELINE_DAYS * DAY_MS;
     const values = new Float64Array((today - first) / DAY_MS + 1);
-    for (let i = 0; i < values.length; i++) values[i] = valueOf(dayOf(first + i * DAY_MS));
+    for (let i = 0; i < values.length; i++) values[i] = valueOf(dayOf2(first + i * DAY_MS));
     const floor = useCost ? SPIKE_FLOOR.usd : SPIKE_FLOOR.tokens;
     for (let dayStart = today; dayStart >= from; dayStart -= DAY_MS) {
       const at = (dayStart - first) / DAY_MS;
       const value2 = values[at];
       if (value2 < floor) continue;
-      const day = dayOf(dayStart);
+      const day = dayOf2(dayStart);
       const base = baselineOfFinite(values.slice(at - BASELINE_DAYS, at));
       if (value2 <= factor * base.median || value2 <= base.median + 5 * base.mad) continue;
       const unit = useCost ? "USD" : "tokens";
@@ -80982,23 +80982,31 @@ function fetchWindow(watermark, now, options = {}) {
 function usageBucketKey(r) {
   return `${r.provider}\0${r.providerKeyId ?? ""}\0${r.model ?? ""}\0${r.operation}\0${r.project ?? ""}\0${r.start}\0${r.end}`;
 }
-function mergeUsageByKey(known, fresh) {
+function mergeUsageByKey(known, fresh, first) {
   const tree = /* @__PURE__ */ new Map();
+  let runProvider;
+  let runKeys = /* @__PURE__ */ new Map();
   for (const list2 of [known, fresh])
     for (const r of list2) {
       const keyId = r.providerKeyId;
       if (keyId === void 0) continue;
-      let byKey = tree.get(r.provider);
-      if (!byKey) {
-        byKey = /* @__PURE__ */ new Map();
-        tree.set(r.provider, byKey);
+      const start = r.start;
+      if (first !== void 0 && start < first) continue;
+      if (r.provider !== runProvider) {
+        runProvider = r.provider;
+        const had = tree.get(runProvider);
+        if (had) runKeys = had;
+        else {
+          runKeys = /* @__PURE__ */ new Map();
+          tree.set(runProvider, runKeys);
+        }
       }
-      const key = byKey.get(keyId);
-      if (key === void 0) byKey.set(keyId, { records: [r], last: r.start });
-      else if (r.start > key.last) {
+      const key = runKeys.get(keyId);
+      if (key === void 0) runKeys.set(keyId, { records: [r], last: start });
+      else if (start > key.last) {
         key.records.push(r);
-        key.last = r.start;
-      } else place(key.records, r);
+        key.last = start;
+      } else place(key.records, r, start === key.last);
     }
   const out = /* @__PURE__ */ new Map();
   for (const provider of [...tree.keys()].sort()) {
@@ -81010,13 +81018,18 @@ function mergeUsageByKey(known, fresh) {
   }
   return out;
 }
-function place(records, r) {
+function place(records, r, atLast) {
   let lo = 0;
-  let hi = records.length;
-  while (lo < hi) {
-    const mid = lo + hi >>> 1;
-    if (records[mid].start < r.start) lo = mid + 1;
-    else hi = mid;
+  if (atLast) {
+    lo = records.length;
+    while (lo > 0 && records[lo - 1].start === r.start) lo--;
+  } else {
+    let hi = records.length;
+    while (lo < hi) {
+      const mid = lo + hi >>> 1;
+      if (records[mid].start < r.start) lo = mid + 1;
+      else hi = mid;
+    }
   }
   let end = lo;
   while (end < records.length && records[end].start === r.start) {
@@ -81158,14 +81171,14 @@ function carryForward(input) {
     throw new Error(`the window starts on ${input.through}, before the carried ${base.through}`);
   const through = input.through;
   const throughMs = dayStartMs(through);
-  const merged = mergeUsageByKeyFrom(
+  const merged = mergeUsageByKey(
     input.history,
     input.fresh,
     from > base.through ? from : base.through
   );
   const kept = pruned(base, from);
   const next = pruned(base, from);
-  const times = /* @__PURE__ */ new Map();
+  const times = { parsed: /* @__PURE__ */ new Map(), days: /* @__PURE__ */ new Map() };
   let fits = true;
   const usage = [];
   for (const [provider, byKey] of merged) {
@@ -81224,10 +81237,6 @@ function carryForward(input) {
     carry: void 0
   };
 }
-function mergeUsageByKeyFrom(history, fresh, first) {
-  const keep = (list2) => list2.some((r) => r.start < first) ? list2.filter((r) => r.start >= first) : list2;
-  return mergeUsageByKey(keep(history), keep(fresh));
-}
 function keyDaysOf(days, provider, keyId) {
   let byKey = days.keys.get(provider);
   if (!byKey) {
@@ -81255,22 +81264,25 @@ function fold(key, records, count5, times, fromMonth) {
   let lastEnd = key.lastUsed?.end ?? Number.NEGATIVE_INFINITY;
   for (let i = 0; i < count5; i++) {
     const u = records[i];
+    let startOnDay = true;
     if (!(u.start < nextDay) || dayId === "") {
       if (dayId !== "" && !store(key, dayId, cost, tokens, costed, firstUsed)) return false;
-      dayId = u.start.slice(0, 10);
-      dayStart = parseDay(times, dayId);
-      nextDay = Number.isFinite(dayStart) ? nextDayOf(times, dayId, dayStart) : "";
+      const day = dayOf(times, u.start);
+      dayId = day.id;
+      dayStart = day.start;
+      nextDay = day.next;
       const known = key.days.get(dayId);
       cost = known?.cost ?? 0;
       tokens = known?.tokens ?? 0;
       costed = known?.costed ?? false;
       firstUsed = known?.firstUsed ?? Number.POSITIVE_INFINITY;
-      const monthOfDay = u.start.slice(0, 7);
+      const monthOfDay = day.month;
       if (monthOfDay !== monthId) {
         if (monthId >= fromMonth) key.months.set(monthId, month);
         monthId = monthOfDay;
         month = key.months.get(monthId) ?? 0;
       }
+      startOnDay = u.start < nextDay;
     }
     const recordCost = u.costUsd ?? 0;
     const recordTokens = u.inputTokens + u.outputTokens;
@@ -81279,8 +81291,8 @@ function fold(key, records, count5, times, fromMonth) {
     month += recordCost;
     if (u.costUsd !== void 0) costed = true;
     if ((u.requests ?? 0) + recordTokens > 0) {
-      const start = timeOfDay(u.start, dayId, nextDay, dayStart) ?? parseTime2(times, u.start);
-      const end = timeOfDay(u.end, dayId, nextDay, dayStart) ?? parseTime2(times, u.end);
+      const start = (startOnDay ? clockOnDay(u.start, dayStart) : void 0) ?? parseTime2(times.parsed, u.start);
+      const end = timeOfDay(u.end, dayId, nextDay, dayStart) ?? parseTime2(times.parsed, u.end);
       if (!(end >= start) || !(end <= dayStart + DAY_MS)) return false;
       if (start < firstUsed) firstUsed = start;
       if (start > lastStart) lastStart = start;
@@ -81302,21 +81314,28 @@ function store(key, day, cost, tokens, costed, firstUsed) {
   });
   return true;
 }
-function nextDayOf(times, day, midnight) {
-  const marked = `>${day}`;
-  let next = nextDays.get(marked);
-  if (next === void 0) {
-    next = dayOfMs(midnight + DAY_MS);
-    nextDays.set(marked, next);
+function dayOf(times, start) {
+  const id = start.slice(0, 10);
+  let day = times.days.get(id);
+  if (day === void 0) {
+    const ms = parseDay(times.parsed, id);
+    day = {
+      id,
+      start: ms,
+      next: Number.isFinite(ms) ? dayOfMs(ms + DAY_MS) : "",
+      month: id.slice(0, 7)
+    };
+    times.days.set(id, day);
   }
-  return next;
+  return day;
 }
-var nextDays = /* @__PURE__ */ new Map();
 function timeOfDay(at, day, nextDay, midnight) {
+  return at >= day && at < nextDay ? clockOnDay(at, midnight) : void 0;
+}
+function clockOnDay(at, midnight) {
   if (at.length !== 24 || at.charCodeAt(10) !== 84 || at.charCodeAt(23) !== 90) return void 0;
   if (at.charCodeAt(13) !== 58 || at.charCodeAt(16) !== 58 || at.charCodeAt(19) !== 46)
     return void 0;
-  if (!(at >= day && at < nextDay)) return void 0;
   const h1 = at.charCodeAt(11) - 48;
   const h2 = at.charCodeAt(12) - 48;
   const m1 = at.charCodeAt(14) - 48;
@@ -84160,9 +84179,13 @@ async function paginate2(loop) {
 var import__2 = __toESM(require__(), 1);
 var DEFAULT_MAX_PAGES = 200;
 var ajv = new import__2.Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-function compile(schema) {
+function compile(schema, accepts) {
   let compiled2;
   const lazy = ((data) => {
+    if (accepts?.(data)) {
+      lazy.errors = null;
+      return true;
+    }
     compiled2 ??= ajv.compile(schema);
     const ok = compiled2(data);
     lazy.errors = compiled2.errors;
@@ -84799,30 +84822,82 @@ var USAGE_REQUIRED = {
   audio_speeches: ["characters", "num_model_requests"],
   audio_transcriptions: ["seconds", "num_model_requests"]
 };
+function usagePageSchema(required) {
+  return pageOf({
+    type: "object",
+    required: ["object", ...required],
+    properties: {
+      object: { type: "string" },
+      api_key_id: nullableString2,
+      model: nullableString2,
+      project_id: nullableString2,
+      num_model_requests: count3,
+      input_tokens: count3,
+      output_tokens: count3,
+      input_cached_tokens: count3,
+      images: count3,
+      characters: count3,
+      seconds: { type: "number", minimum: 0 }
+    }
+  });
+}
 var validateUsage = Object.fromEntries(
   Object.entries(USAGE_REQUIRED).map(([type, required]) => [
     type,
-    compile(
-      pageOf({
-        type: "object",
-        required: ["object", ...required],
-        properties: {
-          object: { type: "string" },
-          api_key_id: nullableString2,
-          model: nullableString2,
-          project_id: nullableString2,
-          num_model_requests: count3,
-          input_tokens: count3,
-          output_tokens: count3,
-          input_cached_tokens: count3,
-          images: count3,
-          characters: count3,
-          seconds: { type: "number", minimum: 0 }
-        }
-      })
-    )
+    compile(usagePageSchema(required), usagePageCheck(required))
   ])
 );
+var isObject2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isCount = (v, needed) => v === void 0 ? !needed : Number.isSafeInteger(v) && v >= 0;
+var isNullableString = (v) => v === void 0 || v === null || typeof v === "string";
+function usagePageCheck(required) {
+  const need = new Set(required);
+  const requests = need.has("num_model_requests");
+  const input = need.has("input_tokens");
+  const output = need.has("output_tokens");
+  const cached = need.has("input_cached_tokens");
+  const images = need.has("images");
+  const characters = need.has("characters");
+  const seconds = need.has("seconds");
+  const known = [
+    "num_model_requests",
+    "input_tokens",
+    "output_tokens",
+    "input_cached_tokens",
+    "images",
+    "characters",
+    "seconds"
+  ];
+  if (required.some((field) => !known.includes(field))) return () => false;
+  return (data) => {
+    if (!isObject2(data) || data.object !== "page" || typeof data.has_more !== "boolean")
+      return false;
+    if (!(data.next_page === null || typeof data.next_page === "string")) return false;
+    const buckets = data.data;
+    if (!Array.isArray(buckets)) return false;
+    for (let b = 0; b < buckets.length; b++) {
+      const bucket = buckets[b];
+      if (!isObject2(bucket) || !Number.isSafeInteger(bucket.start_time)) return false;
+      if (!Number.isSafeInteger(bucket.end_time)) return false;
+      const results = bucket.results;
+      if (!Array.isArray(results)) return false;
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i];
+        if (!isObject2(r) || typeof r.object !== "string") return false;
+        if (!isNullableString(r.api_key_id) || !isNullableString(r.model)) return false;
+        if (!isNullableString(r.project_id)) return false;
+        if (!isCount(r.num_model_requests, requests) || !isCount(r.input_tokens, input))
+          return false;
+        if (!isCount(r.output_tokens, output) || !isCount(r.input_cached_tokens, cached))
+          return false;
+        if (!isCount(r.images, images) || !isCount(r.characters, characters)) return false;
+        const s = r.seconds;
+        if (s === void 0 ? seconds : !(Number.isFinite(s) && s >= 0)) return false;
+      }
+    }
+    return true;
+  };
+}
 var validateCosts = compile(
   pageOf({
     type: "object",
@@ -85065,6 +85140,8 @@ function createOpenAiProvider(options) {
     }
     const start = floorTo(since, "1h");
     const end = ceilTo(until, "1h");
+    const strings = { key: interner(), model: interner(), project: interner() };
+    const lists = [records];
     for (const type of OPENAI_USAGE_TYPES) {
       const endpoint2 = `/organization/usage/${type}`;
       const validate2 = validateUsage[type];
@@ -85090,13 +85167,16 @@ function createOpenAiProvider(options) {
               validate2
             );
             if (!result.ok) return result;
+            const list2 = [];
             for (const bucket of result.value.data) {
               const span = {
                 start: isoFromUnixSeconds(bucket.start_time),
                 end: isoFromUnixSeconds(bucket.end_time)
               };
-              for (const r of bucket.results) records.push(toUsage(type, span, r, costsPerKey));
+              for (const r of bucket.results)
+                list2.push(toUsage(type, span, r, costsPerKey, strings));
             }
+            lists.push(list2);
             return { ...result, value: { ...result.value, data: [] } };
           },
           next: (page) => page.has_more && page.next_page ? page.next_page : void 0
@@ -85104,33 +85184,33 @@ function createOpenAiProvider(options) {
         maxPages
       );
     }
-    return rec.result(records);
+    return rec.result(joined(lists));
   }
-  function toUsage(type, span, r, costsPerKey) {
+  function toUsage(type, span, r, costsPerKey, strings) {
     const input = r.input_tokens ?? 0;
     const output = r.output_tokens ?? 0;
     const cached = r.input_cached_tokens ?? 0;
-    const model = r.model ?? void 0;
+    const model = strings.model(r.model);
     const estimate = costsPerKey ? void 0 : estimateCostUsd(model, {
       uncachedInput: Math.max(0, input - cached),
       output,
       cacheRead: cached
     });
-    return {
-      provider: options.id,
-      providerKeyId: r.api_key_id ?? void 0,
-      start: span.start,
-      end: span.end,
-      model,
-      operation: type,
-      requests: r.num_model_requests,
-      inputTokens: input,
-      outputTokens: output,
-      cachedTokens: cached,
-      costUsd: estimate,
-      costSource: estimate === void 0 ? "none" : "estimated",
-      project: r.project_id ?? void 0
-    };
+    const u = { ...RECORD };
+    u.provider = options.id;
+    u.providerKeyId = strings.key(r.api_key_id);
+    u.start = span.start;
+    u.end = span.end;
+    u.model = model;
+    u.operation = type;
+    u.requests = r.num_model_requests;
+    u.inputTokens = input;
+    u.outputTokens = output;
+    u.cachedTokens = cached;
+    u.costUsd = estimate;
+    u.costSource = estimate === void 0 ? "none" : "estimated";
+    u.project = strings.project(r.project_id);
+    return u;
   }
   async function auditEvents(since, until) {
     const rec = recorder();
@@ -85341,6 +85421,41 @@ function toLimit(project, limit) {
 }
 function listQuery(after) {
   return [["limit", "100"], ...after ? [["after", after]] : []];
+}
+function interner() {
+  const seen = /* @__PURE__ */ new Map();
+  let last;
+  return (s) => {
+    if (s === null || s === void 0) return void 0;
+    if (s === last) return last;
+    let known = seen.get(s);
+    if (known === void 0) {
+      known = s;
+      seen.set(s, s);
+    }
+    last = known;
+    return known;
+  };
+}
+var RECORD = {
+  provider: "",
+  providerKeyId: void 0,
+  start: "",
+  end: "",
+  model: void 0,
+  operation: "",
+  requests: void 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedTokens: 0,
+  costUsd: void 0,
+  costSource: "none",
+  project: void 0
+};
+function joined(lists) {
+  let out = [];
+  for (let i = 0; i < lists.length; i += 1e3) out = out.concat(...lists.slice(i, i + 1e3));
+  return out;
 }
 
 // src/adapters/providers/openrouter-schemas.ts
@@ -85746,12 +85861,12 @@ function buildProvider(id, settings, adminKey, deps) {
 import { execFile as execFile2 } from "node:child_process";
 import { promisify as promisify2 } from "node:util";
 var run = promisify2(execFile2);
-var RECORD = "";
+var RECORD2 = "";
 var FIELD2 = "";
-var FORMAT = `${RECORD}%H${FIELD2}%P${FIELD2}%an${FIELD2}%ae${FIELD2}%aI${FIELD2}%cI${FIELD2}%s`;
+var FORMAT = `${RECORD2}%H${FIELD2}%P${FIELD2}%an${FIELD2}%ae${FIELD2}%aI${FIELD2}%cI${FIELD2}%s`;
 function parseGitLog(stdout) {
   const commits = [];
-  for (const chunk of stdout.split(RECORD)) {
+  for (const chunk of stdout.split(RECORD2)) {
     if (chunk.trim() === "") continue;
     const [header = "", ...rest] = chunk.split("\n");
     const [

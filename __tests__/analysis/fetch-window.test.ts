@@ -3,6 +3,7 @@ import {
   fetchWindow,
   mergeEvents,
   mergeUsage,
+  mergeUsageByKey,
   nextWatermark,
 } from '../../src/analysis/fetch-window.js'
 import type { UsageRecord } from '../../src/records.js'
@@ -88,6 +89,75 @@ describe('fetch window', () => {
       ),
     ).toEqual(['e0', 'e1'])
   })
+})
+
+describe('mergeUsageByKey', () => {
+  /** A known read and a fresh one as audits see them: mostly in time order, but not all. */
+  function reads(seed: number): [UsageRecord[], UsageRecord[]] {
+    let state = seed
+    const random = () => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0
+      return state / 2 ** 32
+    }
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
+    const at = (hour: number) => new Date(Date.UTC(2026, 10, 20) + hour * 3_600_000).toISOString()
+    const all: UsageRecord[] = []
+    for (let hour = 0; hour < 72; hour++) {
+      const here: UsageRecord[] = []
+      for (const providerKeyId of ['key_b', 'key_a', undefined, 'key_c'])
+        if (random() < 0.6)
+          for (const model of ['gpt-4o-mini', 'gpt-4o', 'o1', undefined])
+            if (random() < 0.4)
+              here.push(record(at(hour), all.length + here.length, { providerKeyId, model }))
+      // Within an hour in any order; now and then a bucket of another width, another operation
+      // or project, a re-read of a recent hour (which replaces it) or a provider of its own.
+      here.sort(() => random() - 0.5)
+      if (random() < 0.1) here.push(record(at(hour), -1, { end: at(hour + 24) }))
+      if (random() < 0.1) here.push(record(at(hour), -2, { operation: 'embeddings' }))
+      if (random() < 0.1) here.push(record(at(hour), -3, { project: pick(['proj_b', 'proj_a']) }))
+      if (random() < 0.2 && hour > 3) {
+        const back = at(hour - 1 - Math.floor(random() * 3))
+        here.push(record(back, all.length + here.length, { model: pick(['gpt-4o', 'o1']) }))
+      }
+      if (random() < 0.05) here.push(record(at(hour), -4, { provider: 'anthropic' }))
+      for (const r of here) all.push({ ...r, requests: all.length })
+    }
+    const cut = Math.floor(all.length * 0.6)
+    return [all.slice(0, cut), all.slice(cut - 40)]
+  }
+
+  /** mergeUsage, each key's records in time order (a stable sort), from `first` on. */
+  function expected(known: UsageRecord[], fresh: UsageRecord[], first: string | undefined) {
+    const merged = mergeUsage(known, fresh)
+      .filter((r) => r.providerKeyId !== undefined && (first === undefined || r.start >= first))
+      .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+    const out = new Map<string, Map<string, UsageRecord[]>>()
+    for (const r of merged) {
+      const byKey = out.get(r.provider) ?? new Map<string, UsageRecord[]>()
+      out.set(r.provider, byKey)
+      byKey.set(r.providerKeyId as string, [...(byKey.get(r.providerKeyId as string) ?? []), r])
+    }
+    return [...out.keys()]
+      .sort()
+      .map((p) => [p, [...(out.get(p)?.keys() ?? [])].sort().map((k) => [k, out.get(p)?.get(k)])])
+  }
+
+  const listed = (merged: Map<string, Map<string, UsageRecord[]>>) =>
+    [...merged].map(([p, byKey]) => [p, [...byKey]])
+
+  it.each([1, 2, 3, 4, 5])(
+    'gives each key the records of mergeUsage in time order (seed %d)',
+    (seed) => {
+      const [known, fresh] = reads(seed)
+      const first = '2026-11-21T05:00:00.000Z'
+
+      expect(listed(mergeUsageByKey(known, fresh))).toEqual(expected(known, fresh, undefined))
+      expect(listed(mergeUsageByKey(known, fresh, first))).toEqual(expected(known, fresh, first))
+      expect(listed(mergeUsageByKey([], [...known, ...fresh], first))).toEqual(
+        expected(known, fresh, first),
+      )
+    },
+  )
 })
 
 describe('changedUsage against history read back from snapshots', () => {

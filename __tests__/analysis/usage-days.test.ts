@@ -361,6 +361,44 @@ describe('carried usage days', () => {
     expect(json.rotations).toEqual({})
   })
 
+  it('are the same whichever way the times are written', () => {
+    // Two models in some hours, the last bucket of a day ending at the next midnight, and a
+    // key used only on one day; then the same with times in another form, which are read by
+    // Date.parse rather than digit by digit.
+    const records: UsageRecord[] = []
+    for (let hour = 0; hour < 6 * 24; hour += 5) {
+      const start = Date.UTC(2026, 10, 3, 1) + hour * HOUR_MS
+      const at = new Date(start).toISOString()
+      const end = new Date(start + HOUR_MS).toISOString()
+      records.push(usage(at, { end, costUsd: hour / 7 }))
+      if (hour % 3 === 0) records.push(usage(at, { end, model: 'gpt-4o', costUsd: 0.1 }))
+      if (hour < 24) records.push(usage(at, { end, providerKeyId: 'key_day', costUsd: 0.3 }))
+    }
+    records.push(usage('2026-11-04T23:00:00.000Z', { end: '2026-11-05T00:00:00.000Z' }))
+    // One key's times without milliseconds: the same order, the same instants.
+    const plain = (r: UsageRecord) =>
+      r.providerKeyId === 'key_k'
+        ? { ...r, start: r.start.replace('.000Z', 'Z'), end: r.end.replace('.000Z', 'Z') }
+        : r
+    const carry = (history: UsageRecord[]) =>
+      toUsageDaysJson(
+        carryForward({
+          base: emptyUsageDays('2026-11-01'),
+          history,
+          fresh: [],
+          snapshots: [],
+          freshEvents: [],
+          from: '2026-11-01',
+          through: '2026-11-07',
+        }).carry as UsageDays,
+      )
+
+    const exact = carry(records)
+
+    expect(exact.keys.openai?.key_k?.days?.filter((d) => d !== null)).toHaveLength(4)
+    expect(carry(records.map(plain))).toEqual(exact)
+  })
+
   it('are not carried when a used bucket reaches past the next midnight', () => {
     const result = carryForward({
       base: emptyUsageDays('2026-11-01'),

@@ -160,29 +160,40 @@ export type UsageByKey = Map<string, Map<string, UsageRecord[]>>
  * gives each key (for ISO 8601 starts), found without sorting the history: records arrive
  * mostly in time order, so each key's list grows at its end, and a record that does not (a
  * re-read overlap, a second model in the same hour) is found or placed by binary search.
+ * With `first`, records that start before it (text order) are left out, as if filtered first.
  */
 export function mergeUsageByKey(
   known: readonly UsageRecord[],
   fresh: readonly UsageRecord[],
+  first?: string,
 ): UsageByKey {
   // Each key's last start is kept beside its list: reading it from the list's last record would
   // touch a record made long before (another page), once per record.
   const tree = new Map<string, Map<string, { records: UsageRecord[]; last: string }>>()
+  // Records come in runs of one provider: its map is looked up once per run.
+  let runProvider: string | undefined
+  let runKeys = new Map<string, { records: UsageRecord[]; last: string }>()
   for (const list of [known, fresh])
     for (const r of list) {
       const keyId = r.providerKeyId
       if (keyId === undefined) continue
-      let byKey = tree.get(r.provider)
-      if (!byKey) {
-        byKey = new Map()
-        tree.set(r.provider, byKey)
+      const start = r.start
+      if (first !== undefined && start < first) continue
+      if (r.provider !== runProvider) {
+        runProvider = r.provider
+        const had = tree.get(runProvider)
+        if (had) runKeys = had
+        else {
+          runKeys = new Map()
+          tree.set(runProvider, runKeys)
+        }
       }
-      const key = byKey.get(keyId)
-      if (key === undefined) byKey.set(keyId, { records: [r], last: r.start })
-      else if (r.start > key.last) {
+      const key = runKeys.get(keyId)
+      if (key === undefined) runKeys.set(keyId, { records: [r], last: start })
+      else if (start > key.last) {
         key.records.push(r)
-        key.last = r.start
-      } else place(key.records, r)
+        key.last = start
+      } else place(key.records, r, start === key.last)
     }
   const out: UsageByKey = new Map()
   for (const provider of [...tree.keys()].sort()) {
@@ -195,14 +206,26 @@ export function mergeUsageByKey(
   return out
 }
 
-/** Puts `r` into a key's records (in series order), replacing the record of the same bucket. */
-function place(records: UsageRecord[], r: UsageRecord): void {
+/**
+ * Puts `r` into a key's records (in series order), replacing the record of the same bucket.
+ * `atLast`: `r` starts when the key's last record does (a second model in the same hour, the
+ * common case), so its place is among the last few records, found from the end rather than by
+ * a binary search that would touch records made long before.
+ */
+function place(records: UsageRecord[], r: UsageRecord, atLast: boolean): void {
+  // `lo`: the first record that does not start before `r`.
   let lo = 0
-  let hi = records.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((records[mid] as UsageRecord).start < r.start) lo = mid + 1
-    else hi = mid
+  if (atLast) {
+    // The list ends with the records of `r`'s start: everything before them starts earlier.
+    lo = records.length
+    while (lo > 0 && (records[lo - 1] as UsageRecord).start === r.start) lo--
+  } else {
+    let hi = records.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((records[mid] as UsageRecord).start < r.start) lo = mid + 1
+      else hi = mid
+    }
   }
   let end = lo
   while (end < records.length && (records[end] as UsageRecord).start === r.start) {

@@ -1,5 +1,5 @@
 import type { AuditEvent, UsageRecord } from '../records.js'
-import { mergeEvents, mergeUsageByKey, type UsageByKey } from './fetch-window.js'
+import { mergeEvents, mergeUsageByKey } from './fetch-window.js'
 import { DAY_MS } from './time.js'
 
 /**
@@ -115,14 +115,15 @@ export function carryForward(input: CarryInput): CarryOutput {
     throw new Error(`the window starts on ${input.through}, before the carried ${base.through}`)
   const through = input.through
   const throughMs = dayStartMs(through)
-  const merged = mergeUsageByKeyFrom(
+  // Records before the day the raw records start are left out as they are merged.
+  const merged = mergeUsageByKey(
     input.history,
     input.fresh,
     from > base.through ? from : base.through,
   )
   const kept = pruned(base, from)
   const next = pruned(base, from)
-  const times = new Map<string, number>()
+  const times: Times = { parsed: new Map(), days: new Map() }
   let fits = true
   const usage: UsageRecord[] = []
   for (const [provider, byKey] of merged) {
@@ -185,17 +186,6 @@ export function carryForward(input: CarryInput): CarryOutput {
   }
 }
 
-/** mergeUsageByKey of records whose start is on or after the day `first`. */
-function mergeUsageByKeyFrom(
-  history: readonly UsageRecord[],
-  fresh: readonly UsageRecord[],
-  first: string,
-): UsageByKey {
-  const keep = (list: readonly UsageRecord[]) =>
-    list.some((r) => r.start < first) ? list.filter((r) => r.start >= first) : list
-  return mergeUsageByKey(keep(history), keep(fresh))
-}
-
 function keyDaysOf(days: UsageDays, provider: string, keyId: string): KeyDays {
   let byKey = days.keys.get(provider)
   if (!byKey) {
@@ -221,7 +211,7 @@ function fold(
   key: KeyDays,
   records: readonly UsageRecord[],
   count: number,
-  times: Map<string, number>,
+  times: Times,
   fromMonth: string,
 ): boolean {
   // The day being summed, in locals (no closure captures them: they stay in registers), written
@@ -240,22 +230,29 @@ function fold(
   let lastEnd = key.lastUsed?.end ?? Number.NEGATIVE_INFINITY
   for (let i = 0; i < count; i++) {
     const u = records[i] as UsageRecord
+    // Whether the start is in timeOfDay's text range, from the day's id to the next day's: one
+    // that does not begin a new day is before the next day's id (just compared) and, records
+    // being in start order, not before the day's first start, which begins with the day's id.
+    let startOnDay = true
     if (!(u.start < nextDay) || dayId === '') {
       if (dayId !== '' && !store(key, dayId, cost, tokens, costed, firstUsed)) return false
-      dayId = u.start.slice(0, 10)
-      dayStart = parseDay(times, dayId)
-      nextDay = Number.isFinite(dayStart) ? nextDayOf(times, dayId, dayStart) : ''
+      const day = dayOf(times, u.start)
+      dayId = day.id
+      dayStart = day.start
+      nextDay = day.next
       const known = key.days.get(dayId)
       cost = known?.cost ?? 0
       tokens = known?.tokens ?? 0
       costed = known?.costed ?? false
       firstUsed = known?.firstUsed ?? Number.POSITIVE_INFINITY
-      const monthOfDay = u.start.slice(0, 7)
+      const monthOfDay = day.month
       if (monthOfDay !== monthId) {
         if (monthId >= fromMonth) key.months.set(monthId, month)
         monthId = monthOfDay
         month = key.months.get(monthId) ?? 0
       }
+      // This start begins with the day's id, so it is not before it.
+      startOnDay = u.start < nextDay
     }
     const recordCost = u.costUsd ?? 0
     const recordTokens = u.inputTokens + u.outputTokens
@@ -264,8 +261,9 @@ function fold(
     month += recordCost
     if (u.costUsd !== undefined) costed = true
     if ((u.requests ?? 0) + recordTokens > 0) {
-      const start = timeOfDay(u.start, dayId, nextDay, dayStart) ?? parseTime(times, u.start)
-      const end = timeOfDay(u.end, dayId, nextDay, dayStart) ?? parseTime(times, u.end)
+      const start =
+        (startOnDay ? clockOnDay(u.start, dayStart) : undefined) ?? parseTime(times.parsed, u.start)
+      const end = timeOfDay(u.end, dayId, nextDay, dayStart) ?? parseTime(times.parsed, u.end)
       if (!(end >= start) || !(end <= dayStart + DAY_MS)) return false
       if (start < firstUsed) firstUsed = start
       if (start > lastStart) lastStart = start
@@ -297,17 +295,42 @@ function store(
   return true
 }
 
-/** The id of the day after `day` (which starts at `midnight`), remembered under a marked key. */
-function nextDayOf(times: Map<string, number>, day: string, midnight: number): string {
-  const marked = `>${day}`
-  let next = nextDays.get(marked)
-  if (next === undefined) {
-    next = dayOfMs(midnight + DAY_MS)
-    nextDays.set(marked, next)
-  }
-  return next
+/** Caches of one carryForward: times parsed (parseDay, parseTime) and days (dayOf). */
+interface Times {
+  parsed: Map<string, number>
+  days: Map<string, Day>
 }
-const nextDays = new Map<string, string>()
+
+/**
+ * What fold needs to start a day, worked out once per day id rather than once per key and day,
+ * and one id string shared by all keys (each key's day sums are filed under it).
+ */
+interface Day {
+  /** The first ten characters of the starts: a `YYYY-MM-DD` day id unless malformed. */
+  id: string
+  /** parseDay of `id`. */
+  start: number
+  /** The id of the next day, or '' when `id` does not parse. */
+  next: string
+  /** The first seven characters of the starts: their month id. */
+  month: string
+}
+
+function dayOf(times: Times, start: string): Day {
+  const id = start.slice(0, 10)
+  let day = times.days.get(id)
+  if (day === undefined) {
+    const ms = parseDay(times.parsed, id)
+    day = {
+      id,
+      start: ms,
+      next: Number.isFinite(ms) ? dayOfMs(ms + DAY_MS) : '',
+      month: id.slice(0, 7),
+    }
+    times.days.set(id, day)
+  }
+  return day
+}
 
 /**
  * `Date.parse` of a `YYYY-MM-DDTHH:MM:SS.sssZ` time on `day` (which starts at `midnight`): the
@@ -315,11 +338,15 @@ const nextDays = new Map<string, string>()
  * form or day.
  */
 function timeOfDay(at: string, day: string, nextDay: string, midnight: number): number | undefined {
+  // On `day` (its id and then "T"): in text order from the day's id up to the next day's.
+  return at >= day && at < nextDay ? clockOnDay(at, midnight) : undefined
+}
+
+/** timeOfDay for a time known to lie on the day that starts at `midnight`. */
+function clockOnDay(at: string, midnight: number): number | undefined {
   if (at.length !== 24 || at.charCodeAt(10) !== 84 || at.charCodeAt(23) !== 90) return undefined
   if (at.charCodeAt(13) !== 58 || at.charCodeAt(16) !== 58 || at.charCodeAt(19) !== 46)
     return undefined
-  // On `day` (its id and then "T"): in text order from the day's id up to the next day's.
-  if (!(at >= day && at < nextDay)) return undefined
   const h1 = at.charCodeAt(11) - 48
   const h2 = at.charCodeAt(12) - 48
   const m1 = at.charCodeAt(14) - 48

@@ -153,30 +153,96 @@ export const USAGE_REQUIRED: Readonly<Record<string, readonly string[]>> = {
   audio_transcriptions: ['seconds', 'num_model_requests'],
 }
 
+/** The schema of a usage page whose results must have the counters `required`. */
+export function usagePageSchema(required: readonly string[]): Record<string, unknown> {
+  return pageOf({
+    type: 'object',
+    required: ['object', ...required],
+    properties: {
+      object: { type: 'string' },
+      api_key_id: nullableString,
+      model: nullableString,
+      project_id: nullableString,
+      num_model_requests: count,
+      input_tokens: count,
+      output_tokens: count,
+      input_cached_tokens: count,
+      images: count,
+      characters: count,
+      seconds: { type: 'number', minimum: 0 },
+    },
+  })
+}
+
 export const validateUsage = Object.fromEntries(
   Object.entries(USAGE_REQUIRED).map(([type, required]) => [
     type,
-    compile<OpenAiPage<OpenAiUsageResult>>(
-      pageOf({
-        type: 'object',
-        required: ['object', ...required],
-        properties: {
-          object: { type: 'string' },
-          api_key_id: nullableString,
-          model: nullableString,
-          project_id: nullableString,
-          num_model_requests: count,
-          input_tokens: count,
-          output_tokens: count,
-          input_cached_tokens: count,
-          images: count,
-          characters: count,
-          seconds: { type: 'number', minimum: 0 },
-        },
-      }),
-    ),
+    compile<OpenAiPage<OpenAiUsageResult>>(usagePageSchema(required), usagePageCheck(required)),
   ]),
 )
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+/** A present field's check; `needed` fails an absent one too. */
+const isCount = (v: unknown, needed: boolean) =>
+  v === undefined ? !needed : Number.isSafeInteger(v) && (v as number) >= 0
+const isNullableString = (v: unknown) => v === undefined || v === null || typeof v === 'string'
+
+/**
+ * usagePageSchema by hand: a backfill validates hundreds of thousands of results, and ajv both
+ * compiled six validators for them (in the run) and walked them slower. True only for a page
+ * the schema accepts (its number checks are, if anything, stricter); compile() hands the rest
+ * to ajv for the verdict and the messages.
+ */
+export function usagePageCheck(required: readonly string[]): (data: unknown) => boolean {
+  const need = new Set(required)
+  const requests = need.has('num_model_requests')
+  const input = need.has('input_tokens')
+  const output = need.has('output_tokens')
+  const cached = need.has('input_cached_tokens')
+  const images = need.has('images')
+  const characters = need.has('characters')
+  const seconds = need.has('seconds')
+  const known = [
+    'num_model_requests',
+    'input_tokens',
+    'output_tokens',
+    'input_cached_tokens',
+    'images',
+    'characters',
+    'seconds',
+  ]
+  // A field this check does not know: every page goes to ajv.
+  if (required.some((field) => !known.includes(field))) return () => false
+  return (data) => {
+    if (!isObject(data) || data.object !== 'page' || typeof data.has_more !== 'boolean')
+      return false
+    if (!(data.next_page === null || typeof data.next_page === 'string')) return false
+    const buckets = data.data
+    if (!Array.isArray(buckets)) return false
+    for (let b = 0; b < buckets.length; b++) {
+      const bucket: unknown = buckets[b]
+      if (!isObject(bucket) || !Number.isSafeInteger(bucket.start_time)) return false
+      if (!Number.isSafeInteger(bucket.end_time)) return false
+      const results = bucket.results
+      if (!Array.isArray(results)) return false
+      for (let i = 0; i < results.length; i++) {
+        const r: unknown = results[i]
+        if (!isObject(r) || typeof r.object !== 'string') return false
+        if (!isNullableString(r.api_key_id) || !isNullableString(r.model)) return false
+        if (!isNullableString(r.project_id)) return false
+        if (!isCount(r.num_model_requests, requests) || !isCount(r.input_tokens, input))
+          return false
+        if (!isCount(r.output_tokens, output) || !isCount(r.input_cached_tokens, cached))
+          return false
+        if (!isCount(r.images, images) || !isCount(r.characters, characters)) return false
+        const s = r.seconds
+        if (s === undefined ? seconds : !(Number.isFinite(s) && (s as number) >= 0)) return false
+      }
+    }
+    return true
+  }
+}
 
 /** §1.4 `organization.costs.result`. */
 export interface OpenAiCostResult {
