@@ -248,7 +248,7 @@ export const incrementalAuditScenario: Scenario = {
   async run(ctx) {
     const keys = ctx.quick ? 100 : 1_000
     // Shares the audit-analysis measurement when that scenario ran in this bench run.
-    const full = await measureFull(ctx, keys, ctx.quick ? 2 : runsAt(false, keys))
+    const full = await measureFull(ctx, keys, ctx.quick ? 2 : runsAt(false))
     const p = { keys, seed: ctx.seed }
     const m = await ctx.measure(
       {
