@@ -45877,6 +45877,9 @@ function createAnthropicProvider(options) {
   };
 }
 
+// src/is-record.ts
+var isRecord = (value2) => typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
+
 // src/adapters/providers/openai-schemas.ts
 var nullableString2 = { type: ["string", "null"] };
 var nullableInteger = { type: ["integer", "null"] };
@@ -45985,7 +45988,6 @@ var validateUsage = Object.fromEntries(
     compile(usagePageSchema(required), usagePageCheck(required))
   ])
 );
-var isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var isCount = (v, needed) => v === void 0 ? !needed : Number.isSafeInteger(v) && v >= 0;
 var isNullableString = (v) => v === void 0 || v === null || typeof v === "string";
 function usagePageCheck(required) {
@@ -46008,20 +46010,20 @@ function usagePageCheck(required) {
   ];
   if (required.some((field) => !known.includes(field))) return () => false;
   return (data) => {
-    if (!isObject(data) || data.object !== "page" || typeof data.has_more !== "boolean")
+    if (!isRecord(data) || data.object !== "page" || typeof data.has_more !== "boolean")
       return false;
     if (!(data.next_page === null || typeof data.next_page === "string")) return false;
     const buckets = data.data;
     if (!Array.isArray(buckets)) return false;
     for (let b = 0; b < buckets.length; b++) {
       const bucket = buckets[b];
-      if (!isObject(bucket) || !Number.isSafeInteger(bucket.start_time)) return false;
+      if (!isRecord(bucket) || !Number.isSafeInteger(bucket.start_time)) return false;
       if (!Number.isSafeInteger(bucket.end_time)) return false;
       const results = bucket.results;
       if (!Array.isArray(results)) return false;
       for (let i = 0; i < results.length; i++) {
         const r = results[i];
-        if (!isObject(r) || typeof r.object !== "string") return false;
+        if (!isRecord(r) || typeof r.object !== "string") return false;
         if (!isNullableString(r.api_key_id) || !isNullableString(r.model)) return false;
         if (!isNullableString(r.project_id)) return false;
         if (!isCount(r.num_model_requests, requests) || !isCount(r.input_tokens, input))
@@ -47916,7 +47918,6 @@ function pendingJson(pending) {
     return out;
   });
 }
-var isRecord = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var optionalString = (v) => v === void 0 || typeof v === "string";
 var OPTIONAL = ["key", "workflow", "owner", "provider"];
 function readPending(value2, now) {
@@ -48479,21 +48480,20 @@ function toUsageDaysJson(days) {
 }
 var DAY_ID = /^\d{4}-\d{2}-\d{2}$/;
 var MONTH_ID = /^\d{4}-\d{2}$/;
-var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 function fromUsageDaysJson(value2) {
-  if (!isRecord2(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
+  if (!isRecord(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
   const { from, through, keys, rotations } = value2;
   if (typeof from !== "string" || !DAY_ID.test(from) || Number.isNaN(dayStartMs(from)))
     return void 0;
   if (typeof through !== "string" || !DAY_ID.test(through) || through < from) return void 0;
-  if (Number.isNaN(dayStartMs(through)) || !isRecord2(keys) || !isRecord2(rotations)) return void 0;
+  if (Number.isNaN(dayStartMs(through)) || !isRecord(keys) || !isRecord(rotations)) return void 0;
   const fromMs = dayStartMs(from);
   const out = emptyUsageDays(from);
   out.through = through;
   const dayIds = [];
   for (const [provider, byKey] of Object.entries(keys)) {
-    if (!isRecord2(byKey)) return void 0;
+    if (!isRecord(byKey)) return void 0;
     const parsed = /* @__PURE__ */ new Map();
     for (const [keyId, json] of Object.entries(byKey)) {
       const key = keyDaysFromJson(json, fromMs, through, dayIds);
@@ -48510,7 +48510,7 @@ function fromUsageDaysJson(value2) {
   return out;
 }
 function keyDaysFromJson(json, fromMs, through, dayIds) {
-  if (!isRecord2(json)) return void 0;
+  if (!isRecord(json)) return void 0;
   const key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
   if (json.days !== void 0) {
     if (!Array.isArray(json.days)) return void 0;
@@ -48533,7 +48533,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     }
   }
   if (json.months !== void 0) {
-    if (!isRecord2(json.months)) return void 0;
+    if (!isRecord(json.months)) return void 0;
     for (const [month, cost] of Object.entries(json.months)) {
       if (!MONTH_ID.test(month) || !isNumber(cost)) return void 0;
       key.months.set(month, cost);
@@ -48546,7 +48546,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     key.lastUsed = { start: last[0], end: last[1] };
   }
   if (json.ips !== void 0) {
-    if (!isRecord2(json.ips)) return void 0;
+    if (!isRecord(json.ips)) return void 0;
     for (const [ip, at] of Object.entries(json.ips)) {
       if (!isNumber(at)) return void 0;
       key.ips.set(ip, at);
@@ -49949,7 +49949,6 @@ function feed(hash, value2) {
   hash.update("}");
 }
 var historyFrom = (now) => utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS3));
-var isObject2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 async function readHistory(forge, readLocal, entries, options, log) {
   const from = historyFrom(options.now);
   if (options.carried !== void 0) {
@@ -50016,7 +50015,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
     }
     if (!data) continue;
     pending = data.pending;
-    if (isObject2(data.matches)) latest.matches = { atMs, value: data.matches };
+    if (isRecord(data.matches)) latest.matches = { atMs, value: data.matches };
     const events = [];
     for (const [provider, p] of Object.entries(data.providers ?? {})) {
       if (Array.isArray(p.keys)) latest.keys.set(provider, { atMs, value: p.keys });
@@ -63073,9 +63072,6 @@ var OTHER_KEY_FIELDS = [
   "azure_keyvault",
   "hc_vault_transit_uri"
 ];
-function isRecord3(value2) {
-  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
-}
 function ageField(value2, where, file) {
   if (value2 === void 0 || value2 === null) return [];
   const items = Array.isArray(value2) ? value2 : [value2];
@@ -63104,7 +63100,7 @@ function recipientsOf(raw, where, file) {
       );
     }
     const [group] = groups;
-    if (!isRecord3(group))
+    if (!isRecord(group))
       throw new VaultError("malformed", file, `${where}: key_groups[0] is not a mapping`);
     if (group.merge !== void 0) {
       throw new VaultError("unsupported", file, `${where}: key_groups with merge are not supported`);
@@ -63185,13 +63181,13 @@ function findCreationRule(configText, relativePath, file = ".sops.yaml") {
   if (first) throw new VaultError("malformed", file, `is not valid YAML (${first.code})`);
   const config = doc.toJS();
   if (config === null || config === void 0) return void 0;
-  if (!isRecord3(config)) throw new VaultError("malformed", file, "is not a mapping");
+  if (!isRecord(config)) throw new VaultError("malformed", file, "is not a mapping");
   const rules = config.creation_rules;
   if (rules === void 0 || rules === null) return void 0;
   if (!Array.isArray(rules)) throw new VaultError("malformed", file, "creation_rules is not a list");
   for (const [index, raw] of rules.entries()) {
     const where = `creation_rules[${index}]`;
-    if (!isRecord3(raw)) throw new VaultError("malformed", file, `${where} is not a mapping`);
+    if (!isRecord(raw)) throw new VaultError("malformed", file, `${where} is not a mapping`);
     const pathRegex = raw.path_regex;
     if (pathRegex !== void 0 && pathRegex !== null && pathRegex !== "") {
       if (typeof pathRegex !== "string") {

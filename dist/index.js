@@ -64032,8 +64032,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject3 = val !== null && typeof val === "object";
-    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    const isObject = val !== null && typeof val === "object";
+    const hasToJSON = isObject && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -77171,6 +77171,9 @@ function formatLastModified(at) {
   return at.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+// src/is-record.ts
+var isRecord = (value2) => typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
+
 // src/adapters/vault/creation-rules.ts
 var OTHER_KEY_FIELDS = [
   "pgp",
@@ -77180,9 +77183,6 @@ var OTHER_KEY_FIELDS = [
   "azure_keyvault",
   "hc_vault_transit_uri"
 ];
-function isRecord(value2) {
-  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
-}
 function ageField(value2, where, file) {
   if (value2 === void 0 || value2 === null) return [];
   const items = Array.isArray(value2) ? value2 : [value2];
@@ -80885,7 +80885,6 @@ function pendingJson(pending) {
     return out;
   });
 }
-var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var optionalString = (v) => v === void 0 || typeof v === "string";
 var OPTIONAL = ["key", "workflow", "owner", "provider"];
 function readPending(value2, now) {
@@ -80893,7 +80892,7 @@ function readPending(value2, now) {
   const oldest = now.getTime() - PENDING_DAYS * DAY_MS;
   const out = [];
   for (const item of value2) {
-    if (!isRecord2(item)) continue;
+    if (!isRecord(item)) continue;
     const { found, ...finding2 } = item;
     const { rule, severity, kind, subject, period, fingerprint, title, message, numbers } = finding2;
     if (typeof found !== "string" || !(Date.parse(found) >= oldest)) continue;
@@ -80902,7 +80901,7 @@ function readPending(value2, now) {
       continue;
     if (kind !== "event" || typeof subject !== "string" || typeof period !== "string") continue;
     if (typeof fingerprint !== "string" || !/^[0-9a-f]{16}$/.test(fingerprint)) continue;
-    if (typeof title !== "string" || typeof message !== "string" || !isRecord2(numbers)) continue;
+    if (typeof title !== "string" || typeof message !== "string" || !isRecord(numbers)) continue;
     if (!Object.values(numbers).every((n) => typeof n === "string" || typeof n === "number"))
       continue;
     if (!OPTIONAL.every((name) => optionalString(finding2[name]))) continue;
@@ -81439,21 +81438,20 @@ function toUsageDaysJson(days) {
 }
 var DAY_ID = /^\d{4}-\d{2}-\d{2}$/;
 var MONTH_ID = /^\d{4}-\d{2}$/;
-var isRecord3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 function fromUsageDaysJson(value2) {
-  if (!isRecord3(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
+  if (!isRecord(value2) || value2.version !== USAGE_DAYS_VERSION) return void 0;
   const { from, through, keys, rotations } = value2;
   if (typeof from !== "string" || !DAY_ID.test(from) || Number.isNaN(dayStartMs(from)))
     return void 0;
   if (typeof through !== "string" || !DAY_ID.test(through) || through < from) return void 0;
-  if (Number.isNaN(dayStartMs(through)) || !isRecord3(keys) || !isRecord3(rotations)) return void 0;
+  if (Number.isNaN(dayStartMs(through)) || !isRecord(keys) || !isRecord(rotations)) return void 0;
   const fromMs = dayStartMs(from);
   const out = emptyUsageDays(from);
   out.through = through;
   const dayIds = [];
   for (const [provider, byKey] of Object.entries(keys)) {
-    if (!isRecord3(byKey)) return void 0;
+    if (!isRecord(byKey)) return void 0;
     const parsed = /* @__PURE__ */ new Map();
     for (const [keyId, json] of Object.entries(byKey)) {
       const key = keyDaysFromJson(json, fromMs, through, dayIds);
@@ -81470,7 +81468,7 @@ function fromUsageDaysJson(value2) {
   return out;
 }
 function keyDaysFromJson(json, fromMs, through, dayIds) {
-  if (!isRecord3(json)) return void 0;
+  if (!isRecord(json)) return void 0;
   const key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
   if (json.days !== void 0) {
     if (!Array.isArray(json.days)) return void 0;
@@ -81493,7 +81491,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     }
   }
   if (json.months !== void 0) {
-    if (!isRecord3(json.months)) return void 0;
+    if (!isRecord(json.months)) return void 0;
     for (const [month, cost] of Object.entries(json.months)) {
       if (!MONTH_ID.test(month) || !isNumber(cost)) return void 0;
       key.months.set(month, cost);
@@ -81506,7 +81504,7 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
     key.lastUsed = { start: last[0], end: last[1] };
   }
   if (json.ips !== void 0) {
-    if (!isRecord3(json.ips)) return void 0;
+    if (!isRecord(json.ips)) return void 0;
     for (const [ip, at] of Object.entries(json.ips)) {
       if (!isNumber(at)) return void 0;
       key.ips.set(ip, at);
@@ -82741,7 +82739,6 @@ function feed(hash, value2) {
   hash.update("}");
 }
 var historyFrom = (now) => utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS));
-var isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 async function readHistory(forge, readLocal, entries, options, log) {
   const from = historyFrom(options.now);
   if (options.carried !== void 0) {
@@ -82808,7 +82805,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
     }
     if (!data) continue;
     pending = data.pending;
-    if (isObject(data.matches)) latest.matches = { atMs, value: data.matches };
+    if (isRecord(data.matches)) latest.matches = { atMs, value: data.matches };
     const events = [];
     for (const [provider, p] of Object.entries(data.providers ?? {})) {
       if (Array.isArray(p.keys)) latest.keys.set(provider, { atMs, value: p.keys });
@@ -84847,7 +84844,6 @@ var validateUsage = Object.fromEntries(
     compile(usagePageSchema(required), usagePageCheck(required))
   ])
 );
-var isObject2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var isCount = (v, needed) => v === void 0 ? !needed : Number.isSafeInteger(v) && v >= 0;
 var isNullableString = (v) => v === void 0 || v === null || typeof v === "string";
 function usagePageCheck(required) {
@@ -84870,20 +84866,20 @@ function usagePageCheck(required) {
   ];
   if (required.some((field) => !known.includes(field))) return () => false;
   return (data) => {
-    if (!isObject2(data) || data.object !== "page" || typeof data.has_more !== "boolean")
+    if (!isRecord(data) || data.object !== "page" || typeof data.has_more !== "boolean")
       return false;
     if (!(data.next_page === null || typeof data.next_page === "string")) return false;
     const buckets = data.data;
     if (!Array.isArray(buckets)) return false;
     for (let b = 0; b < buckets.length; b++) {
       const bucket = buckets[b];
-      if (!isObject2(bucket) || !Number.isSafeInteger(bucket.start_time)) return false;
+      if (!isRecord(bucket) || !Number.isSafeInteger(bucket.start_time)) return false;
       if (!Number.isSafeInteger(bucket.end_time)) return false;
       const results = bucket.results;
       if (!Array.isArray(results)) return false;
       for (let i = 0; i < results.length; i++) {
         const r = results[i];
-        if (!isObject2(r) || typeof r.object !== "string") return false;
+        if (!isRecord(r) || typeof r.object !== "string") return false;
         if (!isNullableString(r.api_key_id) || !isNullableString(r.model)) return false;
         if (!isNullableString(r.project_id)) return false;
         if (!isCount(r.num_model_requests, requests) || !isCount(r.input_tokens, input))

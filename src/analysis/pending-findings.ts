@@ -1,6 +1,7 @@
 import type { AuditFinding } from './audit-findings.js'
 import { AUDIT_RULES, SEVERITIES } from './findings.js'
 import { DAY_MS } from './time.js'
+import { isRecord } from '../is-record.js'
 
 /**
  * Event findings still waiting for their issue (issue 5). Event detectors judge only a run's
@@ -30,8 +31,6 @@ export function pendingJson(pending: readonly PendingFinding[]): Record<string, 
   })
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 const optionalString = (v: unknown) => v === undefined || typeof v === 'string'
 const OPTIONAL = ['key', 'workflow', 'owner', 'provider'] as const
 

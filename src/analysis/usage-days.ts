@@ -1,6 +1,7 @@
 import type { AuditEvent, UsageRecord } from '../records.js'
 import { mergeEvents, mergeUsageByKey } from './fetch-window.js'
 import { DAY_MS } from './time.js'
+import { isRecord } from '../is-record.js'
 
 /**
  * What an audit carries from one run to the next so that it need not read back and re-add the
@@ -491,8 +492,6 @@ export function toUsageDaysJson(days: UsageDays): UsageDaysJson {
 
 const DAY_ID = /^\d{4}-\d{2}-\d{2}$/
 const MONTH_ID = /^\d{4}-\d{2}$/
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
 /** The carried days from their JSON form; undefined for anything but what toUsageDaysJson writes. */

@@ -13,6 +13,7 @@ import type { LedgerEntry } from '../ledger/chain.js'
 import type { Forge } from '../ports/forge.js'
 import type { Log } from '../ports/log.js'
 import type { AuditEvent, UsageRecord } from '../records.js'
+import { isRecord } from '../is-record.js'
 
 /**
  * The history an audit run analyses, read back from the ledger's snapshots (issue 5): either
@@ -111,9 +112,6 @@ export interface HistoryOptions {
 }
 
 type ReadLocal = (path: string) => Promise<Uint8Array | undefined>
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 interface SnapshotData {
   providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[]; keys?: unknown }>
@@ -235,7 +233,7 @@ async function readSnapshots(
     }
     if (!data) continue
     pending = data.pending
-    if (isObject(data.matches)) latest.matches = { atMs, value: data.matches }
+    if (isRecord(data.matches)) latest.matches = { atMs, value: data.matches }
     const events: AuditEvent[] = []
     for (const [provider, p] of Object.entries(data.providers ?? {})) {
       if (Array.isArray(p.keys)) latest.keys.set(provider, { atMs, value: p.keys })

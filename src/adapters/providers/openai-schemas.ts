@@ -1,4 +1,5 @@
 import { compile } from './common.js'
+import { isRecord } from '../../is-record.js'
 
 /**
  * Response shapes of the OpenAI Administration API (providers.md §1.2–§1.8). Each schema
@@ -181,8 +182,6 @@ export const validateUsage = Object.fromEntries(
   ]),
 )
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 /** A present field's check; `needed` fails an absent one too. */
 const isCount = (v: unknown, needed: boolean) =>
   v === undefined ? !needed : Number.isSafeInteger(v) && (v as number) >= 0
@@ -215,20 +214,20 @@ export function usagePageCheck(required: readonly string[]): (data: unknown) => 
   // A field this check does not know: every page goes to ajv.
   if (required.some((field) => !known.includes(field))) return () => false
   return (data) => {
-    if (!isObject(data) || data.object !== 'page' || typeof data.has_more !== 'boolean')
+    if (!isRecord(data) || data.object !== 'page' || typeof data.has_more !== 'boolean')
       return false
     if (!(data.next_page === null || typeof data.next_page === 'string')) return false
     const buckets = data.data
     if (!Array.isArray(buckets)) return false
     for (let b = 0; b < buckets.length; b++) {
       const bucket: unknown = buckets[b]
-      if (!isObject(bucket) || !Number.isSafeInteger(bucket.start_time)) return false
+      if (!isRecord(bucket) || !Number.isSafeInteger(bucket.start_time)) return false
       if (!Number.isSafeInteger(bucket.end_time)) return false
       const results = bucket.results
       if (!Array.isArray(results)) return false
       for (let i = 0; i < results.length; i++) {
         const r: unknown = results[i]
-        if (!isObject(r) || typeof r.object !== 'string') return false
+        if (!isRecord(r) || typeof r.object !== 'string') return false
         if (!isNullableString(r.api_key_id) || !isNullableString(r.model)) return false
         if (!isNullableString(r.project_id)) return false
         if (!isCount(r.num_model_requests, requests) || !isCount(r.input_tokens, input))

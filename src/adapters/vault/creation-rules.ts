@@ -12,6 +12,7 @@ import {
   goRegExp,
   type EncryptionRule,
 } from './sops-mac.js'
+import { isRecord } from '../../is-record.js'
 
 export interface CreationRule {
   /** Position in `creation_rules`, 0-based. */
@@ -33,10 +34,6 @@ const OTHER_KEY_FIELDS = [
 ]
 
 type Raw = Record<string, unknown>
-
-function isRecord(value: unknown): value is Raw {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** `age` as a comma-separated string or a list whose items may themselves be comma-separated. */
 function ageField(value: unknown, where: string, file: string): string[] {
