@@ -1,11 +1,14 @@
 import { describe, expect, it } from '@jest/globals'
 import {
+  changedUsage,
   fetchWindow,
   mergeEvents,
   mergeUsage,
   mergeUsageByKey,
   nextWatermark,
+  usageBucketKey,
 } from '../../src/analysis/fetch-window.js'
+import { canonicalJson } from '../../src/ledger/canonical-json.js'
 import type { UsageRecord } from '../../src/records.js'
 
 const NOW = new Date('2026-11-27T12:34:56Z')
@@ -141,6 +144,33 @@ describe('mergeUsageByKey', () => {
       .sort()
       .map((p) => [p, [...(out.get(p)?.keys() ?? [])].sort().map((k) => [k, out.get(p)?.get(k)])])
   }
+
+  it.each([1, 2, 3, 4, 5])(
+    'changedUsage keeps the fresh records a bucket-key comparison keeps (seed %d)',
+    (seed) => {
+      // Arrange: the known read as snapshots give it back (canonical JSON, a few records twice
+      // with the later copy changed), and fresh records of which some changed.
+      const [known, fresh] = reads(seed)
+      const stored = known.map((r) => JSON.parse(canonicalJson(r)) as UsageRecord)
+      for (let i = 0; i < stored.length; i += 17)
+        stored.push({ ...(stored[i] as UsageRecord), outputTokens: 7 })
+      const read = fresh.map((r, i) => (i % 5 === 0 ? { ...r, inputTokens: r.inputTokens + 1 } : r))
+      // The comparison changedUsage made before: one key string per record, canonical JSON.
+      const latest = new Map(stored.map((r) => [usageBucketKey(r), r]))
+      const reference = read.filter((r) => {
+        const before = latest.get(usageBucketKey(r))
+        return before === undefined || canonicalJson(before) !== canonicalJson(r)
+      })
+
+      // Act
+      const changed = changedUsage(stored, read)
+
+      // Assert
+      expect(changed).toEqual(reference)
+      expect(changed.length).toBeGreaterThan(0)
+      expect(changed.length).toBeLessThan(read.length)
+    },
+  )
 
   const listed = (merged: Map<string, Map<string, UsageRecord[]>>) =>
     [...merged].map(([p, byKey]) => [p, [...byKey]])

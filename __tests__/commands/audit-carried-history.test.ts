@@ -3,6 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { STATE_FILE, type AuditReport } from '../../src/commands/audit.js'
 import { USAGE_DAYS_DIGEST_FIELD } from '../../src/commands/audit-history.js'
+import {
+  formatState,
+  formatUsageDays,
+  readState,
+  type AuditState,
+} from '../../src/commands/audit-state.js'
+import type { UsageDaysJson } from '../../src/analysis/usage-days.js'
 import { LEDGER_FILE, parseLedger } from '../../src/ledger/chain.js'
 import { startAuditHarness, type AuditHarness } from '../../test/fakes/audit-harness.js'
 
@@ -22,18 +29,31 @@ const at = (hours: number) => new Date(Date.parse(T0) + hours * HOUR_MS).toISOSt
  */
 const SCHEDULE = [at(0), at(1), at(48), at(9 * 24), at(9 * 24 + 1), at(9 * 24 + 2)]
 
-interface StateWithDays {
-  usage_days?: { snapshot: string; through: string; keys: Record<string, unknown> }
+interface DaysJson {
+  through: string
+  keys: Record<string, Record<string, { days?: unknown[] }>>
 }
 
-const readState = async (h: AuditHarness) =>
-  JSON.parse(await readFile(join(h.root, STATE_FILE), 'utf8')) as StateWithDays
+/** state.json as the audit reads it, with its carried days parsed (undefined: none). */
+async function readStateFile(h: AuditHarness) {
+  const state = readState(await readFile(join(h.root, STATE_FILE), 'utf8'))
+  const days = state.usage_days && (JSON.parse(state.usage_days.text) as DaysJson)
+  return { state, days }
+}
 
-/** Commits a change to state.json, as someone with push access could. */
-async function editState(h: AuditHarness, edit: (state: StateWithDays) => void): Promise<void> {
-  const state = await readState(h)
-  edit(state)
-  await writeFile(join(h.root, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`)
+/**
+ * Commits a change to state.json, as someone with push access could, written back in the
+ * audit's own layout (so that only the change itself can fail the digest).
+ */
+async function editState(
+  h: AuditHarness,
+  edit: (days: DaysJson | undefined, state: AuditState) => AuditState | void,
+): Promise<void> {
+  const { state, days } = await readStateFile(h)
+  const next = edit(days, state) ?? state
+  if (days !== undefined && next.usage_days !== undefined)
+    next.usage_days = { ...next.usage_days, text: formatUsageDays(days as UsageDaysJson) }
+  await writeFile(join(h.root, STATE_FILE), formatState(next))
   await h.git('commit', '--quiet', '--no-verify', '-am', 'edit the audit state')
 }
 
@@ -67,7 +87,9 @@ describe('audit carrying its history between runs', () => {
       const a: string[] = []
       carried.push(await carrying.runAudit({ now, onRead: (path) => a.push(path) }))
       readsCarrying.push(a)
-      await editState(reading, (state) => delete state.usage_days).catch(() => undefined)
+      await editState(reading, (_, state) => ({ ...state, usage_days: undefined })).catch(
+        () => undefined,
+      )
       const b: string[] = []
       full.push(await reading.runAudit({ now, onRead: (path) => b.push(path) }))
       readsFull.push(b)
@@ -88,13 +110,12 @@ describe('audit carrying its history between runs', () => {
   })
 
   it('writes carried days with their digest in the snapshot of the run that made them', async () => {
-    const state = await readState(carrying)
-    const days = state.usage_days
+    const { state, days } = await readStateFile(carrying)
     // The last run judges from 5 December 12:00 (its read's start); off-hours counts Berlin's
     // 5 December whole, from 4 December 23:00 UTC, so the days before 4 December are carried.
     expect(days?.through).toBe('2026-12-04')
     const ledger = parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8'))
-    const holder = ledger.entries.find((e) => e.sha256 === days?.snapshot)
+    const holder = ledger.entries.find((e) => e.sha256 === state.usage_days?.snapshot)
     expect(holder).toBeDefined()
     const snapshot = JSON.parse(
       await readFile(join(carrying.root, holder?.path ?? ''), 'utf8'),
@@ -113,15 +134,14 @@ describe('audit carrying its history between runs', () => {
 
   it('rebuilds from the snapshots, with the same findings, when the carried days were edited', async () => {
     // Arrange: a key's spend on a carried day made smaller, as if to hide a spike.
-    await editState(carrying, (state) => {
-      const keys = state.usage_days?.keys ?? {}
-      const byKey = Object.values(keys)[0] as Record<string, { days?: unknown[] }>
+    await editState(carrying, (days) => {
+      const byKey = Object.values(days?.keys ?? {})[0] ?? {}
       const key = Object.values(byKey).find((k) => (k.days ?? []).some((d) => d !== null))
       const i = (key?.days ?? []).findIndex((d) => d !== null)
       const day = key?.days?.[i] as [number | null, number]
       key!.days![i] = [0, 0, ...day.slice(2)]
     })
-    await editState(reading, (state) => delete state.usage_days)
+    await editState(reading, (_, state) => ({ ...state, usage_days: undefined }))
     const now = at(9 * 24 + 3)
     const before = carrying.lines.length
     const readsA: string[] = []
@@ -135,7 +155,7 @@ describe('audit carrying its history between runs', () => {
     expect(warnings.map((l) => l.message).join('\n')).toMatch(/do not match the digest/)
     expect(said(a)).toEqual(said(b))
     expect(snapshotReads(readsA).length).toBeGreaterThan(2)
-    const state = await readState(carrying)
+    const { state } = await readStateFile(carrying)
     expect(state.usage_days?.snapshot).toBe(
       parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8')).entries.at(-1)?.sha256,
     )

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { carryForward, emptyUsageDays, toUsageDaysJson } from '../../src/analysis/usage-days.js'
+import { formatUsageDays } from '../../src/commands/audit-state.js'
 import {
   HISTORY_DAYS,
   readHistory,
@@ -60,14 +61,14 @@ function carriedState(through: string) {
     through,
   }).carry
   if (!carry) throw new Error('no carry')
-  const json = toUsageDaysJson(carry)
+  const text = formatUsageDays(toUsageDaysJson(carry))
   const holder = entries.at(-1) as LedgerEntry
-  const text = JSON.parse(texts.get(holder.path) ?? '{}') as Record<string, unknown>
+  const snapshot = JSON.parse(texts.get(holder.path) ?? '{}') as Record<string, unknown>
   texts.set(
     holder.path,
-    JSON.stringify({ ...text, [USAGE_DAYS_DIGEST_FIELD]: usageDaysDigest(json) }),
+    JSON.stringify({ ...snapshot, [USAGE_DAYS_DIGEST_FIELD]: usageDaysDigest(text) }),
   )
-  return { entries, texts, carried: { ...json, snapshot: holder.sha256 } }
+  return { entries, texts, carried: { text, snapshot: holder.sha256 } }
 }
 
 async function read(
@@ -109,9 +110,16 @@ describe('readHistory', () => {
 
   it('reads everything again, with a warning, when the carried days do not match their digest', async () => {
     const setup = carriedState('2026-12-08')
-    const days = (setup.carried.keys.openai?.key_k?.days ?? []).filter((d) => d !== null)
-    ;(days[0] as number[])[0] = 0
-    const { reads, lines, result } = await read(setup)
+    // One day's cost changed by a digit, the text still valid JSON of the same form.
+    const edited = setup.carried.text.replace(
+      /\[(\d)/,
+      (_, digit: string) => `[${(Number(digit) + 1) % 10}`,
+    )
+    expect(edited).not.toBe(setup.carried.text)
+    const { reads, lines, result } = await read({
+      ...setup,
+      carried: { ...setup.carried, text: edited },
+    })
     expect(result.carried).toBe(false)
     expect(reads.length).toBe(7 + setup.entries.length)
     expect(

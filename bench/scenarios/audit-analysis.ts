@@ -13,6 +13,7 @@ import {
   toUsageDaysJson,
 } from '../../src/analysis/usage-days.js'
 import { usageDaysDigest } from '../../src/commands/audit-history.js'
+import { formatUsageDays } from '../../src/commands/audit-state.js'
 import { untimed } from '../child.js'
 import type { BenchContext, ChildTask, Scenario } from '../scenario.js'
 import type { Measurement } from '../stats.js'
@@ -71,9 +72,8 @@ export const analysisTask: ChildTask = async (params, measure) => {
     })
     if (!carried.carry) throw new Error('the synthetic usage did not fit carried days')
     // What the run writes for the next one: the carried days, and their digest for the snapshot.
-    const json = toUsageDaysJson(carried.carry)
-    const digest = usageDaysDigest(json)
-    const text = JSON.stringify(json)
+    const text = formatUsageDays(toUsageDaysJson(carried.carry))
+    const digest = usageDaysDigest(text)
     return {
       read: fresh.length,
       raw: carried.usage.length,

@@ -19,6 +19,7 @@ import {
   type UsageDays,
 } from '../../src/analysis/usage-days.js'
 import { historyFrom, readHistory, usageDaysDigest } from '../../src/commands/audit-history.js'
+import { formatState, formatUsageDays, readState } from '../../src/commands/audit-state.js'
 import type { LedgerEntry } from '../../src/ledger/chain.js'
 import { silentLog } from '../../src/ports/log.js'
 import { memoryForge } from '../../test/fakes/memory-forge.js'
@@ -102,8 +103,8 @@ const incrementalTask: ChildTask = async (params, measure) => {
     })
   }
   if (!prior.carry) throw new Error('the synthetic usage did not fit carried days')
-  const carriedJson = toUsageDaysJson(prior.carry)
-  const stateText = JSON.stringify({
+  const carriedText = formatUsageDays(toUsageDaysJson(prior.carry))
+  const stateText = formatState({
     version: 1,
     providers: Object.fromEntries(
       Object.keys(org.inventory.providers).map((p) => [
@@ -111,9 +112,9 @@ const incrementalTask: ChildTask = async (params, measure) => {
         { watermark: END.toISOString(), failed_runs: 0 },
       ]),
     ),
-    usage_days: { ...carriedJson, snapshot: HOLDER },
+    usage_days: { text: carriedText, snapshot: HOLDER },
   })
-  const digest = usageDaysDigest(carriedJson)
+  const digest = usageDaysDigest(carriedText)
   const entries: LedgerEntry[] = Array.from({ length: HISTORY_HOURS }, (_, hour) => ({
     path: snapshotPath(hour),
     sha256: hour === HISTORY_HOURS - 1 ? HOLDER : `sha256:${hour}`,
@@ -121,16 +122,23 @@ const incrementalTask: ChildTask = async (params, measure) => {
     at: new Date(START.getTime() + (hour + 1) * HOUR_MS).toISOString(),
   }))
   const hourOf = new Map(entries.map((e, hour) => [e.path, hour]))
-  // Snapshots as the checkout holds them: made when read (untimed), like the pages.
+  // Snapshots as the checkout holds them: files, read as bytes. The ones this run can read (from
+  // a day before the carried days end) are made before the timer starts, as files on disk would
+  // be, so that making them leaves no garbage for the timed run to collect; any other is made
+  // when read, untimed.
   const encoder = new TextEncoder()
+  const bytesOf = (hour: number) =>
+    encoder.encode(
+      snapshotText(org, hour, true, [], hour === HISTORY_HOURS - 1 ? digest : undefined),
+    )
+  const onDisk = new Map<number, Uint8Array>()
+  const firstOnDisk = (dayStartMs(throughBefore) - DAY_MS - START.getTime()) / HOUR_MS
+  for (let hour = Math.max(0, firstOnDisk); hour < HISTORY_HOURS; hour++)
+    onDisk.set(hour, bytesOf(hour))
   const readLocal = async (path: string) => {
     const hour = hourOf.get(path)
     if (hour === undefined) return undefined
-    return untimed(() =>
-      encoder.encode(
-        snapshotText(org, hour, true, [], hour === HISTORY_HOURS - 1 ? digest : undefined),
-      ),
-    )
+    return onDisk.get(hour) ?? untimed(() => bytesOf(hour))
   }
   const { forge } = memoryForge()
   const window = fetchWindow(END.toISOString(), now)
@@ -138,7 +146,7 @@ const incrementalTask: ChildTask = async (params, measure) => {
   const to = (window.until.getTime() - START.getTime()) / HOUR_MS
   const pages = usagePageLists(org, from, to, HOURS_PER_PAGE)
   const result = await measure(async () => {
-    const state = JSON.parse(stateText) as { usage_days: unknown }
+    const state = readState(stateText)
     const fresh = await readUsage(pages, window.since, window.until)
     const windowStart = window.since
     const rawFrom = rawStart(org.inventory, windowStart)
@@ -171,9 +179,13 @@ const incrementalTask: ChildTask = async (params, measure) => {
     // The state for the next run: new carried days (and their digest) only when they moved.
     const moves =
       carried.carry?.through !== history.base.through || carried.carry.from !== history.base.from
-    const json = moves && carried.carry ? toUsageDaysJson(carried.carry) : undefined
-    const nextDigest = json ? usageDaysDigest(json) : undefined
-    const next = JSON.stringify({ ...state, usage_days: json ?? state.usage_days })
+    const text =
+      moves && carried.carry ? formatUsageDays(toUsageDaysJson(carried.carry)) : undefined
+    const nextDigest = text !== undefined ? usageDaysDigest(text) : undefined
+    const next = formatState({
+      ...state,
+      usage_days: text !== undefined ? { text, snapshot: 'sha256:next' } : state.usage_days,
+    })
     return {
       carried: history.carried,
       snapshots: history.read,
@@ -236,7 +248,7 @@ const windowTask: ChildTask = async (params, measure) => {
 export const incrementalAuditScenario: Scenario = {
   name: 'incremental-audit',
   describe: [
-    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, made when read, like the pages). Timed: JSON.parse of the state; reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (the hours the detectors read raw: the 25-hour window, the local days off-hours counts whole, back to a UTC midnight; about 60 of the 2,160); \`carryForward\` (usage merged per key, the carried days moved up to the window's first day when it changed), \`changedUsage\` (what the snapshot stores), building the DetectorContext and \`runDetectors\` (judging the 25 hours read; earlier runs judged the rest), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. The same run a day later (after a missed day: 48 hours read, the carried days moved) is the third row. Each is compared on CPU with its new data analysed alone (**window** task: the same pages read through the adapter, merged, and judged by the detectors as if they were the whole history: what any run reading that much pays, the adapter's one-time schema compilation included), and with the full analysis row at the same size. Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
+    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, read as bytes like files of the checkout: the ones after the previous run's carried days, less a day, made before the timer starts, any other when read). Timed: reading the state (its carried days kept as the text their digest covers); reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (the hours the detectors read raw: the 25-hour window, the local days off-hours counts whole, back to a UTC midnight; about 60 of the 2,160); \`carryForward\` (usage merged per key, the carried days moved up to the window's first day when it changed), \`changedUsage\` (what the snapshot stores), building the DetectorContext and \`runDetectors\` (judging the 25 hours read; earlier runs judged the rest), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. The same run a day later (after a missed day: 48 hours read, the carried days moved) is the third row. Each is compared on CPU with its new data analysed alone (**window** task: the same pages read through the adapter, merged, and judged by the detectors as if they were the whole history: what any run reading that much pays, the adapter's one-time schema compilation included), and with the full analysis row at the same size. Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
   ],
   tasks: {
     analysis: analysisTask,

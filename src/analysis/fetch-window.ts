@@ -283,19 +283,41 @@ export function changedUsage(
     if (r.start < first) first = r.start
     if (r.start > last) last = r.start
   }
-  // Canonical form: history comes back from snapshots with sorted keys, fresh records in the
-  // adapter's key order, and the same content must compare equal. Built only for the history
-  // records a fresh one shares a bucket with; a later duplicate in `known` still wins.
-  const wanted = new Set(fresh.map(usageBucketKey))
-  const old = new Map<string, UsageRecord>()
+  // History records in that span, filed by provider, key and start: those fields are strings
+  // the records already hold, so no key string is built per record (that cost as much as the
+  // rest of an hourly run's bookkeeping). A later duplicate in `known` still wins: each list is
+  // searched from its end.
+  const filed = new Map<string, Map<string, Map<string, UsageRecord[]>>>()
   for (const r of known) {
     if (r.start < first || r.start > last) continue
-    const key = usageBucketKey(r)
-    if (wanted.has(key)) old.set(key, r)
+    let byKey = filed.get(r.provider)
+    if (!byKey) {
+      byKey = new Map()
+      filed.set(r.provider, byKey)
+    }
+    const keyId = r.providerKeyId ?? ''
+    let byStart = byKey.get(keyId)
+    if (!byStart) {
+      byStart = new Map()
+      byKey.set(keyId, byStart)
+    }
+    const list = byStart.get(r.start)
+    if (list) list.push(r)
+    else byStart.set(r.start, [r])
   }
+  // Canonical form: history comes back from snapshots with sorted keys, fresh records in the
+  // adapter's key order, and the same content must compare equal (sameContent).
   return fresh.filter((r) => {
-    const before = old.get(usageBucketKey(r))
-    return before === undefined || !sameContent(before, r)
+    const list = filed
+      .get(r.provider)
+      ?.get(r.providerKeyId ?? '')
+      ?.get(r.start)
+    if (list)
+      for (let i = list.length - 1; i >= 0; i--) {
+        const before = list[i] as UsageRecord
+        if (sameBucket(before, r)) return !sameContent(before, r)
+      }
+    return true
   })
 }
 

@@ -17,7 +17,8 @@ import { isRecord } from '../is-record.js'
  * run and rebuilt from the snapshots (src/commands/audit-history.ts).
  */
 
-export const USAGE_DAYS_VERSION = 1
+/** 2: the digest covers the text state.json holds (commands/audit-state.ts), not canonical JSON. */
+export const USAGE_DAYS_VERSION = 2
 
 /** One UTC day of one provider key. */
 export interface DaySums {
@@ -122,8 +123,11 @@ export function carryForward(input: CarryInput): CarryOutput {
     input.fresh,
     from > base.through ? from : base.through,
   )
-  const kept = pruned(base, from)
-  const next = pruned(base, from)
+  // Nothing is older than `from` when the carried days start there (an hourly run's case):
+  // then they are shared as they are, and each key's sums copied only where this run adds to
+  // them (most hours add nothing: copying every key's days was much of an hourly run's garbage).
+  const kept = from > base.from ? pruned(base, from) : base
+  const next = sharedDays(kept)
   const times: Times = { parsed: new Map(), days: new Map() }
   let fits = true
   const usage: UsageRecord[] = []
@@ -137,7 +141,7 @@ export function carryForward(input: CarryInput): CarryOutput {
         if ((records[mid] as UsageRecord).start < through) split = mid + 1
         else hi = mid
       }
-      const key = split > 0 && fits ? keyDaysOf(next, provider, keyId) : undefined
+      const key = split > 0 && fits ? ownKeyDays(next, provider, keyId) : undefined
       if (key && !fold(key, records, split, times, fromMonthOf(from))) fits = false
       for (let i = split; i < records.length; i++) usage.push(records[i] as UsageRecord)
     }
@@ -158,18 +162,23 @@ export function carryForward(input: CarryInput): CarryOutput {
       // An event summed here must lie before every later window start.
       if (!(Date.parse(e.at) < throughMs)) fits = false
       if (e.providerKeyId === undefined || !e.ip) continue
-      const ips = keyDaysOf(next, e.provider, e.providerKeyId).ips
+      const ips = ownKeyDays(next, e.provider, e.providerKeyId).ips
       ips.set(e.ip, Math.max(ips.get(e.ip) ?? 0, snapshot.atMs))
     }
   }
   if (fits) {
-    next.through = through
+    const carried: UsageDays = {
+      from: next.from,
+      through,
+      keys: next.keys,
+      rotations: next.rotations,
+    }
     return {
-      earlier: next,
+      earlier: carried,
       usage,
       events: mergeEvents(laterEvents, input.freshEvents),
       rotations,
-      carry: next,
+      carry: carried,
     }
   }
   // A record that does not fit: the days carried so far stay as they were, the rest raw.
@@ -187,17 +196,37 @@ export function carryForward(input: CarryInput): CarryOutput {
   }
 }
 
-function keyDaysOf(days: UsageDays, provider: string, keyId: string): KeyDays {
+/** Carried days that may be added to: `days`' maps copied, each key's sums still shared. */
+interface SharedDays extends UsageDays {
+  /** The keys whose sums are this copy's own (copied from `days` or new). */
+  owned: Set<KeyDays>
+}
+
+function sharedDays(days: UsageDays): SharedDays {
+  const keys = new Map<string, Map<string, KeyDays>>()
+  for (const [provider, byKey] of days.keys) keys.set(provider, new Map(byKey))
+  return { ...days, keys, rotations: new Map(days.rotations), owned: new Set() }
+}
+
+/** A key's sums to add to: its own copy in `days`, made on first use. */
+function ownKeyDays(days: SharedDays, provider: string, keyId: string): KeyDays {
   let byKey = days.keys.get(provider)
   if (!byKey) {
     byKey = new Map()
     days.keys.set(provider, byKey)
   }
-  let key = byKey.get(keyId)
-  if (!key) {
-    key = { days: new Map(), months: new Map(), lastUsed: undefined, ips: new Map() }
-    byKey.set(keyId, key)
-  }
+  const shared = byKey.get(keyId)
+  if (shared && days.owned.has(shared)) return shared
+  const key: KeyDays = shared
+    ? {
+        days: new Map(shared.days),
+        months: new Map(shared.months),
+        lastUsed: shared.lastUsed && { ...shared.lastUsed },
+        ips: new Map(shared.ips),
+      }
+    : { days: new Map(), months: new Map(), lastUsed: undefined, ips: new Map() }
+  byKey.set(keyId, key)
+  days.owned.add(key)
   return key
 }
 
@@ -538,7 +567,11 @@ function keyDaysFromJson(
       const entry: unknown = json.days[i]
       if (entry === null) continue
       if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return undefined
-      const [cost, tokens, firstUsed] = entry as unknown[]
+      // By index, not by destructuring, which goes through the array iterator (once per key and
+      // day of the carried history, read by every hourly run).
+      const cost: unknown = entry[0]
+      const tokens: unknown = entry[1]
+      const firstUsed: unknown = entry[2]
       if (!(cost === null || isNumber(cost)) || !isNumber(tokens)) return undefined
       if (firstUsed !== undefined && !isNumber(firstUsed)) return undefined
       const midnight = fromMs + i * DAY_MS

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { DAY_MS, utcDay } from '../analysis/time.js'
 import {
   dayStartMs,
@@ -6,11 +6,11 @@ import {
   fromUsageDaysJson,
   type SnapshotHistory,
   type UsageDays,
-  type UsageDaysJson,
 } from '../analysis/usage-days.js'
 import { canonicalJson } from '../ledger/canonical-json.js'
 import type { LedgerEntry } from '../ledger/chain.js'
 import type { Forge } from '../ports/forge.js'
+import type { CarriedText } from './audit-state.js'
 import type { Log } from '../ports/log.js'
 import type { AuditEvent, UsageRecord } from '../records.js'
 import { isRecord } from '../is-record.js'
@@ -34,39 +34,12 @@ export const HISTORY_DAYS = 40
 /** The snapshot field holding the SHA-256 of the `usage_days` its run wrote to state.json. */
 export const USAGE_DAYS_DIGEST_FIELD = 'usage_days_sha256'
 
-/** `usage_days` in audit/state.json: the carried days and the snapshot holding their digest. */
-export interface UsageDaysState extends UsageDaysJson {
-  /** The ledger sha256 of the snapshot whose USAGE_DAYS_DIGEST_FIELD covers this object. */
-  snapshot: string
-}
-
 /**
- * `sha256:` + hex of the carried days (without `snapshot`) in a canonical form: object keys
- * sorted at every level, as canonical JSON; arrays, which here hold only numbers, nulls and
- * such arrays, as JSON.stringify writes them (the same bytes, made natively). Fed to the hash
- * piece by piece: the whole text is never built.
+ * `sha256:` + hex of the carried days' text, exactly as audit/state.json holds it
+ * (audit-state.ts): what a run checks is the bytes it then parses.
  */
-export function usageDaysDigest(json: UsageDaysJson): string {
-  const hash = createHash('sha256')
-  feed(hash, json)
-  return `sha256:${hash.digest('hex')}`
-}
-
-function feed(hash: Hash, value: unknown): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    hash.update(JSON.stringify(value) ?? 'null')
-    return
-  }
-  let first = true
-  hash.update('{')
-  for (const key of Object.keys(value).sort()) {
-    const item = (value as Record<string, unknown>)[key]
-    if (item === undefined) continue
-    hash.update(`${first ? '' : ','}${JSON.stringify(key)}:`)
-    first = false
-    feed(hash, item)
-  }
-  hash.update('}')
+export function usageDaysDigest(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`
 }
 
 /** The first UTC day of the history for a run at `now`. */
@@ -107,11 +80,14 @@ export interface HistoryOptions {
   rawStart: Date
   /** The earliest start of this run's fresh usage, if any: it must not fall in a carried day. */
   freshFirstStart: string | undefined
-  /** `usage_days` of state.json, as parsed (anything; checked here). */
-  carried: unknown
+  /** `usage_days` of state.json, as read (anything; checked here). */
+  carried: CarriedText | undefined
 }
 
 type ReadLocal = (path: string) => Promise<Uint8Array | undefined>
+
+/** One decoder for every snapshot: making one per file cost more than decoding it. */
+const utf8 = new TextDecoder()
 
 interface SnapshotData {
   providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[]; keys?: unknown }>
@@ -151,7 +127,8 @@ export async function readHistory(
 
 interface Carried {
   base: UsageDays
-  json: UsageDaysJson
+  /** Their text, which the digest covers. */
+  text: string
   /** Index in the ledger of the snapshot holding the digest. */
   holder: number
   /** Snapshots after this time (ms) are read. */
@@ -160,14 +137,19 @@ interface Carried {
 
 /** The carried days if they can serve this run, else why not. */
 function checkCarried(
-  value: unknown,
+  value: CarriedText,
   entries: readonly LedgerEntry[],
   from: string,
   options: HistoryOptions,
 ): Carried | string {
-  if (typeof value !== 'object' || value === null) return 'not an object'
-  const { snapshot, ...json } = value as Partial<UsageDaysState>
-  const base = fromUsageDaysJson(json)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value.text)
+  } catch {
+    return 'not valid JSON'
+  }
+  const base = fromUsageDaysJson(parsed)
+  const snapshot = value.snapshot
   if (!base || typeof snapshot !== 'string') return 'not in the expected form'
   if (base.from > from) return `they start on ${base.from}, after the history's ${from}`
   if (base.through <= from) return `they end before the history's start, ${from}`
@@ -180,7 +162,7 @@ function checkCarried(
   const first = dayStartMs(base.through)
   const holderAt = Date.parse((entries[holder] as LedgerEntry).at)
   if (!(holderAt > first)) return `their snapshot was written before ${base.through}`
-  return { base, json: json as UsageDaysJson, holder, first }
+  return { base, text: value.text, holder, first }
 }
 
 /**
@@ -211,8 +193,7 @@ async function readSnapshots(
     // Snapshots never change once written, so the checkout's copy is as good as the branch's and
     // costs no API call; only one written after the checkout is fetched from the forge.
     const local = await readLocal(entry.path).catch(() => undefined)
-    const text =
-      local !== undefined ? new TextDecoder().decode(local) : await forge.readFile(entry.path)
+    const text = local !== undefined ? utf8.decode(local) : await forge.readFile(entry.path)
     read++
     let data: SnapshotData | undefined
     if (text === undefined) {
@@ -227,7 +208,7 @@ async function readSnapshots(
       }
     }
     if (carried && i === carried.holder) {
-      if (data?.[USAGE_DAYS_DIGEST_FIELD] !== usageDaysDigest(carried.json))
+      if (data?.[USAGE_DAYS_DIGEST_FIELD] !== usageDaysDigest(carried.text))
         return { why: `they do not match the digest in ${entry.path}`, tampered: true }
       digestChecked = true
     }

@@ -20,12 +20,19 @@ import {
   toUsageDaysJson,
   type CarryOutput,
   type UsageDays,
-  type UsageDaysJson,
 } from '../analysis/usage-days.js'
 import { UsageError, VaultError, errorMessage } from '../errors.js'
 import { checkInventory } from '../inventory/check.js'
 import type { Inventory, ProviderSettings } from '../inventory/types.js'
 import { canonicalJson } from '../ledger/canonical-json.js'
+import {
+  formatState,
+  formatUsageDays,
+  readState,
+  STATE_FILE,
+  type AuditState,
+  type CarriedText,
+} from './audit-state.js'
 import { LEDGER_FILE, ledgerLine, nextSnapshot, parseLedger } from '../ledger/chain.js'
 import type { Clock } from '../ports/clock.js'
 import type { Forge, ForgeFile, ForgeIssue } from '../ports/forge.js'
@@ -64,7 +71,7 @@ import {
   usageDaysDigest,
 } from './audit-history.js'
 
-export const STATE_FILE = 'audit/state.json'
+export { STATE_FILE }
 /** Commits re-planned after the branch moved, before the run gives up (the next run retries). */
 const COMMIT_ATTEMPTS = 3
 
@@ -115,84 +122,6 @@ export interface AuditReport {
   requests: number
   providers: { id: string; keys: number; usage: number; events: number; gaps: number }[]
   notes: string[]
-}
-
-interface ProviderState {
-  /** End of the last window whose usage was read without a gap. */
-  watermark?: string
-  /** Consecutive runs with at least one gap. */
-  failed_runs?: number
-}
-
-interface AuditState {
-  version: 1
-  providers: Record<string, ProviderState>
-  /** The history's earlier days as daily sums (audit-history.ts); checked before any use. */
-  usage_days?: unknown
-}
-
-function readState(text: string | undefined): AuditState {
-  try {
-    const value = JSON.parse(text ?? '') as Partial<AuditState>
-    if (
-      value &&
-      typeof value === 'object' &&
-      value.providers &&
-      typeof value.providers === 'object'
-    )
-      return {
-        version: 1,
-        providers: value.providers,
-        ...(value.usage_days !== undefined ? { usage_days: value.usage_days } : {}),
-      }
-  } catch {
-    // A missing or broken state file only costs a backfill.
-  }
-  return { version: 1, providers: {} }
-}
-
-/**
- * state.json as written: indented, except that each provider key's carried days take one line
- * (indenting them would spread one number per line, for every key and day).
- */
-function formatState(state: AuditState): string {
-  const { usage_days: days, ...rest } = state
-  const head = JSON.stringify(rest, null, 2)
-  if (days === undefined) return `${head}\n`
-  const line = (value: unknown) => JSON.stringify(value)
-  const parts: string[] = []
-  if (typeof days === 'object' && days !== null && !Array.isArray(days)) {
-    const { keys, ...meta } = days as Record<string, unknown>
-    for (const [name, value] of Object.entries(meta))
-      parts.push(`    ${line(name)}: ${line(value)}`)
-    if (keys !== undefined) {
-      const providers =
-        typeof keys === 'object' && keys !== null && !Array.isArray(keys)
-          ? Object.entries(keys as Record<string, unknown>).map(([provider, byKey]) => {
-              const entries =
-                typeof byKey === 'object' && byKey !== null && !Array.isArray(byKey)
-                  ? Object.entries(byKey as Record<string, unknown>).map(
-                      ([keyId, value]) => `        ${line(keyId)}: ${line(value)}`,
-                    )
-                  : undefined
-              return entries === undefined
-                ? `      ${line(provider)}: ${line(byKey)}`
-                : entries.length === 0
-                  ? `      ${line(provider)}: {}`
-                  : `      ${line(provider)}: {\n${entries.join(',\n')}\n      }`
-            })
-          : undefined
-      parts.push(
-        providers === undefined
-          ? `    "keys": ${line(keys)}`
-          : providers.length === 0
-            ? '    "keys": {}'
-            : `    "keys": {\n${providers.join(',\n')}\n    }`,
-      )
-    }
-  }
-  const body = parts.length > 0 ? `{\n${parts.join(',\n')}\n  }` : line(days)
-  return `${head.slice(0, -2)},\n  "usage_days": ${body}\n}\n`
 }
 
 const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
@@ -626,7 +555,7 @@ async function runAudit(
       fingerprint: f.fingerprint,
       numbers: f.numbers,
     })),
-    ...(usageDays?.digest !== undefined ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {}),
+    ...(usageDays && 'digest' in usageDays ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {}),
     // Event findings without an issue yet: the next run plans them again (pending-findings.ts).
     ...(pending.length > 0 ? { pending: pendingJson(pending) } : {}),
   }
@@ -674,10 +603,12 @@ async function runAudit(
     }
     // Carried days are ours only on the head we read: on a moved branch another run's snapshots
     // may hold usage ours never saw, so the branch's own carried days stay.
-    const days =
+    const days: CarriedText | undefined =
       head === firstHead
         ? usageDays &&
-          (usageDays.json ? { ...usageDays.json, snapshot: snapshot.entry.sha256 } : usageDays.keep)
+          ('digest' in usageDays
+            ? { text: usageDays.text, snapshot: snapshot.entry.sha256 }
+            : usageDays.keep)
         : stateThen.usage_days
     if (days !== undefined) nextState.usage_days = days
     const files: ForgeFile[] = [
@@ -985,13 +916,13 @@ function nextUsageDays(
   base: UsageDays | undefined,
   carried: CarryOutput,
   state: AuditState,
-): { json?: UsageDaysJson; digest?: string; keep?: unknown } | undefined {
+): { text: string; digest: string } | { keep: CarriedText | undefined } | undefined {
   const carry = carried.carry
   if (!carry) return undefined
   if (base && carry.from === base.from && carry.through === base.through)
     return { keep: state.usage_days }
-  const json = toUsageDaysJson(carry)
-  return { json, digest: usageDaysDigest(json) }
+  const text = formatUsageDays(toUsageDaysJson(carry))
+  return { text, digest: usageDaysDigest(text) }
 }
 
 /**
