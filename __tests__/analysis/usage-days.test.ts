@@ -225,7 +225,7 @@ describe.each(RUNS)('carried usage days, run at %s', (NOW) => {
   }
 
   /** One run's history as audit-history.ts reads it with `base` carried: later snapshots only. */
-  function carried(base: UsageDays, before: number, through: string) {
+  function carried(base: UsageDays, before: number, through: string, from = FROM) {
     const after = SNAPSHOTS.filter((s) => s.atMs > dayStartMs(base.through) && s.atMs <= before)
     return carryForward({
       base,
@@ -233,7 +233,7 @@ describe.each(RUNS)('carried usage days, run at %s', (NOW) => {
       fresh: [],
       snapshots: after,
       freshEvents: [],
-      from: FROM,
+      from,
       through,
     })
   }
@@ -304,6 +304,28 @@ describe.each(RUNS)('carried usage days, run at %s', (NOW) => {
     const stepwise = carried(base, Date.parse(NOW), through)
 
     expect(toUsageDaysJson(viaJson(stepwise.carry))).toEqual(toUsageDaysJson(viaJson(once.carry)))
+    expect(stepwise.usage).toEqual(once.usage)
+  })
+
+  it('are the same run by run when the history start moves with every run', () => {
+    // Each run keeps 20 days, so every day's run drops the oldest carried day.
+    const fromOf = (ms: number) => day(ms - 20 * DAY_MS)
+    const through = day(windowStart.getTime())
+    const once = carried(
+      emptyUsageDays(fromOf(Date.parse(NOW))),
+      Date.parse(NOW),
+      through,
+      fromOf(Date.parse(NOW)),
+    )
+    let base = emptyUsageDays(fromOf(Date.parse(NOW) - 30 * DAY_MS))
+    for (let run = Date.parse(NOW) - 30 * DAY_MS; run < Date.parse(NOW); run += 6 * HOUR_MS)
+      base = viaJson(carried(base, run, day(run - 7 * DAY_MS), fromOf(run)).carry)
+    const stepwise = carried(base, Date.parse(NOW), through, fromOf(Date.parse(NOW)))
+
+    const json = toUsageDaysJson(viaJson(stepwise.carry))
+    expect(json).toEqual(toUsageDaysJson(viaJson(once.carry)))
+    expect(json.from).toBe(fromOf(Date.parse(NOW)))
+    expect(Object.values(json.keys.openai ?? {}).some((k) => (k.days ?? []).length > 5)).toBe(true)
     expect(stepwise.usage).toEqual(once.usage)
   })
 

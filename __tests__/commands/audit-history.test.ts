@@ -108,6 +108,19 @@ describe('readHistory', () => {
     expect(result.usage.every((u) => u.start >= '2026-12-08')).toBe(true)
   })
 
+  it('reads a snapshot saved with a byte-order mark as one without', async () => {
+    const setup = carriedState('2026-12-08')
+    const plain = await read(setup, { carried: undefined })
+    const last = setup.entries.at(-1) as LedgerEntry
+    setup.texts.set(last.path, `\uFEFF${setup.texts.get(last.path) ?? ''}`)
+
+    const marked = await read(setup, { carried: undefined })
+
+    expect(marked.lines.filter((l) => l.level === 'warning')).toEqual([])
+    expect(marked.result.usage).toEqual(plain.result.usage)
+    expect(marked.result.usage.length).toBeGreaterThan(0)
+  })
+
   it('reads everything again, with a warning, when the carried days do not match their digest', async () => {
     const setup = carriedState('2026-12-08')
     // One day's cost changed by a digit, the text still valid JSON of the same form.

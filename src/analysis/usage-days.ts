@@ -20,21 +20,20 @@ import { isRecord } from '../is-record.js'
 /** 2: the digest covers the text state.json holds (commands/audit-state.ts), not canonical JSON. */
 export const USAGE_DAYS_VERSION = 2
 
-/** One UTC day of one provider key. */
-export interface DaySums {
-  /** Σ (costUsd ?? 0) over the day's records, in series order. */
-  cost: number
-  /** Whether any of the day's records reports a cost. */
-  costed: boolean
-  /** Σ (inputTokens + outputTokens). */
-  tokens: number
-  /** `Date.parse(start)` of the day's earliest used record; undefined: none was used. */
-  firstUsed: number | undefined
-}
+/**
+ * One UTC day of one provider key, as audit/state.json holds it: `[cost, tokens]`, plus
+ * `firstUsed` when a record of the day was use. `cost` is Σ (costUsd ?? 0) over the day's
+ * records in series order, or null when none of them reported a cost; `tokens` is
+ * Σ (inputTokens + outputTokens); `firstUsed` the earliest used start, in milliseconds after
+ * the day's midnight. Kept in this form in memory too: an hourly run reads 40 days of every key
+ * and turning each into an object of its own cost it more than reading them.
+ */
+export type DaySums =
+  [cost: number | null, tokens: number] | [cost: number | null, tokens: number, firstUsed: number]
 
 export interface KeyDays {
-  /** UTC day (`YYYY-MM-DD`) → sums, in day order; only days with records. */
-  days: Map<string, DaySums>
+  /** Day `UsageDays.from` + i → its sums, or null for a day without records; no trailing nulls. */
+  days: (DaySums | null)[]
   /** UTC month (`YYYY-MM`) → Σ cost over its records so far, added record by record. */
   months: Map<string, number>
   /** The latest start and the latest end (ms) of a used record; undefined: none. */
@@ -44,7 +43,7 @@ export interface KeyDays {
 }
 
 export interface UsageDays {
-  /** The first UTC day of the history: nothing older is kept. */
+  /** The first UTC day of the history: nothing older is kept; day 0 of every key's `days`. */
   from: string
   /** The first UTC day not summed here: records from this day on stay raw. */
   through: string
@@ -128,7 +127,7 @@ export function carryForward(input: CarryInput): CarryOutput {
   // them (most hours add nothing: copying every key's days was much of an hourly run's garbage).
   const kept = from > base.from ? pruned(base, from) : base
   const next = sharedDays(kept)
-  const times: Times = { parsed: new Map(), days: new Map() }
+  const times: Times = { parsed: new Map(), days: new Map(), fromMs: dayStartMs(next.from) }
   let fits = true
   const usage: UsageRecord[] = []
   for (const [provider, byKey] of merged) {
@@ -219,12 +218,12 @@ function ownKeyDays(days: SharedDays, provider: string, keyId: string): KeyDays 
   if (shared && days.owned.has(shared)) return shared
   const key: KeyDays = shared
     ? {
-        days: new Map(shared.days),
+        days: shared.days.slice(),
         months: new Map(shared.months),
         lastUsed: shared.lastUsed && { ...shared.lastUsed },
         ips: new Map(shared.ips),
       }
-    : { days: new Map(), months: new Map(), lastUsed: undefined, ips: new Map() }
+    : { days: [], months: new Map(), lastUsed: undefined, ips: new Map() }
   byKey.set(keyId, key)
   days.owned.add(key)
   return key
@@ -250,6 +249,7 @@ function fold(
   let dayId = ''
   let nextDay = ''
   let dayStart = 0
+  let dayIndex = 0
   let cost = 0
   let tokens = 0
   let costed = false
@@ -265,16 +265,20 @@ function fold(
     // being in start order, not before the day's first start, which begins with the day's id.
     let startOnDay = true
     if (!(u.start < nextDay) || dayId === '') {
-      if (dayId !== '' && !store(key, dayId, cost, tokens, costed, firstUsed)) return false
+      if (dayId !== '' && !store(key, dayIndex, dayStart, cost, tokens, costed, firstUsed))
+        return false
       const day = dayOf(times, u.start)
       dayId = day.id
       dayStart = day.start
+      dayIndex = day.index
       nextDay = day.next
-      const known = key.days.get(dayId)
-      cost = known?.cost ?? 0
-      tokens = known?.tokens ?? 0
-      costed = known?.costed ?? false
-      firstUsed = known?.firstUsed ?? Number.POSITIVE_INFINITY
+      const known = key.days[dayIndex]
+      const knownCost = known?.[0] ?? null
+      const knownFirst = known?.[2]
+      cost = knownCost ?? 0
+      tokens = known?.[1] ?? 0
+      costed = knownCost !== null
+      firstUsed = knownFirst === undefined ? Number.POSITIVE_INFINITY : dayStart + knownFirst
       const monthOfDay = day.month
       if (monthOfDay !== monthId) {
         if (monthId >= fromMonth) key.months.set(monthId, month)
@@ -300,28 +304,32 @@ function fold(
       if (end > lastEnd) lastEnd = end
     }
   }
-  if (dayId !== '' && !store(key, dayId, cost, tokens, costed, firstUsed)) return false
+  if (dayId !== '' && !store(key, dayIndex, dayStart, cost, tokens, costed, firstUsed)) return false
   if (monthId !== '' && monthId >= fromMonth) key.months.set(monthId, month)
   if (lastStart > Number.NEGATIVE_INFINITY) key.lastUsed = { start: lastStart, end: lastEnd }
   return true
 }
 
-/** A day's sums, made whole (fields are not stored into later); false when not finite. */
+/**
+ * A day's sums, made whole (an entry is never added to later); false when they are not finite
+ * or the day is not one of the carried days (a start that is not a time, or before `from`).
+ */
 function store(
   key: KeyDays,
-  day: string,
+  index: number,
+  midnight: number,
   cost: number,
   tokens: number,
   costed: boolean,
   firstUsed: number,
 ): boolean {
   if (!Number.isFinite(cost) || !Number.isFinite(tokens)) return false
-  key.days.set(day, {
-    cost,
-    costed,
-    tokens,
-    firstUsed: firstUsed === Number.POSITIVE_INFINITY ? undefined : firstUsed,
-  })
+  if (!Number.isInteger(index) || index < 0) return false
+  while (key.days.length < index) key.days.push(null)
+  key.days[index] =
+    firstUsed === Number.POSITIVE_INFINITY
+      ? [costed ? cost : null, tokens]
+      : [costed ? cost : null, tokens, firstUsed - midnight]
   return true
 }
 
@@ -329,6 +337,8 @@ function store(
 interface Times {
   parsed: Map<string, number>
   days: Map<string, Day>
+  /** Midnight of the carried days' `from`: day 0 of every key's `days`. */
+  fromMs: number
 }
 
 /**
@@ -340,6 +350,8 @@ interface Day {
   id: string
   /** parseDay of `id`. */
   start: number
+  /** Its index in a key's `days` (NaN when `id` does not parse). */
+  index: number
   /** The id of the next day, or '' when `id` does not parse. */
   next: string
   /** The first seven characters of the starts: their month id. */
@@ -354,6 +366,7 @@ function dayOf(times: Times, start: string): Day {
     day = {
       id,
       start: ms,
+      index: Math.round((ms - times.fromMs) / DAY_MS),
       next: Number.isFinite(ms) ? dayOfMs(ms + DAY_MS) : '',
       month: id.slice(0, 7),
     }
@@ -418,26 +431,29 @@ function parseTime(times: Map<string, number>, at: string): number {
 
 /**
  * A copy without what lies before `from`: days, months that began before it, a last use (and
- * with it every use: see fold) before it, and IPs and rotations of snapshots before it. Maps
- * are copies the caller may add to; day sums are shared (a fold never adds to a carried day).
+ * with it every use: see fold) before it, and IPs and rotations of snapshots before it. Lists
+ * and maps are copies the caller may add to; day sums are shared (fold replaces, never adds to,
+ * an entry).
  */
 function pruned(days: UsageDays, from: string): UsageDays {
   const fromMs = dayStartMs(from)
+  const shift = Math.round((fromMs - dayStartMs(days.from)) / DAY_MS)
   const fromMonth = fromMonthOf(from)
   const keys = new Map<string, Map<string, KeyDays>>()
   for (const [provider, byKey] of days.keys) {
     const copy = new Map<string, KeyDays>()
     for (const [keyId, key] of byKey) {
+      // Day i of the copy is day i + shift of the original.
+      const days = shift > 0 ? key.days.slice(shift) : key.days.slice()
       const kept: KeyDays = {
-        days: new Map(),
+        days: days.some((d) => d !== null) ? days : [],
         months: new Map(),
         lastUsed: key.lastUsed && key.lastUsed.start >= fromMs ? { ...key.lastUsed } : undefined,
         ips: new Map(),
       }
-      for (const [day, sums] of key.days) if (day >= from) kept.days.set(day, sums)
       for (const [month, cost] of key.months) if (month >= fromMonth) kept.months.set(month, cost)
       for (const [ip, at] of key.ips) if (at >= fromMs) kept.ips.set(ip, at)
-      if (kept.days.size > 0 || kept.ips.size > 0 || kept.lastUsed) copy.set(keyId, kept)
+      if (kept.days.length > 0 || kept.ips.size > 0 || kept.lastUsed) copy.set(keyId, kept)
     }
     if (copy.size > 0) keys.set(provider, copy)
   }
@@ -461,13 +477,9 @@ function nextMonthOf(day: string): string {
 
 // --- JSON form, as kept in audit/state.json ------------------------------------------------
 
-/**
- * One key in JSON: `days[i]` is day `from + i` — null without records, else
- * `[cost or null when no record reported one, tokens]`, plus the first used start as
- * milliseconds after that midnight when the day was used. Times are milliseconds since the epoch.
- */
+/** One key in JSON: `days` as KeyDays holds them. Times are milliseconds since the epoch. */
 export interface KeyDaysJson {
-  days?: ([number | null, number] | [number | null, number, number] | null)[]
+  days?: (DaySums | null)[]
   months?: Record<string, number>
   last_used?: [number, number]
   ips?: Record<string, number>
@@ -482,27 +494,12 @@ export interface UsageDaysJson {
 }
 
 export function toUsageDaysJson(days: UsageDays): UsageDaysJson {
-  const fromMs = dayStartMs(days.from)
-  const midnights = new Map<string, number>()
   const keys: Record<string, Record<string, KeyDaysJson>> = {}
   for (const [provider, byKey] of days.keys) {
     const out: Record<string, KeyDaysJson> = {}
     for (const [keyId, key] of byKey) {
       const json: KeyDaysJson = {}
-      if (key.days.size > 0) {
-        const list: NonNullable<KeyDaysJson['days']> = []
-        for (const [day, sums] of key.days) {
-          const midnight = parseDay(midnights, day)
-          const index = Math.round((midnight - fromMs) / DAY_MS)
-          while (list.length < index) list.push(null)
-          const cost = sums.costed ? sums.cost : null
-          list[index] =
-            sums.firstUsed === undefined
-              ? [cost, sums.tokens]
-              : [cost, sums.tokens, sums.firstUsed - midnight]
-        }
-        json.days = list
-      }
+      if (key.days.length > 0) json.days = key.days.slice()
       if (key.months.size > 0) json.months = Object.fromEntries(key.months)
       if (key.lastUsed) json.last_used = [key.lastUsed.start, key.lastUsed.end]
       if (key.ips.size > 0) json.ips = Object.fromEntries(key.ips)
@@ -531,15 +528,14 @@ export function fromUsageDaysJson(value: unknown): UsageDays | undefined {
     return undefined
   if (typeof through !== 'string' || !DAY_ID.test(through) || through < from) return undefined
   if (Number.isNaN(dayStartMs(through)) || !isRecord(keys) || !isRecord(rotations)) return undefined
-  const fromMs = dayStartMs(from)
+  const dayCount = Math.round((dayStartMs(through) - dayStartMs(from)) / DAY_MS)
   const out = emptyUsageDays(from)
   out.through = through
-  const dayIds: string[] = []
   for (const [provider, byKey] of Object.entries(keys)) {
     if (!isRecord(byKey)) return undefined
     const parsed = new Map<string, KeyDays>()
     for (const [keyId, json] of Object.entries(byKey)) {
-      const key = keyDaysFromJson(json, fromMs, through, dayIds)
+      const key = keyDaysFromJson(json, dayCount)
       if (!key) return undefined
       parsed.set(keyId, key)
     }
@@ -553,38 +549,25 @@ export function fromUsageDaysJson(value: unknown): UsageDays | undefined {
   return out
 }
 
-function keyDaysFromJson(
-  json: unknown,
-  fromMs: number,
-  through: string,
-  dayIds: string[],
-): KeyDays | undefined {
+function keyDaysFromJson(json: unknown, dayCount: number): KeyDays | undefined {
   if (!isRecord(json)) return undefined
-  const key: KeyDays = { days: new Map(), months: new Map(), lastUsed: undefined, ips: new Map() }
+  const key: KeyDays = { days: [], months: new Map(), lastUsed: undefined, ips: new Map() }
   if (json.days !== undefined) {
-    if (!Array.isArray(json.days)) return undefined
-    for (let i = 0; i < json.days.length; i++) {
-      const entry: unknown = json.days[i]
+    const days: unknown = json.days
+    // Checked where they lie and kept as they are (KeyDays holds the JSON form): only days
+    // before `through`, and no trailing null.
+    if (!Array.isArray(days) || days.length > dayCount || days.at(-1) === null) return undefined
+    for (let i = 0; i < days.length; i++) {
+      const entry: unknown = days[i]
       if (entry === null) continue
       if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return undefined
       // By index, not by destructuring, which goes through the array iterator (once per key and
       // day of the carried history, read by every hourly run).
       const cost: unknown = entry[0]
-      const tokens: unknown = entry[1]
-      const firstUsed: unknown = entry[2]
-      if (!(cost === null || isNumber(cost)) || !isNumber(tokens)) return undefined
-      if (firstUsed !== undefined && !isNumber(firstUsed)) return undefined
-      const midnight = fromMs + i * DAY_MS
-      // Day ids by index, the same for every key: made once.
-      const day = (dayIds[i] ??= dayOfMs(midnight))
-      if (day >= through) return undefined
-      key.days.set(day, {
-        cost: cost ?? 0,
-        costed: cost !== null,
-        tokens,
-        firstUsed: firstUsed === undefined ? undefined : midnight + firstUsed,
-      })
+      if (!(cost === null || isNumber(cost)) || !isNumber(entry[1])) return undefined
+      if (entry.length === 3 && !isNumber(entry[2])) return undefined
     }
+    key.days = days as (DaySums | null)[]
   }
   if (json.months !== undefined) {
     if (!isRecord(json.months)) return undefined

@@ -86,8 +86,14 @@ export interface HistoryOptions {
 
 type ReadLocal = (path: string) => Promise<Uint8Array | undefined>
 
-/** One decoder for every snapshot: making one per file cost more than decoding it. */
-const utf8 = new TextDecoder()
+/**
+ * A file's UTF-8 text, without a byte-order mark (as TextDecoder would drop it): Buffer's
+ * decoder, which is several times faster on the megabytes of snapshots an hourly run reads.
+ */
+function utf8Text(bytes: Uint8Array): string {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  return Buffer.from(bytes.buffer, bytes.byteOffset + bom, bytes.byteLength - bom).toString('utf8')
+}
 
 interface SnapshotData {
   providers?: Record<string, { usage?: UsageRecord[]; events?: AuditEvent[]; keys?: unknown }>
@@ -193,7 +199,7 @@ async function readSnapshots(
     // Snapshots never change once written, so the checkout's copy is as good as the branch's and
     // costs no API call; only one written after the checkout is fetched from the forge.
     const local = await readLocal(entry.path).catch(() => undefined)
-    const text = local !== undefined ? utf8.decode(local) : await forge.readFile(entry.path)
+    const text = local !== undefined ? utf8Text(local) : await forge.readFile(entry.path)
     read++
     let data: SnapshotData | undefined
     if (text === undefined) {

@@ -4,7 +4,8 @@ import type { AuditFinding } from '../analysis/audit-findings.js'
 import {
   keyViews,
   seriesOf,
-  sumsOn,
+  costOn,
+  tokensOn,
   type DetectorContext,
   type UsageSeries,
 } from '../analysis/detectors/context.js'
@@ -799,8 +800,7 @@ function chartFor(series: UsageSeries, now: Date, keyId: string): string {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())
   const days = Array.from({ length: 30 }, (_, i) => {
     const day = new Date(today - (29 - i) * DAY_MS).toISOString().slice(0, 10)
-    const sums = sumsOn(series, day)
-    return { day, value: sums === undefined ? 0 : useCost ? sums.cost : sums.tokens }
+    return { day, value: useCost ? costOn(series, day) : tokensOn(series, day) }
   })
   if (days.every((d) => d.value === 0)) return ''
   return dailyChart(

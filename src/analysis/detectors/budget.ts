@@ -2,10 +2,10 @@ import { medianOfFinite } from '../baseline.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { DAY_MS, daysInMonth, monthStart, utcDay, utcMonth } from '../time.js'
 import {
+  costOn,
   keyViews,
   ownerFields,
   seriesOf,
-  sumsOn,
   type DetectorContext,
   type KeyView,
   type UsageSeries,
@@ -48,7 +48,7 @@ function spendOf(
 
 /** A key's spend, from its shared series (summed in record order, as a scan would). */
 function keySpend(ctx: DetectorContext, series: UsageSeries): Spend {
-  return spendOf(ctx, series.monthToDate, (day) => sumsOn(series, day)?.cost ?? 0)
+  return spendOf(ctx, series.monthToDate, (day) => costOn(series, day))
 }
 
 /**
@@ -61,7 +61,7 @@ function workflowSpend(ctx: DetectorContext, series: readonly UsageSeries[]): Sp
   for (const s of series) monthToDate += s.monthToDate
   return spendOf(ctx, monthToDate, (day) => {
     let cost = 0
-    for (const s of series) cost += sumsOn(s, day)?.cost ?? 0
+    for (const s of series) cost += costOn(s, day)
     return cost
   })
 }

@@ -1,7 +1,7 @@
 import type { Finding } from '../findings.js'
 import type { Inventory, KeyEntry, Workflow } from '../../inventory/types.js'
 import type { AuditEvent, ProviderKey, UsageRecord } from '../../records.js'
-import { utcMonth } from '../time.js'
+import { DAY_MS, utcMonth } from '../time.js'
 import type { DaySums, KeyDays, UsageDays } from '../usage-days.js'
 
 /** Everything the detectors see: values only (DESIGN.md: every step after providers is pure). */
@@ -107,11 +107,11 @@ export interface UsageSeries {
   hasUsage: boolean
   /**
    * Per UTC day (`start.slice(0, 10)`) of the raw records: cost (`costOf`) and tokens (input +
-   * output). Read a day through sumsOn(), which also looks in `carried`.
+   * output). Read a day through costOn() and tokensOn(), which also look in `carried`.
    */
   days: Map<string, { cost: number; tokens: number }>
   /** The carried days' sums (`DetectorContext.earlier`), none of them a day of `days`. */
-  carried: ReadonlyMap<string, DaySums> | undefined
+  carried: { days: readonly (DaySums | null)[]; calendar: CarriedCalendar } | undefined
   /** The earliest UTC day with usage, raw or carried, if any. */
   firstDay: string | undefined
   /** Cost (`costOf`) of the UTC month of `ctx.now` so far. */
@@ -124,10 +124,36 @@ export interface UsageSeries {
   firstUsedStart: number
 }
 
+/** The carried days' ids and midnights, by index, and each id's index (the same for all keys). */
+interface CarriedCalendar {
+  ids: readonly string[]
+  index: ReadonlyMap<string, number>
+  fromMs: number
+}
+
 const seriesIndex = new WeakMap<
   DetectorContext,
-  { series: Map<string, Map<string, UsageSeries>>; times: Map<string, number>; month: string }
+  {
+    series: Map<string, Map<string, UsageSeries>>
+    times: Map<string, number>
+    month: string
+    calendar: CarriedCalendar
+  }
 >()
+
+function carriedCalendar(earlier: UsageDays | undefined): CarriedCalendar {
+  const ids: string[] = []
+  const index = new Map<string, number>()
+  if (!earlier) return { ids, index, fromMs: 0 }
+  const fromMs = Date.parse(`${earlier.from}T00:00:00.000Z`)
+  const throughMs = Date.parse(`${earlier.through}T00:00:00.000Z`)
+  for (let ms = fromMs; ms < throughMs; ms += DAY_MS) {
+    const id = new Date(ms).toISOString().slice(0, 10)
+    index.set(id, ids.length)
+    ids.push(id)
+  }
+  return { ids, index, fromMs }
+}
 
 const NO_RECORDS: readonly UsageRecord[] = []
 
@@ -135,11 +161,17 @@ const NO_RECORDS: readonly UsageRecord[] = []
 export function seriesOf(ctx: DetectorContext, key: KeyView): UsageSeries {
   let index = seriesIndex.get(ctx)
   if (!index) {
-    index = { series: new Map(), times: new Map(), month: utcMonth(ctx.now) }
+    index = {
+      series: new Map(),
+      times: new Map(),
+      month: utcMonth(ctx.now),
+      calendar: carriedCalendar(ctx.earlier),
+    }
     seriesIndex.set(ctx, index)
   }
   const keyId = key.providerKeyId
-  if (keyId === undefined) return buildSeries(NO_RECORDS, index.times, undefined, index.month)
+  if (keyId === undefined)
+    return buildSeries(NO_RECORDS, index.times, undefined, index.month, index.calendar)
   let byKey = index.series.get(key.entry.provider)
   if (!byKey) {
     byKey = new Map()
@@ -148,7 +180,7 @@ export function seriesOf(ctx: DetectorContext, key: KeyView): UsageSeries {
   let series = byKey.get(keyId)
   if (!series) {
     const earlier = ctx.earlier?.keys.get(key.entry.provider)?.get(keyId)
-    series = buildSeries(usageOf(ctx, key), index.times, earlier, index.month)
+    series = buildSeries(usageOf(ctx, key), index.times, earlier, index.month, index.calendar)
     byKey.set(keyId, series)
   }
   return series
@@ -172,22 +204,26 @@ function buildSeries(
   times: Map<string, number>,
   earlier: KeyDays | undefined,
   monthId: string,
+  calendar: CarriedCalendar,
 ): UsageSeries {
   const startMs = new Float64Array(records.length)
   // The carried days all lie before the raw records' first day; they are looked up in place.
   const days = new Map<string, { cost: number; tokens: number }>()
-  const carried = earlier?.days
+  const carried = earlier && { days: earlier.days, calendar }
   let anyCost = false
   let firstDay: string | undefined
   let lastUsedEnd = Number.NEGATIVE_INFINITY
   let firstUsedStart = Number.POSITIVE_INFINITY
   let monthToDate = 0
   if (earlier) {
-    for (const [dayId, sums] of earlier.days) {
-      if (firstDay === undefined || dayId < firstDay) firstDay = dayId
-      if (sums.costed) anyCost = true
-      if (sums.firstUsed !== undefined && sums.firstUsed < firstUsedStart)
-        firstUsedStart = sums.firstUsed
+    for (let i = 0; i < earlier.days.length; i++) {
+      const sums = earlier.days[i]
+      if (!sums) continue
+      firstDay ??= calendar.ids[i]
+      if (sums[0] !== null) anyCost = true
+      const firstUsed = sums[2]
+      if (firstUsed !== undefined && calendar.fromMs + i * DAY_MS + firstUsed < firstUsedStart)
+        firstUsedStart = calendar.fromMs + i * DAY_MS + firstUsed
     }
     monthToDate = earlier.months.get(monthId) ?? 0
     if (earlier.lastUsed) lastUsedEnd = earlier.lastUsed.end
@@ -238,7 +274,7 @@ function buildSeries(
     records,
     startMs,
     ordered,
-    hasUsage: records.length > 0 || (carried?.size ?? 0) > 0,
+    hasUsage: records.length > 0 || (carried?.days.length ?? 0) > 0,
     days,
     carried,
     firstDay,
@@ -249,12 +285,26 @@ function buildSeries(
   }
 }
 
-/** A day's sums (cost and tokens), raw or carried; undefined for a day without records. */
-export function sumsOn(
-  series: UsageSeries,
-  day: string,
-): { cost: number; tokens: number } | undefined {
-  return series.days.get(day) ?? series.carried?.get(day)
+/** A day's cost (`costOf` summed), raw or carried; 0 for a day without records. */
+export function costOn(series: UsageSeries, day: string): number {
+  const raw = series.days.get(day)
+  if (raw) return raw.cost
+  const sums = carriedOn(series, day)
+  return sums ? (sums[0] ?? 0) : 0
+}
+
+/** A day's tokens (input + output), raw or carried; 0 for a day without records. */
+export function tokensOn(series: UsageSeries, day: string): number {
+  const raw = series.days.get(day)
+  if (raw) return raw.tokens
+  return carriedOn(series, day)?.[1] ?? 0
+}
+
+function carriedOn(series: UsageSeries, day: string): DaySums | null | undefined {
+  const carried = series.carried
+  if (!carried) return undefined
+  const i = carried.calendar.index.get(day)
+  return i === undefined ? undefined : carried.days[i]
 }
 
 /**

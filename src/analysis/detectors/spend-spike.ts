@@ -1,7 +1,14 @@
 import { baselineOfFinite } from '../baseline.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { DAY_MS, utcDay } from '../time.js'
-import { keyViews, ownerFields, seriesOf, sumsOn, type DetectorContext } from './context.js'
+import {
+  costOn,
+  keyViews,
+  ownerFields,
+  seriesOf,
+  tokensOn,
+  type DetectorContext,
+} from './context.js'
 
 /** Below these a "spike" is noise: nobody should be paged over cents. */
 export const SPIKE_FLOOR = { usd: 1, tokens: 200_000 } as const
@@ -35,10 +42,7 @@ export function detectSpendSpikes(ctx: DetectorContext): AuditFinding[] {
     const series = seriesOf(ctx, key)
     if (!series.hasUsage) continue
     const useCost = series.anyCost
-    const valueOf = (day: string): number => {
-      const sums = sumsOn(series, day)
-      return sums === undefined ? 0 : useCost ? sums.cost : sums.tokens
-    }
+    const valueOf = (day: string): number => (useCost ? costOn(series, day) : tokensOn(series, day))
     // Every day of this run's new data (a first run's whole backfill) that has enough history.
     const firstDay = Date.parse(`${series.firstDay ?? utcDay(ctx.now)}T00:00:00Z`)
     const windowDay = Date.parse(`${utcDay(ctx.windowStart)}T00:00:00Z`)

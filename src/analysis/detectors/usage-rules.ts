@@ -20,7 +20,7 @@ export function detectCanaryUse(ctx: DetectorContext): AuditFinding[] {
     const first = Number.isFinite(usedAt) ? new Date(usedAt).toISOString() : (lastUsed ?? '')
     // Records that are not use carry no tokens, so the days' token sums are the used records'.
     let tokens = 0
-    for (const day of series.carried?.values() ?? []) tokens += day.tokens
+    for (const day of series.carried?.days ?? []) tokens += day?.[1] ?? 0
     for (const day of series.days.values()) tokens += day.tokens
     out.push(
       finding({
