@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { carryForward, emptyUsageDays, toUsageDaysJson } from '../../src/analysis/usage-days.js'
 import { formatUsageDays } from '../../src/commands/audit-state.js'
+import { changedUsage, FreshBuckets } from '../../src/analysis/fetch-window.js'
 import {
   HISTORY_DAYS,
   readHistory,
@@ -68,7 +69,7 @@ function carriedState(through: string) {
     holder.path,
     JSON.stringify({ ...snapshot, [USAGE_DAYS_DIGEST_FIELD]: usageDaysDigest(text) }),
   )
-  return { entries, texts, carried: { text, snapshot: holder.sha256 } }
+  return { entries, texts, usage: all, carried: { text, snapshot: holder.sha256 } }
 }
 
 async function read(
@@ -106,6 +107,23 @@ describe('readHistory', () => {
     // The snapshots of 8 December (12:00) to 14 December.
     expect(reads).toEqual(setup.entries.slice(-7).map((e) => e.path))
     expect(result.usage.every((u) => u.start >= '2026-12-08')).toBe(true)
+  })
+
+  it('leaves out the stored records of buckets read again, noting which of those changed', async () => {
+    // Arrange: this run reads again the last two snapshots' hours; one bucket's cost changed.
+    const setup = carriedState('2026-12-08')
+    const stored = setup.usage.slice(-4)
+    const fresh = stored.map((r, i) => (i === 1 ? { ...r, costUsd: 99 } : { ...r }))
+    const buckets = new FreshBuckets(fresh)
+
+    // Act
+    const { result } = await read(setup, { fresh: buckets })
+    const all = await read(setup)
+
+    // Assert
+    expect(result.usage).toEqual(all.result.usage.slice(0, -4))
+    expect(buckets.changed(fresh)).toEqual([fresh[1]])
+    expect(buckets.changed(fresh)).toEqual(changedUsage(all.result.usage, fresh))
   })
 
   it('reads a snapshot saved with a byte-order mark as one without', async () => {

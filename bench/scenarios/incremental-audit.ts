@@ -5,9 +5,9 @@
  */
 import { runDetectors } from '../../src/analysis/detectors/index.js'
 import {
-  changedUsage,
   DEFAULT_OVERLAP_HOURS,
   fetchWindow,
+  FreshBuckets,
 } from '../../src/analysis/fetch-window.js'
 import { rawStart } from '../../src/analysis/detectors/window.js'
 import { utcDay } from '../../src/analysis/time.js'
@@ -153,11 +153,12 @@ const incrementalTask: ChildTask = async (params, measure) => {
     let freshFirstStart: string | undefined
     for (const u of fresh)
       if (freshFirstStart === undefined || u.start < freshFirstStart) freshFirstStart = u.start
+    const buckets = new FreshBuckets(fresh)
     const history = await readHistory(
       forge,
       readLocal,
       entries,
-      { now: now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days },
+      { now: now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days, fresh: buckets },
       silentLog,
     )
     const historyStart = historyFrom(now)
@@ -170,7 +171,7 @@ const incrementalTask: ChildTask = async (params, measure) => {
       from: historyStart,
       through: [utcDay(rawFrom), historyStart, history.base.through].sort().at(-1) ?? '',
     })
-    const changed = changedUsage(history.usage, fresh)
+    const changed = buckets.changed(fresh)
     const detected = runDetectors({
       ...detectorContext(org, carried.usage, now, windowStart),
       earlier: carried.earlier,
@@ -248,7 +249,7 @@ const windowTask: ChildTask = async (params, measure) => {
 export const incrementalAuditScenario: Scenario = {
   name: 'incremental-audit',
   describe: [
-    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, read as bytes like files of the checkout: the ones after the previous run's carried days, less a day, made before the timer starts, any other when read). Timed: reading the state (its carried days kept as the text their digest covers); reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (the hours the detectors read raw: the 25-hour window, the local days off-hours counts whole, back to a UTC midnight; about 60 of the 2,160); \`carryForward\` (usage merged per key, the carried days moved up to the window's first day when it changed), \`changedUsage\` (what the snapshot stores), building the DetectorContext and \`runDetectors\` (judging the 25 hours read; earlier runs judged the rest), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. The same run a day later (after a missed day: 48 hours read, the carried days moved) is the third row. Each is compared on CPU with its new data analysed alone (**window** task: the same pages read through the adapter, merged, and judged by the detectors as if they were the whole history: what any run reading that much pays, the adapter's one-time schema compilation included), and with the full analysis row at the same size. Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
+    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, read as bytes like files of the checkout: the ones after the previous run's carried days, less a day, made before the timer starts, any other when read). Timed: reading the state (its carried days kept as the text their digest covers); reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (the hours the detectors read raw: the 25-hour window, the local days off-hours counts whole, back to a UTC midnight; about 60 of the 2,160); \`carryForward\` (usage merged per key, the carried days moved up to the window's first day when it changed), the stored records of the 24 re-read hours met by bucket as they are read (what the snapshot stores: only new or changed records; the met ones are not kept), building the DetectorContext and \`runDetectors\` (judging the 25 hours read; earlier runs judged the rest), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. The same run a day later (after a missed day: 48 hours read, the carried days moved) is the third row. Each is compared on CPU with its new data analysed alone (**window** task: the same pages read through the adapter, merged, and judged by the detectors as if they were the whole history: what any run reading that much pays, the adapter's one-time schema compilation included), and with the full analysis row at the same size. Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
   ],
   tasks: {
     analysis: analysisTask,

@@ -268,57 +268,89 @@ export function mergeEvents(
   )
 }
 
-/** The records of `fresh` that fall in the fetched window and are new or changed relative to `known`. */
+/** The records of `fresh` that are new or changed relative to `known` (a later copy in `known` wins). */
 export function changedUsage(
   known: readonly UsageRecord[],
   fresh: readonly UsageRecord[],
 ): UsageRecord[] {
-  const head = fresh[0]
-  if (head === undefined) return []
-  // Only history records in the fresh read's span of bucket starts can share a bucket with it
-  // (the key includes `start`): the rest of the history is skipped without building its keys.
-  let first = head.start
-  let last = first
-  for (const r of fresh) {
-    if (r.start < first) first = r.start
-    if (r.start > last) last = r.start
-  }
-  // History records in that span, filed by provider, key and start: those fields are strings
-  // the records already hold, so no key string is built per record (that cost as much as the
-  // rest of an hourly run's bookkeeping). A later duplicate in `known` still wins: each list is
-  // searched from its end.
-  const filed = new Map<string, Map<string, Map<string, UsageRecord[]>>>()
-  for (const r of known) {
-    if (r.start < first || r.start > last) continue
-    let byKey = filed.get(r.provider)
-    if (!byKey) {
-      byKey = new Map()
-      filed.set(r.provider, byKey)
-    }
-    const keyId = r.providerKeyId ?? ''
-    let byStart = byKey.get(keyId)
-    if (!byStart) {
-      byStart = new Map()
-      byKey.set(keyId, byStart)
-    }
-    const list = byStart.get(r.start)
-    if (list) list.push(r)
-    else byStart.set(r.start, [r])
-  }
-  // Canonical form: history comes back from snapshots with sorted keys, fresh records in the
-  // adapter's key order, and the same content must compare equal (sameContent).
-  return fresh.filter((r) => {
-    const list = filed
-      .get(r.provider)
-      ?.get(r.providerKeyId ?? '')
-      ?.get(r.start)
-    if (list)
-      for (let i = list.length - 1; i >= 0; i--) {
-        const before = list[i] as UsageRecord
-        if (sameBucket(before, r)) return !sameContent(before, r)
+  const buckets = new FreshBuckets(fresh)
+  for (const r of known) buckets.meet(r)
+  return buckets.changed(fresh)
+}
+
+/**
+ * A run's fresh records filed by bucket, to meet the stored copies of the same buckets as the
+ * history is read (audit-history.ts): a stored record whose bucket the fresh read has is
+ * replaced by it in the merge, so it need not be kept; meeting it only notes whether the fresh
+ * record changed. An hourly run re-reads 24 hours, so most stored records of its window are met
+ * here and dropped while young, instead of being kept, merged and compared afterwards.
+ */
+export class FreshBuckets {
+  /** Provider → key id ('' without one) → start → the fresh records of that start. */
+  private readonly filed = new Map<string, Map<string, Map<string, UsageRecord[]>>>()
+  /** Only stored records in the fresh read's span of bucket starts can share a bucket with it. */
+  private readonly first: string
+  private readonly last: string
+  /** Fresh record → whether the latest stored copy met so far has the same content. */
+  private readonly met = new Map<UsageRecord, boolean>()
+
+  constructor(fresh: readonly UsageRecord[]) {
+    let first = fresh[0]?.start ?? ''
+    let last = first
+    for (const r of fresh) {
+      if (r.start < first) first = r.start
+      if (r.start > last) last = r.start
+      let byKey = this.filed.get(r.provider)
+      if (!byKey) {
+        byKey = new Map()
+        this.filed.set(r.provider, byKey)
       }
-    return true
-  })
+      const keyId = r.providerKeyId ?? ''
+      let byStart = byKey.get(keyId)
+      if (!byStart) {
+        byStart = new Map()
+        byKey.set(keyId, byStart)
+      }
+      const list = byStart.get(r.start)
+      if (list) list.push(r)
+      else byStart.set(r.start, [r])
+    }
+    this.first = first
+    this.last = last
+  }
+
+  /**
+   * Whether the fresh read has `stored`'s bucket (then the fresh record replaces it); notes
+   * whether their content is the same. A later stored copy overrides what an earlier one noted.
+   */
+  meet(stored: UsageRecord): boolean {
+    if (stored.start < this.first || stored.start > this.last) return false
+    const list = this.filed
+      .get(stored.provider)
+      ?.get(stored.providerKeyId ?? '')
+      ?.get(stored.start)
+    if (!list) return false
+    // Every fresh record of the bucket (a read may hold one twice) is compared with it.
+    let found = false
+    for (const r of list)
+      if (sameBucket(r, stored)) {
+        // Canonical form: stored records come back with sorted keys, fresh records in the
+        // adapter's key order, and the same content must compare equal (sameContent).
+        this.met.set(r, sameContent(stored, r))
+        found = true
+      }
+    return found
+  }
+
+  /** Forgets every stored record met (a history read that starts over). */
+  forget(): void {
+    this.met.clear()
+  }
+
+  /** The records of `fresh` (all or some of this read's) that are new or changed. */
+  changed(fresh: readonly UsageRecord[]): UsageRecord[] {
+    return fresh.filter((r) => this.met.get(r) !== true)
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { canonicalJson } from '../ledger/canonical-json.js'
 import type { LedgerEntry } from '../ledger/chain.js'
 import type { Forge } from '../ports/forge.js'
 import type { CarriedText } from './audit-state.js'
+import type { FreshBuckets } from '../analysis/fetch-window.js'
 import type { Log } from '../ports/log.js'
 import type { AuditEvent, UsageRecord } from '../records.js'
 import { isRecord } from '../is-record.js'
@@ -49,7 +50,7 @@ export const historyFrom = (now: Date): string =>
 export interface HistoryRead {
   /** The carried days (as state.json holds them), or nothing carried from the history's start. */
   base: UsageDays
-  /** Usage of the snapshots read, oldest first, from `base.through` on. */
+  /** Usage of the snapshots read, oldest first, from `base.through` on; not the buckets of `fresh`. */
   usage: UsageRecord[]
   /** The snapshots read, oldest first. */
   snapshots: SnapshotHistory[]
@@ -82,6 +83,11 @@ export interface HistoryOptions {
   freshFirstStart: string | undefined
   /** `usage_days` of state.json, as read (anything; checked here). */
   carried: CarriedText | undefined
+  /**
+   * This run's fresh records: stored records of the same buckets are met there (which notes
+   * whether the fresh one changed) and left out of `usage`, since the merge replaces them.
+   */
+  fresh?: FreshBuckets
 }
 
 type ReadLocal = (path: string) => Promise<Uint8Array | undefined>
@@ -120,13 +126,21 @@ export async function readHistory(
     const read =
       typeof checked === 'string'
         ? { why: checked, tampered: false }
-        : await readSnapshots(forge, readLocal, entries, checked.first, log, checked)
+        : await readSnapshots(forge, readLocal, entries, checked.first, log, checked, options.fresh)
     if (!('why' in read)) return { ...read, base: (checked as Carried).base }
     const message = `the usage_days of audit/state.json were not used (${read.why}); reading ${HISTORY_DAYS} days of snapshots instead`
     if (read.tampered) log.warning(message)
     else log.info(message)
   }
-  const full = await readSnapshots(forge, readLocal, entries, dayStartMs(from), log, undefined)
+  const full = await readSnapshots(
+    forge,
+    readLocal,
+    entries,
+    dayStartMs(from),
+    log,
+    undefined,
+    options.fresh,
+  )
   if ('why' in full) throw new Error(full.why) // only a carried read gives up
   return { ...full, base: emptyUsageDays(from) }
 }
@@ -183,7 +197,10 @@ async function readSnapshots(
   after: number,
   log: Log,
   carried: Carried | undefined,
+  fresh: FreshBuckets | undefined,
 ): Promise<Omit<HistoryRead, 'base'> | { why: string; tampered: boolean }> {
+  // A read that gave up may have met some of the fresh buckets: this one meets them again.
+  fresh?.forget()
   const usage: UsageRecord[] = []
   const snapshots: SnapshotHistory[] = []
   const through = carried?.base.through
@@ -234,6 +251,7 @@ async function readSnapshots(
             }
           continue
         }
+        if (fresh?.meet(r)) continue
         usage.push(r)
       }
       for (const e of p.events ?? []) events.push(e)

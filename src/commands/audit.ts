@@ -13,7 +13,7 @@ import { keyMonthSpend } from '../analysis/detectors/budget.js'
 import { runDetectors } from '../analysis/detectors/index.js'
 import { rawStart } from '../analysis/detectors/window.js'
 import { carryPending, pendingJson, pendingOf, readPending } from '../analysis/pending-findings.js'
-import { changedUsage, fetchWindow } from '../analysis/fetch-window.js'
+import { fetchWindow, FreshBuckets } from '../analysis/fetch-window.js'
 import { matchKeys, type KeyMatch } from '../analysis/key-matching.js'
 import { DAY_MS, utcDay } from '../analysis/time.js'
 import {
@@ -363,11 +363,14 @@ async function runAudit(
   let freshFirstStart: string | undefined
   for (const u of newUsage)
     if (freshFirstStart === undefined || u.start < freshFirstStart) freshFirstStart = u.start
+  // Stored records of the buckets read again are met as the history is read, not kept: the
+  // snapshot then holds only what is new or changed (the re-read overlap is not stored twice).
+  const freshBuckets = new FreshBuckets(newUsage)
   const history = await readHistory(
     forge,
     deps.readFile,
     ledger.entries,
-    { now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days },
+    { now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days, fresh: freshBuckets },
     log,
   )
   const from = historyFrom(now)
@@ -505,7 +508,7 @@ async function runAudit(
         {
           window: r.window,
           keys: r.keys ? unlessRepeated(r.keys, history.latest.keys.get(r.id), now) : null,
-          usage: changedUsage(history.usage, r.usage),
+          usage: freshBuckets.changed(r.usage),
           events: r.events.filter((e) => !knownEvents.has(`${e.provider}\u0000${e.eventId}`)),
           requests: r.requests,
           notes: r.notes,
