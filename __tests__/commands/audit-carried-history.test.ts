@@ -111,9 +111,9 @@ describe('audit carrying its history between runs', () => {
 
   it('writes carried days with their digest in the snapshot of the run that made them', async () => {
     const { state, days } = await readStateFile(carrying)
-    // The last run judges from 5 December 12:00 (its read's start); off-hours counts Berlin's
-    // 5 December whole, from 4 December 23:00 UTC, so the days before 4 December are carried.
-    expect(days?.through).toBe('2026-12-04')
+    // The last run judges from 5 December 12:00 (its read's start): the days before 5 December
+    // are carried, with the hour of Berlin's 5 December before it (off-hours counts it whole).
+    expect(days?.through).toBe('2026-12-05')
     const ledger = parseLedger(await readFile(join(carrying.root, LEDGER_FILE), 'utf8'))
     const holder = ledger.entries.find((e) => e.sha256 === state.usage_days?.snapshot)
     expect(holder).toBeDefined()
@@ -129,7 +129,7 @@ describe('audit carrying its history between runs', () => {
     // The last run: only the snapshots of 6 December are written after the days it carries.
     expect(snapshotReads(readsCarrying.at(-1) ?? [])).toEqual(paths.slice(3, 5))
     expect(snapshotReads(readsFull.at(-1) ?? [])).toEqual(paths.slice(0, 5))
-    expect(carrying.lines.some((l) => /days before 2026-12-04 carried/.test(l.message))).toBe(true)
+    expect(carrying.lines.some((l) => /days before 2026-12-05 carried/.test(l.message))).toBe(true)
   })
 
   it('rebuilds from the snapshots, with the same findings, when the carried days were edited', async () => {

@@ -89,7 +89,7 @@ async function read(
     setup.entries,
     {
       now: NOW,
-      rawStart: new Date(NOW.getTime() - 7 * DAY_MS),
+      windowStart: new Date(NOW.getTime() - 7 * DAY_MS),
       freshFirstStart: iso(NOW.getTime() - 25 * HOUR_MS),
       carried: setup.carried,
       ...options,
@@ -164,7 +164,7 @@ describe('readHistory', () => {
   it.each([
     [
       'the window starts before the carried days end',
-      { rawStart: new Date('2026-12-07T10:00:00Z') },
+      { windowStart: new Date('2026-12-07T10:00:00Z') },
     ],
     ['this run read usage of a carried day', { freshFirstStart: '2026-12-07T23:00:00.000Z' }],
   ])('reads everything again when %s', async (_why, options) => {

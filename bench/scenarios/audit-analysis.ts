@@ -3,7 +3,7 @@
  * findings, against JSON.parse of the same pages.
  */
 import { runDetectors } from '../../src/analysis/detectors/index.js'
-import { rawStart } from '../../src/analysis/detectors/window.js'
+import { offHoursRules } from '../../src/analysis/detectors/off-hours.js'
 import { fetchWindow } from '../../src/analysis/fetch-window.js'
 import { utcDay } from '../../src/analysis/time.js'
 import {
@@ -53,9 +53,10 @@ export const analysisTask: ChildTask = async (params, measure) => {
   const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
   const pages = usagePageLists(org, 0, HISTORY_HOURS, HOURS_PER_PAGE)
   const from = utcDay(START)
-  const through = utcDay(rawStart(org.inventory, WINDOW_START))
+  const through = utcDay(WINDOW_START)
   const result = await measure(async () => {
     const fresh = await readUsage(pages, START, END)
+    const context = detectorContext(org, [], END, WINDOW_START)
     const carried = carryForward({
       base: emptyUsageDays(from),
       history: [],
@@ -64,9 +65,11 @@ export const analysisTask: ChildTask = async (params, measure) => {
       freshEvents: [],
       from,
       through,
+      offHours: offHoursRules(org.inventory, context.matches),
     })
     const detected = runDetectors({
-      ...detectorContext(org, carried.usage, END, WINDOW_START),
+      ...context,
+      usage: carried.usage,
       earlier: carried.earlier,
       events: carried.events,
     })

@@ -9,7 +9,7 @@ import {
   fetchWindow,
   FreshBuckets,
 } from '../../src/analysis/fetch-window.js'
-import { rawStart } from '../../src/analysis/detectors/window.js'
+import { offHoursRules } from '../../src/analysis/detectors/off-hours.js'
 import { utcDay } from '../../src/analysis/time.js'
 import {
   carryForward,
@@ -79,11 +79,14 @@ const incrementalTask: ChildTask = async (params, measure) => {
   const org = syntheticOrg(numberParam(params, 'keys'), numberParam(params, 'seed'))
   const moved = params.moved === true
   const now = runAt(numberParam(params, 'hours'))
-  // The previous runs' carried days, summed a day at a time as those runs did (holding all of the
+  // The previous runs' carried days (and off-hours days), summed a day at a time as those runs did (holding all of the
   // history at once would set this child's peak RSS, which is the timed run's to show).
   const fromBefore = historyFrom(PREVIOUS)
-  const rawBefore = rawStart(org.inventory, PREVIOUS_WINDOW).getTime()
-  const throughBefore = utcDay(new Date(rawBefore - (moved ? DAY_MS : 0)))
+  const throughBefore = utcDay(new Date(PREVIOUS_WINDOW.getTime() - (moved ? DAY_MS : 0)))
+  const offHours = offHoursRules(
+    org.inventory,
+    detectorContext(org, [], PREVIOUS, PREVIOUS_WINDOW).matches,
+  )
   let prior = { carry: emptyUsageDays(fromBefore) as UsageDays | undefined }
   for (let day = dayStartMs(fromBefore); day < dayStartMs(throughBefore); day += DAY_MS) {
     const first = (day - START.getTime()) / HOUR_MS
@@ -100,6 +103,7 @@ const incrementalTask: ChildTask = async (params, measure) => {
       freshEvents: [],
       from: fromBefore,
       through: utcDay(new Date(day + DAY_MS)),
+      offHours,
     })
   }
   if (!prior.carry) throw new Error('the synthetic usage did not fit carried days')
@@ -149,7 +153,6 @@ const incrementalTask: ChildTask = async (params, measure) => {
     const state = readState(stateText)
     const fresh = await readUsage(pages, window.since, window.until)
     const windowStart = window.since
-    const rawFrom = rawStart(org.inventory, windowStart)
     let freshFirstStart: string | undefined
     for (const u of fresh)
       if (freshFirstStart === undefined || u.start < freshFirstStart) freshFirstStart = u.start
@@ -158,10 +161,11 @@ const incrementalTask: ChildTask = async (params, measure) => {
       forge,
       readLocal,
       entries,
-      { now: now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days, fresh: buckets },
+      { now, windowStart, freshFirstStart, carried: state.usage_days, fresh: buckets },
       silentLog,
     )
     const historyStart = historyFrom(now)
+    const context = detectorContext(org, [], now, windowStart)
     const carried = carryForward({
       base: history.base,
       history: history.usage,
@@ -169,11 +173,13 @@ const incrementalTask: ChildTask = async (params, measure) => {
       snapshots: history.snapshots,
       freshEvents: [],
       from: historyStart,
-      through: [utcDay(rawFrom), historyStart, history.base.through].sort().at(-1) ?? '',
+      through: [utcDay(windowStart), historyStart, history.base.through].sort().at(-1) ?? '',
+      offHours: offHoursRules(org.inventory, context.matches),
     })
     const changed = buckets.changed(fresh)
     const detected = runDetectors({
-      ...detectorContext(org, carried.usage, now, windowStart),
+      ...context,
+      usage: carried.usage,
       earlier: carried.earlier,
       events: carried.events,
     })
@@ -201,7 +207,7 @@ const incrementalTask: ChildTask = async (params, measure) => {
   if (result.errors.length > 0) throw new Error(`a detector failed: ${result.errors[0]}`)
   if (!result.carried) throw new Error('the run did not use the carried days')
   // They move when this run's raw days or history start differ from the previous run's.
-  const rawNow = utcDay(rawStart(org.inventory, window.since))
+  const rawNow = utcDay(window.since)
   const shouldMove = moved || rawNow !== throughBefore || historyFrom(now) !== fromBefore
   if (result.moves !== shouldMove)
     throw new Error(`the carried days ${shouldMove ? 'did not move' : 'moved'}`)
@@ -249,7 +255,7 @@ const windowTask: ChildTask = async (params, measure) => {
 export const incrementalAuditScenario: Scenario = {
   name: 'incremental-audit',
   describe: [
-    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, read as bytes like files of the checkout: the ones after the previous run's carried days, less a day, made before the timer starts, any other when read). Timed: reading the state (its carried days kept as the text their digest covers); reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (the hours the detectors read raw: the 25-hour window, the local days off-hours counts whole, back to a UTC midnight; about 60 of the 2,160); \`carryForward\` (usage merged per key, the carried days moved up to the window's first day when it changed), the stored records of the 24 re-read hours met by bucket as they are read (what the snapshot stores: only new or changed records; the met ones are not kept), building the DetectorContext and \`runDetectors\` (judging the 25 hours read; earlier runs judged the rest), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. The same run a day later (after a missed day: 48 hours read, the carried days moved) is the third row. Each is compared on CPU with its new data analysed alone (**window** task: the same pages read through the adapter, merged, and judged by the detectors as if they were the whole history: what any run reading that much pays, the adapter's one-time schema compilation included), and with the full analysis row at the same size. Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
+    `**incremental audit**: the hourly run after a 90-day history of the audit-analysis organization, as \`keyward audit\` makes it when \`audit/state.json\` carries the history's earlier days (per provider key and UTC day: cost, tokens, first use; per month the cost so far; last use; audit-event IPs). Untimed: the state the previous hourly run left (its carried days: the days before its detectors' window, summed from the history) and the ledger of 2,160 hourly snapshots (canonical JSON as \`keyward audit\` commits them, read as bytes like files of the checkout: the ones after the previous run's carried days, less a day, made before the timer starts, any other when read). Timed: reading the state (its carried days kept as the text their digest covers); reading the run's window from \`fetchWindow(watermark, now)\` — the new hour plus the ${DEFAULT_OVERLAP_HOURS}-hour overlap the audit re-reads because providers settle buckets late, one page per provider — through the OpenAI adapter and the in-memory page server; \`readHistory\`: checking the carried days against the digest in the snapshot that wrote them, then reading and JSON.parse of only the snapshots written after the carried days (from the UTC midnight before the 25-hour window: about 36 of the 2,160; the stored records of the re-read hours are met by bucket and not kept; each key's off-hours count for the local day in progress at that midnight comes with the carried days); \`carryForward\` (usage merged per key, the carried days moved up to the window's first UTC day when it changed, with each key's off-hours day), what the snapshot stores (only new or changed records, found as the history was read), building the DetectorContext and \`runDetectors\` (judging the 25 hours read; earlier runs judged the rest), and the next state.json (with new carried days and their digest once a day, the second row). The history reaches back HISTORY_DAYS (40 days) as in the audit. The same run a day later (after a missed day: 48 hours read, the carried days moved) is the third row. Each is compared on CPU with its new data analysed alone (**window** task: the same pages read through the adapter, merged, and judged by the detectors as if they were the whole history: what any run reading that much pays, the adapter's one-time schema compilation included), and with the full analysis row at the same size. Requests (from the adapters' code, not measured): a run's usage read costs OpenAI ${USAGE_REQUESTS.openai} requests (1 costs + 6 usage families, one page each: 25 hourly buckets fit \`limit=168\`), Anthropic ${USAGE_REQUESTS.anthropic} (usage report + cost report), OpenRouter ${USAGE_REQUESTS.openrouter} analytics query plus its \`/keys\` listing — constant in the length of the history; key listings (100 keys a page at OpenAI and OpenRouter, 1,000 at Anthropic) and audit logs grow with the organization, not with the hours.`,
   ],
   tasks: {
     analysis: analysisTask,

@@ -1,6 +1,6 @@
 import type { AuditEvent, UsageRecord } from '../records.js'
-import { mergeEvents, mergeUsageByKey } from './fetch-window.js'
-import { DAY_MS } from './time.js'
+import { mergeEvents, mergeUsageByKey, type UsageByKey } from './fetch-window.js'
+import { DAY_MS, localTime, withinHours } from './time.js'
 import { isRecord } from '../is-record.js'
 
 /**
@@ -40,6 +40,36 @@ export interface KeyDays {
   lastUsed: { start: number; end: number } | undefined
   /** IP of an audit event made with the key → the latest snapshot time (ms) that recorded one. */
   ips: Map<string, number>
+  /** Its off-hours use on the local day in progress when the carried days end, if any. */
+  offHours?: OffHoursDay
+}
+
+/**
+ * Off-hours use of a key on one local day, from the day's start up to the carried days' end:
+ * `off-hours` counts a local day whole (detectors/window.ts), and in a timezone east of UTC a
+ * day starts before the UTC midnight the carried days end at. Carrying these few numbers lets
+ * an hourly run hold raw only the records from that midnight on, not from the local one.
+ * Counted as the detector counts: used records whose local start is outside the active hours.
+ */
+export interface OffHoursDay {
+  /** The workflow's timezone and active_hours it was counted under. */
+  zone: string
+  hours: string
+  /** The local date (`YYYY-MM-DD` in `zone`). */
+  date: string
+  buckets: number
+  requests: number
+  tokens: number
+  /** The earliest start of an off-hours use that day, as its record wrote it. */
+  first: string
+}
+
+/** How `off-hours` judges a provider key: its workflow's timezone and active hours (minutes). */
+export interface OffHoursRule {
+  zone: string
+  hours: string
+  start: number
+  end: number
 }
 
 export interface UsageDays {
@@ -87,6 +117,8 @@ export interface CarryInput {
   from: string
   /** The first day to leave raw: the UTC day of the detectors' window start. */
   through: string
+  /** Provider → provider key id → how off-hours judges it (keys without active hours absent). */
+  offHours?: ReadonlyMap<string, ReadonlyMap<string, OffHoursRule>>
 }
 
 export interface CarryOutput {
@@ -130,6 +162,8 @@ export function carryForward(input: CarryInput): CarryOutput {
   const times: Times = { parsed: new Map(), days: new Map(), fromMs: dayStartMs(next.from) }
   let fits = true
   const usage: UsageRecord[] = []
+  // Each key's records summed into the days (the first `split` of its list), for offHoursDays.
+  const folded = new Map<readonly UsageRecord[], number>()
   for (const [provider, byKey] of merged) {
     for (const [keyId, records] of byKey) {
       // Records are in time order: the first one from `through` on is found by binary search.
@@ -142,6 +176,7 @@ export function carryForward(input: CarryInput): CarryOutput {
       }
       const key = split > 0 && fits ? ownKeyDays(next, provider, keyId) : undefined
       if (key && !fold(key, records, split, times, fromMonthOf(from))) fits = false
+      if (split > 0) folded.set(records, split)
       for (let i = split; i < records.length; i++) usage.push(records[i] as UsageRecord)
     }
   }
@@ -165,6 +200,8 @@ export function carryForward(input: CarryInput): CarryOutput {
       ips.set(e.ip, Math.max(ips.get(e.ip) ?? 0, snapshot.atMs))
     }
   }
+  if (fits && through !== base.through && input.offHours)
+    offHoursDays(next, input.offHours, merged, folded, throughMs)
   if (fits) {
     const carried: UsageDays = {
       from: next.from,
@@ -222,11 +259,88 @@ function ownKeyDays(days: SharedDays, provider: string, keyId: string): KeyDays 
         months: new Map(shared.months),
         lastUsed: shared.lastUsed && { ...shared.lastUsed },
         ips: new Map(shared.ips),
+        ...(shared.offHours ? { offHours: shared.offHours } : {}),
       }
     : { days: [], months: new Map(), lastUsed: undefined, ips: new Map() }
   byKey.set(keyId, key)
   days.owned.add(key)
   return key
+}
+
+/**
+ * Moves each key's off-hours day to the carried days' new end: the local day in progress at
+ * `throughMs` in its zone, counted from what the key carried for that day (when it was counted
+ * under the same rule) plus the records just summed. Records are in start order, so only the
+ * last ones are looked at. A key whose rule changed or went away drops what it carried.
+ */
+function offHoursDays(
+  next: SharedDays,
+  rules: ReadonlyMap<string, ReadonlyMap<string, OffHoursRule>>,
+  merged: UsageByKey,
+  folded: ReadonlyMap<readonly UsageRecord[], number>,
+  throughMs: number,
+): void {
+  const locals = new Map<string, Map<string, { date: string; minutes: number }>>()
+  const localOf = (start: string, zone: string) => {
+    let byStart = locals.get(zone)
+    if (!byStart) {
+      byStart = new Map()
+      locals.set(zone, byStart)
+    }
+    let local = byStart.get(start)
+    if (!local) {
+      local = localTime(new Date(start), zone)
+      byStart.set(start, local)
+    }
+    return local
+  }
+  const dates = new Map<string, string | undefined>()
+  const dateIn = (zone: string) => {
+    if (!dates.has(zone)) {
+      let date: string | undefined
+      try {
+        date = localTime(new Date(throughMs - 1), zone).date
+      } catch {
+        date = undefined // not a timezone (validate reports it): the detector cannot judge it
+      }
+      dates.set(zone, date)
+    }
+    return dates.get(zone)
+  }
+  for (const [provider, byKey] of next.keys)
+    for (const [keyId, key] of byKey)
+      if (key.offHours && !rules.get(provider)?.has(keyId))
+        delete ownKeyDays(next, provider, keyId).offHours
+  for (const [provider, byKey] of rules)
+    for (const [keyId, rule] of byKey) {
+      const date = dateIn(rule.zone)
+      const old = next.keys.get(provider)?.get(keyId)?.offHours
+      // Only a local day that holds both the old and the new end continues (a day longer than
+      // 24 hours that starts less than an hour before a UTC midnight): else it starts after the
+      // old end, and the records just summed hold all of it before the new one.
+      const same = old && old.zone === rule.zone && old.hours === rule.hours && old.date === date
+      let day = same ? { ...old } : undefined
+      const records = merged.get(provider)?.get(keyId) ?? []
+      for (let i = (folded.get(records) ?? 0) - 1; i >= 0 && date !== undefined; i--) {
+        const u = records[i] as UsageRecord
+        const tokens = u.inputTokens + u.outputTokens
+        if ((u.requests ?? 0) + tokens === 0) continue
+        const local = localOf(u.start, rule.zone)
+        if (local.date < date) break
+        if (local.date !== date || withinHours(local.minutes, rule.start, rule.end)) continue
+        day ??= { ...rule, date, buckets: 0, requests: 0, tokens: 0, first: u.start }
+        day.buckets++
+        day.requests += u.requests ?? 0
+        day.tokens += tokens
+        if (u.start < day.first) day.first = u.start
+      }
+      if (day === undefined && old === undefined) continue
+      const key = ownKeyDays(next, provider, keyId)
+      if (day) {
+        const { zone, hours, buckets, requests, tokens, first } = day
+        key.offHours = { zone, hours, date: day.date, buckets, requests, tokens, first }
+      } else delete key.offHours
+    }
 }
 
 /**
@@ -450,10 +564,12 @@ function pruned(days: UsageDays, from: string): UsageDays {
         months: new Map(),
         lastUsed: key.lastUsed && key.lastUsed.start >= fromMs ? { ...key.lastUsed } : undefined,
         ips: new Map(),
+        ...(key.offHours ? { offHours: key.offHours } : {}),
       }
       for (const [month, cost] of key.months) if (month >= fromMonth) kept.months.set(month, cost)
       for (const [ip, at] of key.ips) if (at >= fromMs) kept.ips.set(ip, at)
-      if (kept.days.length > 0 || kept.ips.size > 0 || kept.lastUsed) copy.set(keyId, kept)
+      if (kept.days.length > 0 || kept.ips.size > 0 || kept.lastUsed || kept.offHours)
+        copy.set(keyId, kept)
     }
     if (copy.size > 0) keys.set(provider, copy)
   }
@@ -483,6 +599,7 @@ export interface KeyDaysJson {
   months?: Record<string, number>
   last_used?: [number, number]
   ips?: Record<string, number>
+  off_hours?: OffHoursDay
 }
 
 export interface UsageDaysJson {
@@ -503,6 +620,7 @@ export function toUsageDaysJson(days: UsageDays): UsageDaysJson {
       if (key.months.size > 0) json.months = Object.fromEntries(key.months)
       if (key.lastUsed) json.last_used = [key.lastUsed.start, key.lastUsed.end]
       if (key.ips.size > 0) json.ips = Object.fromEntries(key.ips)
+      if (key.offHours) json.off_hours = { ...key.offHours }
       if (Object.keys(json).length > 0) out[keyId] = json
     }
     if (Object.keys(out).length > 0) keys[provider] = out
@@ -589,5 +707,22 @@ function keyDaysFromJson(json: unknown, dayCount: number): KeyDays | undefined {
       key.ips.set(ip, at)
     }
   }
+  if (json.off_hours !== undefined) {
+    const day = offHoursFromJson(json.off_hours)
+    if (!day) return undefined
+    key.offHours = day
+  }
   return key
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+
+function offHoursFromJson(value: unknown): OffHoursDay | undefined {
+  if (!isRecord(value)) return undefined
+  const { zone, hours, date, buckets, requests, tokens, first } = value
+  if (typeof zone !== 'string' || typeof hours !== 'string' || typeof first !== 'string')
+    return undefined
+  if (typeof date !== 'string' || !DAY_ID.test(date)) return undefined
+  if (!isCount(buckets) || buckets < 1 || !isCount(requests) || !isCount(tokens)) return undefined
+  return { zone, hours, date, buckets, requests, tokens, first }
 }

@@ -77,8 +77,8 @@ export interface LatestListings {
 
 export interface HistoryOptions {
   now: Date
-  /** Where the detectors' raw records begin (detectors/window.ts): its whole day must be raw. */
-  rawStart: Date
+  /** Where the detectors' window starts: carried days must end by its UTC day (detectors/window.ts). */
+  windowStart: Date
   /** The earliest start of this run's fresh usage, if any: it must not fall in a carried day. */
   freshFirstStart: string | undefined
   /** `usage_days` of state.json, as read (anything; checked here). */
@@ -173,8 +173,8 @@ function checkCarried(
   if (!base || typeof snapshot !== 'string') return 'not in the expected form'
   if (base.from > from) return `they start on ${base.from}, after the history's ${from}`
   if (base.through <= from) return `they end before the history's start, ${from}`
-  if (base.through > utcDay(options.rawStart))
-    return `this run looks back to ${options.rawStart.toISOString()}, before their end ${base.through}`
+  if (base.through > utcDay(options.windowStart))
+    return `this run looks back to ${options.windowStart.toISOString()}, before their end ${base.through}`
   if (options.freshFirstStart !== undefined && options.freshFirstStart < base.through)
     return `this run read usage from ${options.freshFirstStart}, before their end ${base.through}`
   const holder = entries.findIndex((e) => e.sha256 === snapshot)

@@ -11,7 +11,7 @@ import {
 } from '../analysis/detectors/context.js'
 import { keyMonthSpend } from '../analysis/detectors/budget.js'
 import { runDetectors } from '../analysis/detectors/index.js'
-import { rawStart } from '../analysis/detectors/window.js'
+import { offHoursRules } from '../analysis/detectors/off-hours.js'
 import { carryPending, pendingJson, pendingOf, readPending } from '../analysis/pending-findings.js'
 import { fetchWindow, FreshBuckets } from '../analysis/fetch-window.js'
 import { matchKeys, type KeyMatch } from '../analysis/key-matching.js'
@@ -356,7 +356,6 @@ async function runAudit(
   const windowStart = new Date(
     Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime()),
   )
-  const rawFrom = rawStart(inventory, windowStart)
   // The history: the days state.json carries plus the snapshots after them, or, failing that,
   // every snapshot of the last HISTORY_DAYS. The days before the window's are (re)summed for
   // the next run; the detectors read the same series either way.
@@ -370,11 +369,11 @@ async function runAudit(
     forge,
     deps.readFile,
     ledger.entries,
-    { now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days, fresh: freshBuckets },
+    { now, windowStart, freshFirstStart, carried: state.usage_days, fresh: freshBuckets },
     log,
   )
   const from = historyFrom(now)
-  const rawDay = utcDay(rawFrom)
+  const windowDay = utcDay(windowStart)
   const carried = carryForward({
     base: history.base,
     history: history.usage,
@@ -382,7 +381,8 @@ async function runAudit(
     snapshots: history.snapshots,
     freshEvents: newEvents,
     from,
-    through: [rawDay, from, history.base.through].sort().at(-1) ?? rawDay,
+    through: [windowDay, from, history.base.through].sort().at(-1) ?? windowDay,
+    offHours: offHoursRules(inventory, matches),
   })
   log.info(
     `history: ${history.read} snapshot(s) read${history.carried ? `, days before ${history.base.through} carried in ${STATE_FILE}` : ''}`,

@@ -7,7 +7,9 @@ import {
   detectUnmanagedKeys,
 } from '../../../src/analysis/detectors/key-inventory.js'
 import { detectOffHours } from '../../../src/analysis/detectors/off-hours.js'
-import { localDayBound, rawStart } from '../../../src/analysis/detectors/window.js'
+import { localDayBound } from '../../../src/analysis/detectors/window.js'
+import { offHoursRules } from '../../../src/analysis/detectors/off-hours.js'
+import type { Inventory } from '../../../src/inventory/types.js'
 import { detectIngestionFailures } from '../../../src/analysis/detectors/run-health.js'
 import { detectSpendSpikes } from '../../../src/analysis/detectors/spend-spike.js'
 import { detectUnfamiliarIps, inCidr } from '../../../src/analysis/detectors/unfamiliar-ip.js'
@@ -189,13 +191,8 @@ describe('off-hours', () => {
   })
 })
 
-describe('the raw window (detectors/window.ts)', () => {
+describe('the local day off-hours counts (detectors/window.ts)', () => {
   const at = (iso: string) => new Date(iso)
-  const zoned = (timezone: string | undefined, defaults?: { timezone: string }) =>
-    inventoryWith({
-      workflow: { active_hours: '09:00-17:00', ...(timezone ? { timezone } : {}) },
-      ...(defaults ? { defaults } : {}),
-    })
 
   it.each([
     // [zone, window start, bound]: an hour before the local midnight of the window start's day.
@@ -209,20 +206,35 @@ describe('the raw window (detectors/window.ts)', () => {
     ['America/New_York', '2026-11-01T23:00:00Z', '2026-11-01T04:00:00.000Z'],
   ])('in %s, for a window from %s, starts no later than %s', (zone, start, bound) => {
     expect(localDayBound(at(start), zone)).toBe(Date.parse(bound))
-    expect(rawStart(zoned(zone), at(start)).toISOString()).toBe(bound)
-  })
-
-  it('is the window start itself without active hours, and uses the default timezone', () => {
-    const start = at('2026-12-05T12:00:00Z')
-    expect(rawStart(inventoryWith(), start)).toEqual(start)
-    expect(rawStart(zoned(undefined, { timezone: 'Europe/Berlin' }), start).toISOString()).toBe(
-      '2026-12-04T22:00:00.000Z',
-    )
   })
 
   it('reaches a day and an hour back for a timezone it cannot read', () => {
-    const start = at('2026-12-05T12:00:00Z')
-    expect(rawStart(zoned('Mars/Olympus'), start).toISOString()).toBe('2026-12-04T11:00:00.000Z')
+    expect(localDayBound(at('2026-12-05T12:00:00Z'), 'Mars/Olympus')).toBe(
+      Date.parse('2026-12-04T11:00:00.000Z'),
+    )
+  })
+
+  it("is judged per provider key under its workflow's zone and hours, as the detector judges", () => {
+    const matched = new Map([['k', { providerKeyId: 'key_x' }]])
+    const rulesOf = (inventory: Inventory) => offHoursRules(inventory, matched)
+    const hours = { workflow: { active_hours: '09:00-17:00' } }
+
+    expect(rulesOf(inventoryWith({ ...hours, defaults: { timezone: 'Europe/Berlin' } }))).toEqual(
+      new Map([
+        [
+          'openai',
+          new Map([
+            ['key_x', { zone: 'Europe/Berlin', hours: '09:00-17:00', start: 540, end: 1020 }],
+          ]),
+        ],
+      ]),
+    )
+    // Not matched, a canary, no active hours, or a zone it cannot read: nothing to count.
+    expect(offHoursRules(inventoryWith(hours), new Map()).size).toBe(0)
+    expect(rulesOf(inventoryWith({ ...hours, key: { canary: true } })).size).toBe(0)
+    expect(rulesOf(inventoryWith()).size).toBe(0)
+    const mars = { workflow: { active_hours: '09:00-17:00', timezone: 'Mars/Olympus' } }
+    expect(rulesOf(inventoryWith(mars)).size).toBe(0)
   })
 })
 

@@ -2,8 +2,51 @@ import { parseActiveHours } from '../../inventory/policy.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
 import { localTime, withinHours } from '../time.js'
 import type { UsageRecord } from '../../records.js'
+import type { Inventory } from '../../inventory/types.js'
+import type { OffHoursRule } from '../usage-days.js'
 import { firstIndexFrom, keyViews, ownerFields, seriesOf, type DetectorContext } from './context.js'
 import { localDayBound } from './window.js'
+
+/**
+ * How off-hours judges each matched provider key (its workflow's timezone and active hours), for
+ * the off-hours day the carried days keep (usage-days.ts). Canary keys and keys whose workflow
+ * has no valid active hours or timezone are left out, as the detector leaves them out.
+ */
+export function offHoursRules(
+  inventory: Inventory,
+  matches: ReadonlyMap<string, { providerKeyId: string }>,
+): Map<string, Map<string, OffHoursRule>> {
+  const out = new Map<string, Map<string, OffHoursRule>>()
+  const defaultZone = inventory.defaults?.timezone ?? 'UTC'
+  const zones = new Map<string, boolean>()
+  for (const [id, entry] of Object.entries(inventory.keys)) {
+    const workflow = inventory.workflows[entry.workflow]
+    const providerKeyId = matches.get(id)?.providerKeyId
+    if (entry.canary === true || !workflow?.active_hours || providerKeyId === undefined) continue
+    const window = parseActiveHours(workflow.active_hours)
+    const zone = workflow.timezone ?? defaultZone
+    if (!zones.has(zone)) zones.set(zone, isTimeZone(zone))
+    if ('error' in window || zones.get(zone) !== true) continue
+    let byKey = out.get(entry.provider)
+    if (!byKey) {
+      byKey = new Map()
+      out.set(entry.provider, byKey)
+    }
+    // One provider key behind two entries (shared-key): the first entry's workflow counts.
+    if (!byKey.has(providerKeyId))
+      byKey.set(providerKeyId, { zone, hours: workflow.active_hours, ...window })
+  }
+  return out
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    localTime(new Date(0), zone)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /**
  * `off-hours`: usage in hours outside the workflow's active_hours, in its timezone (which
@@ -54,6 +97,17 @@ export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
       firstDays.set(zone, first)
     }
     const { date: firstDate, bound } = first
+    // The day's hours before the carried days end, when its raw records start later.
+    const carried = key.providerKeyId
+      ? ctx.earlier?.keys.get(key.entry.provider)?.get(key.providerKeyId)?.offHours
+      : undefined
+    if (carried && carried.zone === zone && carried.hours === hours && carried.date >= firstDate)
+      perDay.set(carried.date, {
+        buckets: carried.buckets,
+        requests: carried.requests,
+        tokens: carried.tokens,
+        first: carried.first,
+      })
     for (let i = firstIndexFrom(series, bound); i < records.length; i++) {
       const u = records[i] as UsageRecord
       if ((startMs[i] as number) < bound) continue

@@ -1,32 +1,23 @@
-import type { Inventory } from '../../inventory/types.js'
 import { localTime } from '../time.js'
 
 /**
- * What an audit run judges, and which records it must hold raw to do so (issue 5).
+ * What an audit run judges (issue 5).
  *
  * Event detectors judge the run's new data: usage and audit events from the earliest start of
  * its provider reads on (the window start; a first run's is its backfill). Older events were
  * judged by earlier runs, and what those could not write yet is carried to the next run
- * (audit.ts, `pending` in audit/state.json), so nothing depends on judging them again; this is
- * what keeps an hourly run's cost in proportion to the hour it reads.
+ * (`pending` in the snapshot), so nothing depends on judging them again; this is what keeps an
+ * hourly run's cost in proportion to the hours it reads.
  *
- * One detector reads a little further back: `off-hours` reports a whole local day (hours,
- * tokens, first use), so the local day holding the window start must be complete, in every
- * timezone whose workflow has active_hours. Records from `rawStart` on are held raw (the days
- * before it may be carried as daily sums, analysis/usage-days.ts).
+ * Records from the UTC day of the window start on are held raw; the days before it may be
+ * carried as daily sums (analysis/usage-days.ts). `off-hours` reports a whole local day (hours,
+ * tokens, first use), and in a timezone east of UTC that day starts before the UTC midnight: the
+ * carried days keep each key's off-hours count for the local day in progress when they end, so
+ * the detector adds the raw records to it (usage-days.ts, OffHoursDay).
  */
 
 const MINUTE_MS = 60_000
 const HOUR_MS = 60 * MINUTE_MS
-
-/** The timezones of the workflows with active_hours (off-hours judges in those). */
-export function activeHoursZones(inventory: Inventory): Set<string> {
-  const fallback = inventory.defaults?.timezone ?? 'UTC'
-  const zones = new Set<string>()
-  for (const workflow of Object.values(inventory.workflows))
-    if (workflow.active_hours) zones.add(workflow.timezone ?? fallback)
-  return zones
-}
 
 /**
  * An instant at or before the start of the local day holding `at` in `zone`: `at` less the
@@ -43,12 +34,4 @@ export function localDayBound(at: Date, zone: string): number {
     return ms - 25 * HOUR_MS
   }
   return ms - (ms % MINUTE_MS) - minutes * MINUTE_MS - HOUR_MS
-}
-
-/** The earliest record time the detectors read raw for a window starting at `windowStart`. */
-export function rawStart(inventory: Inventory, windowStart: Date): Date {
-  let earliest = windowStart.getTime()
-  for (const zone of activeHoursZones(inventory))
-    earliest = Math.min(earliest, localDayBound(windowStart, zone))
-  return new Date(earliest)
 }
