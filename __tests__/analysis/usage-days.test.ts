@@ -371,6 +371,30 @@ describe.each(RUNS)('carried usage days, run at %s', (NOW) => {
       fromUsageDaysJson({ ...good, keys: { openai: { k: { days: [['x', 1]] } } } }),
     ).toBeUndefined()
     expect(fromUsageDaysJson('nope')).toBeUndefined()
+    const offHours = {
+      zone: 'Europe/Berlin',
+      hours: '08:00-18:00',
+      date: '2026-12-01',
+      buckets: 1,
+      requests: 2,
+      tokens: 3,
+      first: '2026-11-30T23:00:00.000Z',
+    }
+    const withOffHours = (value: unknown) => ({
+      ...good,
+      keys: { openai: { k: { off_hours: value } } },
+    })
+    expect(
+      fromUsageDaysJson(withOffHours(offHours))?.keys.get('openai')?.get('k')?.offHours,
+    ).toEqual(offHours)
+    for (const bad of [
+      { ...offHours, buckets: 0 },
+      { ...offHours, tokens: -1 },
+      { ...offHours, date: 'soon' },
+      { ...offHours, zone: 1 },
+      [],
+    ])
+      expect(fromUsageDaysJson(withOffHours(bad))).toBeUndefined()
   })
 })
 
