@@ -47086,15 +47086,34 @@ function usageOf(ctx, key) {
   return index.get(key.entry.provider)?.get(key.providerKeyId) ?? [];
 }
 var seriesIndex = /* @__PURE__ */ new WeakMap();
+function carriedCalendar(earlier) {
+  const ids = [];
+  const index = /* @__PURE__ */ new Map();
+  if (!earlier) return { ids, index, fromMs: 0 };
+  const fromMs = Date.parse(`${earlier.from}T00:00:00.000Z`);
+  const throughMs = Date.parse(`${earlier.through}T00:00:00.000Z`);
+  for (let ms = fromMs; ms < throughMs; ms += DAY_MS3) {
+    const id = new Date(ms).toISOString().slice(0, 10);
+    index.set(id, ids.length);
+    ids.push(id);
+  }
+  return { ids, index, fromMs };
+}
 var NO_RECORDS = [];
 function seriesOf(ctx, key) {
   let index = seriesIndex.get(ctx);
   if (!index) {
-    index = { series: /* @__PURE__ */ new Map(), times: /* @__PURE__ */ new Map(), month: utcMonth(ctx.now) };
+    index = {
+      series: /* @__PURE__ */ new Map(),
+      times: /* @__PURE__ */ new Map(),
+      month: utcMonth(ctx.now),
+      calendar: carriedCalendar(ctx.earlier)
+    };
     seriesIndex.set(ctx, index);
   }
   const keyId = key.providerKeyId;
-  if (keyId === void 0) return buildSeries(NO_RECORDS, index.times, void 0, index.month);
+  if (keyId === void 0)
+    return buildSeries(NO_RECORDS, index.times, void 0, index.month, index.calendar);
   let byKey = index.series.get(key.entry.provider);
   if (!byKey) {
     byKey = /* @__PURE__ */ new Map();
@@ -47103,7 +47122,7 @@ function seriesOf(ctx, key) {
   let series = byKey.get(keyId);
   if (!series) {
     const earlier = ctx.earlier?.keys.get(key.entry.provider)?.get(keyId);
-    series = buildSeries(usageOf(ctx, key), index.times, earlier, index.month);
+    series = buildSeries(usageOf(ctx, key), index.times, earlier, index.month, index.calendar);
     byKey.set(keyId, series);
   }
   return series;
@@ -47116,21 +47135,24 @@ function parseTime(times, at) {
   }
   return ms;
 }
-function buildSeries(records, times, earlier, monthId) {
+function buildSeries(records, times, earlier, monthId, calendar) {
   const startMs = new Float64Array(records.length);
   const days = /* @__PURE__ */ new Map();
-  const carried = earlier?.days;
+  const carried = earlier && { days: earlier.days, calendar };
   let anyCost = false;
   let firstDay;
   let lastUsedEnd = Number.NEGATIVE_INFINITY;
   let firstUsedStart = Number.POSITIVE_INFINITY;
   let monthToDate = 0;
   if (earlier) {
-    for (const [dayId2, sums] of earlier.days) {
-      if (firstDay === void 0 || dayId2 < firstDay) firstDay = dayId2;
-      if (sums.costed) anyCost = true;
-      if (sums.firstUsed !== void 0 && sums.firstUsed < firstUsedStart)
-        firstUsedStart = sums.firstUsed;
+    for (let i = 0; i < earlier.days.length; i++) {
+      const sums = earlier.days[i];
+      if (!sums) continue;
+      firstDay ??= calendar.ids[i];
+      if (sums[0] !== null) anyCost = true;
+      const firstUsed = sums[2];
+      if (firstUsed !== void 0 && calendar.fromMs + i * DAY_MS3 + firstUsed < firstUsedStart)
+        firstUsedStart = calendar.fromMs + i * DAY_MS3 + firstUsed;
     }
     monthToDate = earlier.months.get(monthId) ?? 0;
     if (earlier.lastUsed) lastUsedEnd = earlier.lastUsed.end;
@@ -47176,7 +47198,7 @@ function buildSeries(records, times, earlier, monthId) {
     records,
     startMs,
     ordered,
-    hasUsage: records.length > 0 || (carried?.size ?? 0) > 0,
+    hasUsage: records.length > 0 || (carried?.days.length ?? 0) > 0,
     days,
     carried,
     firstDay,
@@ -47186,8 +47208,22 @@ function buildSeries(records, times, earlier, monthId) {
     firstUsedStart
   };
 }
-function sumsOn(series, day) {
-  return series.days.get(day) ?? series.carried?.get(day);
+function costOn(series, day) {
+  const raw = series.days.get(day);
+  if (raw) return raw.cost;
+  const sums = carriedOn(series, day);
+  return sums ? sums[0] ?? 0 : 0;
+}
+function tokensOn(series, day) {
+  const raw = series.days.get(day);
+  if (raw) return raw.tokens;
+  return carriedOn(series, day)?.[1] ?? 0;
+}
+function carriedOn(series, day) {
+  const carried = series.carried;
+  if (!carried) return void 0;
+  const i = carried.calendar.index.get(day);
+  return i === void 0 ? void 0 : carried.days[i];
 }
 function firstIndexFrom(series, ms) {
   if (!series.ordered) return 0;
@@ -47266,14 +47302,14 @@ function spendOf(ctx, monthToDate, dayCost) {
   };
 }
 function keySpend(ctx, series) {
-  return spendOf(ctx, series.monthToDate, (day) => sumsOn(series, day)?.cost ?? 0);
+  return spendOf(ctx, series.monthToDate, (day) => costOn(series, day));
 }
 function workflowSpend(ctx, series) {
   let monthToDate = 0;
   for (const s of series) monthToDate += s.monthToDate;
   return spendOf(ctx, monthToDate, (day) => {
     let cost = 0;
-    for (const s of series) cost += sumsOn(s, day)?.cost ?? 0;
+    for (const s of series) cost += costOn(s, day);
     return cost;
   });
 }
@@ -47494,13 +47530,6 @@ function detectSharedKeys(ctx) {
 // src/analysis/detectors/window.ts
 var MINUTE_MS = 6e4;
 var HOUR_MS3 = 60 * MINUTE_MS;
-function activeHoursZones(inventory) {
-  const fallback = inventory.defaults?.timezone ?? "UTC";
-  const zones = /* @__PURE__ */ new Set();
-  for (const workflow of Object.values(inventory.workflows))
-    if (workflow.active_hours) zones.add(workflow.timezone ?? fallback);
-  return zones;
-}
 function localDayBound(at, zone) {
   const ms = at.getTime();
   let minutes;
@@ -47511,14 +47540,38 @@ function localDayBound(at, zone) {
   }
   return ms - ms % MINUTE_MS - minutes * MINUTE_MS - HOUR_MS3;
 }
-function rawStart(inventory, windowStart) {
-  let earliest = windowStart.getTime();
-  for (const zone of activeHoursZones(inventory))
-    earliest = Math.min(earliest, localDayBound(windowStart, zone));
-  return new Date(earliest);
-}
 
 // src/analysis/detectors/off-hours.ts
+function offHoursRules(inventory, matches) {
+  const out = /* @__PURE__ */ new Map();
+  const defaultZone = inventory.defaults?.timezone ?? "UTC";
+  const zones = /* @__PURE__ */ new Map();
+  for (const [id, entry] of Object.entries(inventory.keys)) {
+    const workflow = inventory.workflows[entry.workflow];
+    const providerKeyId = matches.get(id)?.providerKeyId;
+    if (entry.canary === true || !workflow?.active_hours || providerKeyId === void 0) continue;
+    const window2 = parseActiveHours(workflow.active_hours);
+    const zone = workflow.timezone ?? defaultZone;
+    if (!zones.has(zone)) zones.set(zone, isTimeZone(zone));
+    if ("error" in window2 || zones.get(zone) !== true) continue;
+    let byKey = out.get(entry.provider);
+    if (!byKey) {
+      byKey = /* @__PURE__ */ new Map();
+      out.set(entry.provider, byKey);
+    }
+    if (!byKey.has(providerKeyId))
+      byKey.set(providerKeyId, { zone, hours: workflow.active_hours, ...window2 });
+  }
+  return out;
+}
+function isTimeZone(zone) {
+  try {
+    localTime(/* @__PURE__ */ new Date(0), zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
 function detectOffHours(ctx) {
   const out = [];
   const defaultZone = ctx.inventory.defaults?.timezone ?? "UTC";
@@ -47555,6 +47608,14 @@ function detectOffHours(ctx) {
       firstDays.set(zone, first);
     }
     const { date: firstDate, bound } = first;
+    const carried = key.providerKeyId ? ctx.earlier?.keys.get(key.entry.provider)?.get(key.providerKeyId)?.offHours : void 0;
+    if (carried && carried.zone === zone && carried.hours === hours && carried.date >= firstDate)
+      perDay.set(carried.date, {
+        buckets: carried.buckets,
+        requests: carried.requests,
+        tokens: carried.tokens,
+        first: carried.first
+      });
     for (let i = firstIndexFrom(series, bound); i < records.length; i++) {
       const u = records[i];
       if (startMs[i] < bound) continue;
@@ -47669,10 +47730,7 @@ function detectSpendSpikes(ctx) {
     const series = seriesOf(ctx, key);
     if (!series.hasUsage) continue;
     const useCost = series.anyCost;
-    const valueOf = (day) => {
-      const sums = sumsOn(series, day);
-      return sums === void 0 ? 0 : useCost ? sums.cost : sums.tokens;
-    };
+    const valueOf = (day) => useCost ? costOn(series, day) : tokensOn(series, day);
     const firstDay = Date.parse(`${series.firstDay ?? utcDay(ctx.now)}T00:00:00Z`);
     const windowDay = Date.parse(`${utcDay(ctx.windowStart)}T00:00:00Z`);
     const from = Math.max(
@@ -47808,7 +47866,7 @@ function detectCanaryUse(ctx) {
     if (!Number.isFinite(usedAt) && !lastUsed) continue;
     const first = Number.isFinite(usedAt) ? new Date(usedAt).toISOString() : lastUsed ?? "";
     let tokens = 0;
-    for (const day of series.carried?.values() ?? []) tokens += day.tokens;
+    for (const day of series.carried?.days ?? []) tokens += day?.[1] ?? 0;
     for (const day of series.days.values()) tokens += day.tokens;
     out.push(
       finding({
@@ -48011,9 +48069,6 @@ function fetchWindow(watermark, now, options = {}) {
   const from = Math.floor((Math.min(mark, until.getTime()) - overlap) / HOUR_MS4) * HOUR_MS4;
   return { since: new Date(Math.max(earliest, from)), until, backfill: false };
 }
-function usageBucketKey(r) {
-  return `${r.provider}\0${r.providerKeyId ?? ""}\0${r.model ?? ""}\0${r.operation}\0${r.project ?? ""}\0${r.start}\0${r.end}`;
-}
 function mergeUsageByKey(known, fresh, first) {
   const tree = /* @__PURE__ */ new Map();
   let runProvider;
@@ -48085,27 +48140,63 @@ function mergeEvents(known, fresh) {
     (a, b) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId)
   );
 }
-function changedUsage(known, fresh) {
-  const head = fresh[0];
-  if (head === void 0) return [];
-  let first = head.start;
-  let last = first;
-  for (const r of fresh) {
-    if (r.start < first) first = r.start;
-    if (r.start > last) last = r.start;
+var FreshBuckets = class {
+  /** Provider → key id ('' without one) → start → the fresh records of that start. */
+  filed = /* @__PURE__ */ new Map();
+  /** Only stored records in the fresh read's span of bucket starts can share a bucket with it. */
+  first;
+  last;
+  /** Fresh record → whether the latest stored copy met so far has the same content. */
+  met = /* @__PURE__ */ new Map();
+  constructor(fresh) {
+    let first = fresh[0]?.start ?? "";
+    let last = first;
+    for (const r of fresh) {
+      if (r.start < first) first = r.start;
+      if (r.start > last) last = r.start;
+      let byKey = this.filed.get(r.provider);
+      if (!byKey) {
+        byKey = /* @__PURE__ */ new Map();
+        this.filed.set(r.provider, byKey);
+      }
+      const keyId = r.providerKeyId ?? "";
+      let byStart = byKey.get(keyId);
+      if (!byStart) {
+        byStart = /* @__PURE__ */ new Map();
+        byKey.set(keyId, byStart);
+      }
+      const list2 = byStart.get(r.start);
+      if (list2) list2.push(r);
+      else byStart.set(r.start, [r]);
+    }
+    this.first = first;
+    this.last = last;
   }
-  const wanted = new Set(fresh.map(usageBucketKey));
-  const old = /* @__PURE__ */ new Map();
-  for (const r of known) {
-    if (r.start < first || r.start > last) continue;
-    const key = usageBucketKey(r);
-    if (wanted.has(key)) old.set(key, r);
+  /**
+   * Whether the fresh read has `stored`'s bucket (then the fresh record replaces it); notes
+   * whether their content is the same. A later stored copy overrides what an earlier one noted.
+   */
+  meet(stored) {
+    if (stored.start < this.first || stored.start > this.last) return false;
+    const list2 = this.filed.get(stored.provider)?.get(stored.providerKeyId ?? "")?.get(stored.start);
+    if (!list2) return false;
+    let found = false;
+    for (const r of list2)
+      if (sameBucket(r, stored)) {
+        this.met.set(r, sameContent(stored, r));
+        found = true;
+      }
+    return found;
   }
-  return fresh.filter((r) => {
-    const before = old.get(usageBucketKey(r));
-    return before === void 0 || !sameContent(before, r);
-  });
-}
+  /** Forgets every stored record met (a history read that starts over). */
+  forget() {
+    this.met.clear();
+  }
+  /** The records of `fresh` (all or some of this read's) that are new or changed. */
+  changed(fresh) {
+    return fresh.filter((r) => this.met.get(r) !== true);
+  }
+};
 function sameContent(a, b) {
   const x = a;
   const y = b;
@@ -48200,7 +48291,7 @@ function matchKeys(inventory, providerKeys) {
 }
 
 // src/analysis/usage-days.ts
-var USAGE_DAYS_VERSION = 1;
+var USAGE_DAYS_VERSION = 2;
 var dayStartMs = (day) => Date.parse(`${day}T00:00:00.000Z`);
 var dayOfMs = (ms) => new Date(ms).toISOString().slice(0, 10);
 function emptyUsageDays(from) {
@@ -48217,11 +48308,12 @@ function carryForward(input) {
     input.fresh,
     from > base.through ? from : base.through
   );
-  const kept = pruned(base, from);
-  const next = pruned(base, from);
-  const times = { parsed: /* @__PURE__ */ new Map(), days: /* @__PURE__ */ new Map() };
+  const kept = from > base.from ? pruned(base, from) : base;
+  const next = sharedDays(kept);
+  const times = { parsed: /* @__PURE__ */ new Map(), days: /* @__PURE__ */ new Map(), fromMs: dayStartMs(next.from) };
   let fits = true;
   const usage = [];
+  const folded = /* @__PURE__ */ new Map();
   for (const [provider, byKey] of merged) {
     for (const [keyId, records] of byKey) {
       let split2 = 0;
@@ -48231,8 +48323,9 @@ function carryForward(input) {
         if (records[mid].start < through) split2 = mid + 1;
         else hi = mid;
       }
-      const key = split2 > 0 && fits ? keyDaysOf(next, provider, keyId) : void 0;
+      const key = split2 > 0 && fits ? ownKeyDays(next, provider, keyId) : void 0;
       if (key && !fold(key, records, split2, times, fromMonthOf(from))) fits = false;
+      if (split2 > 0) folded.set(records, split2);
       for (let i = split2; i < records.length; i++) usage.push(records[i]);
     }
   }
@@ -48251,18 +48344,25 @@ function carryForward(input) {
     for (const e of snapshot.events) {
       if (!(Date.parse(e.at) < throughMs)) fits = false;
       if (e.providerKeyId === void 0 || !e.ip) continue;
-      const ips = keyDaysOf(next, e.provider, e.providerKeyId).ips;
+      const ips = ownKeyDays(next, e.provider, e.providerKeyId).ips;
       ips.set(e.ip, Math.max(ips.get(e.ip) ?? 0, snapshot.atMs));
     }
   }
+  if (fits && through !== base.through && input.offHours)
+    offHoursDays(next, input.offHours, merged, folded, throughMs);
   if (fits) {
-    next.through = through;
+    const carried = {
+      from: next.from,
+      through,
+      keys: next.keys,
+      rotations: next.rotations
+    };
     return {
-      earlier: next,
+      earlier: carried,
       usage,
       events: mergeEvents(laterEvents, input.freshEvents),
       rotations,
-      carry: next
+      carry: carried
     };
   }
   const raw = [];
@@ -48278,23 +48378,95 @@ function carryForward(input) {
     carry: void 0
   };
 }
-function keyDaysOf(days, provider, keyId) {
+function sharedDays(days) {
+  const keys = /* @__PURE__ */ new Map();
+  for (const [provider, byKey] of days.keys) keys.set(provider, new Map(byKey));
+  return { ...days, keys, rotations: new Map(days.rotations), owned: /* @__PURE__ */ new Set() };
+}
+function ownKeyDays(days, provider, keyId) {
   let byKey = days.keys.get(provider);
   if (!byKey) {
     byKey = /* @__PURE__ */ new Map();
     days.keys.set(provider, byKey);
   }
-  let key = byKey.get(keyId);
-  if (!key) {
-    key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
-    byKey.set(keyId, key);
-  }
+  const shared = byKey.get(keyId);
+  if (shared && days.owned.has(shared)) return shared;
+  const key = shared ? {
+    days: shared.days.slice(),
+    months: new Map(shared.months),
+    lastUsed: shared.lastUsed && { ...shared.lastUsed },
+    ips: new Map(shared.ips),
+    ...shared.offHours ? { offHours: shared.offHours } : {}
+  } : { days: [], months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
+  byKey.set(keyId, key);
+  days.owned.add(key);
   return key;
+}
+function offHoursDays(next, rules, merged, folded, throughMs) {
+  const locals = /* @__PURE__ */ new Map();
+  const localOf = (start, zone) => {
+    let byStart = locals.get(zone);
+    if (!byStart) {
+      byStart = /* @__PURE__ */ new Map();
+      locals.set(zone, byStart);
+    }
+    let local = byStart.get(start);
+    if (!local) {
+      local = localTime(new Date(start), zone);
+      byStart.set(start, local);
+    }
+    return local;
+  };
+  const dates = /* @__PURE__ */ new Map();
+  const dateIn = (zone) => {
+    if (!dates.has(zone)) {
+      let date;
+      try {
+        date = localTime(new Date(throughMs - 1), zone).date;
+      } catch {
+        date = void 0;
+      }
+      dates.set(zone, date);
+    }
+    return dates.get(zone);
+  };
+  for (const [provider, byKey] of next.keys)
+    for (const [keyId, key] of byKey)
+      if (key.offHours && !rules.get(provider)?.has(keyId))
+        delete ownKeyDays(next, provider, keyId).offHours;
+  for (const [provider, byKey] of rules)
+    for (const [keyId, rule] of byKey) {
+      const date = dateIn(rule.zone);
+      const old = next.keys.get(provider)?.get(keyId)?.offHours;
+      const same2 = old && old.zone === rule.zone && old.hours === rule.hours && old.date === date;
+      let day = same2 ? { ...old } : void 0;
+      const records = merged.get(provider)?.get(keyId) ?? [];
+      for (let i = (folded.get(records) ?? 0) - 1; i >= 0 && date !== void 0; i--) {
+        const u = records[i];
+        const tokens = u.inputTokens + u.outputTokens;
+        if ((u.requests ?? 0) + tokens === 0) continue;
+        const local = localOf(u.start, rule.zone);
+        if (local.date < date) break;
+        if (local.date !== date || withinHours(local.minutes, rule.start, rule.end)) continue;
+        day ??= { ...rule, date, buckets: 0, requests: 0, tokens: 0, first: u.start };
+        day.buckets++;
+        day.requests += u.requests ?? 0;
+        day.tokens += tokens;
+        if (u.start < day.first) day.first = u.start;
+      }
+      if (day === void 0 && old === void 0) continue;
+      const key = ownKeyDays(next, provider, keyId);
+      if (day) {
+        const { zone, hours, buckets, requests, tokens, first } = day;
+        key.offHours = { zone, hours, date: day.date, buckets, requests, tokens, first };
+      } else delete key.offHours;
+    }
 }
 function fold(key, records, count4, times, fromMonth) {
   let dayId = "";
   let nextDay = "";
   let dayStart = 0;
+  let dayIndex = 0;
   let cost = 0;
   let tokens = 0;
   let costed = false;
@@ -48307,16 +48479,20 @@ function fold(key, records, count4, times, fromMonth) {
     const u = records[i];
     let startOnDay = true;
     if (!(u.start < nextDay) || dayId === "") {
-      if (dayId !== "" && !store(key, dayId, cost, tokens, costed, firstUsed)) return false;
+      if (dayId !== "" && !store(key, dayIndex, dayStart, cost, tokens, costed, firstUsed))
+        return false;
       const day = dayOf(times, u.start);
       dayId = day.id;
       dayStart = day.start;
+      dayIndex = day.index;
       nextDay = day.next;
-      const known = key.days.get(dayId);
-      cost = known?.cost ?? 0;
-      tokens = known?.tokens ?? 0;
-      costed = known?.costed ?? false;
-      firstUsed = known?.firstUsed ?? Number.POSITIVE_INFINITY;
+      const known = key.days[dayIndex];
+      const knownCost = known?.[0] ?? null;
+      const knownFirst = known?.[2];
+      cost = knownCost ?? 0;
+      tokens = known?.[1] ?? 0;
+      costed = knownCost !== null;
+      firstUsed = knownFirst === void 0 ? Number.POSITIVE_INFINITY : dayStart + knownFirst;
       const monthOfDay = day.month;
       if (monthOfDay !== monthId) {
         if (monthId >= fromMonth) key.months.set(monthId, month);
@@ -48340,19 +48516,16 @@ function fold(key, records, count4, times, fromMonth) {
       if (end > lastEnd) lastEnd = end;
     }
   }
-  if (dayId !== "" && !store(key, dayId, cost, tokens, costed, firstUsed)) return false;
+  if (dayId !== "" && !store(key, dayIndex, dayStart, cost, tokens, costed, firstUsed)) return false;
   if (monthId !== "" && monthId >= fromMonth) key.months.set(monthId, month);
   if (lastStart > Number.NEGATIVE_INFINITY) key.lastUsed = { start: lastStart, end: lastEnd };
   return true;
 }
-function store(key, day, cost, tokens, costed, firstUsed) {
+function store(key, index, midnight, cost, tokens, costed, firstUsed) {
   if (!Number.isFinite(cost) || !Number.isFinite(tokens)) return false;
-  key.days.set(day, {
-    cost,
-    costed,
-    tokens,
-    firstUsed: firstUsed === Number.POSITIVE_INFINITY ? void 0 : firstUsed
-  });
+  if (!Number.isInteger(index) || index < 0) return false;
+  while (key.days.length < index) key.days.push(null);
+  key.days[index] = firstUsed === Number.POSITIVE_INFINITY ? [costed ? cost : null, tokens] : [costed ? cost : null, tokens, firstUsed - midnight];
   return true;
 }
 function dayOf(times, start) {
@@ -48363,6 +48536,7 @@ function dayOf(times, start) {
     day = {
       id,
       start: ms,
+      index: Math.round((ms - times.fromMs) / DAY_MS3),
       next: Number.isFinite(ms) ? dayOfMs(ms + DAY_MS3) : "",
       month: id.slice(0, 7)
     };
@@ -48413,21 +48587,24 @@ function parseTime2(times, at) {
 }
 function pruned(days, from) {
   const fromMs = dayStartMs(from);
+  const shift = Math.round((fromMs - dayStartMs(days.from)) / DAY_MS3);
   const fromMonth = fromMonthOf(from);
   const keys = /* @__PURE__ */ new Map();
   for (const [provider, byKey] of days.keys) {
     const copy = /* @__PURE__ */ new Map();
     for (const [keyId, key] of byKey) {
+      const days2 = shift > 0 ? key.days.slice(shift) : key.days.slice();
       const kept = {
-        days: /* @__PURE__ */ new Map(),
+        days: days2.some((d) => d !== null) ? days2 : [],
         months: /* @__PURE__ */ new Map(),
         lastUsed: key.lastUsed && key.lastUsed.start >= fromMs ? { ...key.lastUsed } : void 0,
-        ips: /* @__PURE__ */ new Map()
+        ips: /* @__PURE__ */ new Map(),
+        ...key.offHours ? { offHours: key.offHours } : {}
       };
-      for (const [day, sums] of key.days) if (day >= from) kept.days.set(day, sums);
       for (const [month, cost] of key.months) if (month >= fromMonth) kept.months.set(month, cost);
       for (const [ip, at] of key.ips) if (at >= fromMs) kept.ips.set(ip, at);
-      if (kept.days.size > 0 || kept.ips.size > 0 || kept.lastUsed) copy.set(keyId, kept);
+      if (kept.days.length > 0 || kept.ips.size > 0 || kept.lastUsed || kept.offHours)
+        copy.set(keyId, kept);
     }
     if (copy.size > 0) keys.set(provider, copy);
   }
@@ -48445,27 +48622,16 @@ function nextMonthOf(day) {
   return month === 12 ? `${year + 1}-01` : `${String(year)}-${String(month + 1).padStart(2, "0")}`;
 }
 function toUsageDaysJson(days) {
-  const fromMs = dayStartMs(days.from);
-  const midnights = /* @__PURE__ */ new Map();
   const keys = {};
   for (const [provider, byKey] of days.keys) {
     const out = {};
     for (const [keyId, key] of byKey) {
       const json = {};
-      if (key.days.size > 0) {
-        const list2 = [];
-        for (const [day, sums] of key.days) {
-          const midnight = parseDay(midnights, day);
-          const index = Math.round((midnight - fromMs) / DAY_MS3);
-          while (list2.length < index) list2.push(null);
-          const cost = sums.costed ? sums.cost : null;
-          list2[index] = sums.firstUsed === void 0 ? [cost, sums.tokens] : [cost, sums.tokens, sums.firstUsed - midnight];
-        }
-        json.days = list2;
-      }
+      if (key.days.length > 0) json.days = key.days.slice();
       if (key.months.size > 0) json.months = Object.fromEntries(key.months);
       if (key.lastUsed) json.last_used = [key.lastUsed.start, key.lastUsed.end];
       if (key.ips.size > 0) json.ips = Object.fromEntries(key.ips);
+      if (key.offHours) json.off_hours = { ...key.offHours };
       if (Object.keys(json).length > 0) out[keyId] = json;
     }
     if (Object.keys(out).length > 0) keys[provider] = out;
@@ -48488,15 +48654,14 @@ function fromUsageDaysJson(value2) {
     return void 0;
   if (typeof through !== "string" || !DAY_ID.test(through) || through < from) return void 0;
   if (Number.isNaN(dayStartMs(through)) || !isRecord(keys) || !isRecord(rotations)) return void 0;
-  const fromMs = dayStartMs(from);
+  const dayCount = Math.round((dayStartMs(through) - dayStartMs(from)) / DAY_MS3);
   const out = emptyUsageDays(from);
   out.through = through;
-  const dayIds = [];
   for (const [provider, byKey] of Object.entries(keys)) {
     if (!isRecord(byKey)) return void 0;
     const parsed = /* @__PURE__ */ new Map();
     for (const [keyId, json] of Object.entries(byKey)) {
-      const key = keyDaysFromJson(json, fromMs, through, dayIds);
+      const key = keyDaysFromJson(json, dayCount);
       if (!key) return void 0;
       parsed.set(keyId, key);
     }
@@ -48509,28 +48674,21 @@ function fromUsageDaysJson(value2) {
   }
   return out;
 }
-function keyDaysFromJson(json, fromMs, through, dayIds) {
+function keyDaysFromJson(json, dayCount) {
   if (!isRecord(json)) return void 0;
-  const key = { days: /* @__PURE__ */ new Map(), months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
+  const key = { days: [], months: /* @__PURE__ */ new Map(), lastUsed: void 0, ips: /* @__PURE__ */ new Map() };
   if (json.days !== void 0) {
-    if (!Array.isArray(json.days)) return void 0;
-    for (let i = 0; i < json.days.length; i++) {
-      const entry = json.days[i];
+    const days = json.days;
+    if (!Array.isArray(days) || days.length > dayCount || days.at(-1) === null) return void 0;
+    for (let i = 0; i < days.length; i++) {
+      const entry = days[i];
       if (entry === null) continue;
       if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return void 0;
-      const [cost, tokens, firstUsed] = entry;
-      if (!(cost === null || isNumber(cost)) || !isNumber(tokens)) return void 0;
-      if (firstUsed !== void 0 && !isNumber(firstUsed)) return void 0;
-      const midnight = fromMs + i * DAY_MS3;
-      const day = dayIds[i] ??= dayOfMs(midnight);
-      if (day >= through) return void 0;
-      key.days.set(day, {
-        cost: cost ?? 0,
-        costed: cost !== null,
-        tokens,
-        firstUsed: firstUsed === void 0 ? void 0 : midnight + firstUsed
-      });
+      const cost = entry[0];
+      if (!(cost === null || isNumber(cost)) || !isNumber(entry[1])) return void 0;
+      if (entry.length === 3 && !isNumber(entry[2])) return void 0;
     }
+    key.days = days;
   }
   if (json.months !== void 0) {
     if (!isRecord(json.months)) return void 0;
@@ -48552,7 +48710,89 @@ function keyDaysFromJson(json, fromMs, through, dayIds) {
       key.ips.set(ip, at);
     }
   }
+  if (json.off_hours !== void 0) {
+    const day = offHoursFromJson(json.off_hours);
+    if (!day) return void 0;
+    key.offHours = day;
+  }
   return key;
+}
+var isCount2 = (v) => Number.isSafeInteger(v) && v >= 0;
+function offHoursFromJson(value2) {
+  if (!isRecord(value2)) return void 0;
+  const { zone, hours, date, buckets, requests, tokens, first } = value2;
+  if (typeof zone !== "string" || typeof hours !== "string" || typeof first !== "string")
+    return void 0;
+  if (typeof date !== "string" || !DAY_ID.test(date)) return void 0;
+  if (!isCount2(buckets) || buckets < 1 || !isCount2(requests) || !isCount2(tokens)) return void 0;
+  return { zone, hours, date, buckets, requests, tokens, first };
+}
+
+// src/commands/audit-state.ts
+var STATE_FILE = "audit/state.json";
+var DAYS_MEMBER = ',\n  "usage_days": ';
+var END2 = "\n}\n";
+function readState(text) {
+  if (text === void 0) return { version: 1, providers: {} };
+  const at = text.endsWith(END2) ? text.indexOf(DAYS_MEMBER) : -1;
+  if (at >= 0) {
+    const head = parseState(`${text.slice(0, at)}${END2}`);
+    if (head) {
+      const days = {
+        text: text.slice(at + DAYS_MEMBER.length, -END2.length),
+        snapshot: head.snapshot
+      };
+      return { ...head.state, usage_days: days };
+    }
+  }
+  return parseState(text)?.state ?? { version: 1, providers: {} };
+}
+function parseState(text) {
+  try {
+    const value2 = JSON.parse(text);
+    if (typeof value2 !== "object" || value2 === null) return void 0;
+    const { providers, usage_days_snapshot: snapshot } = value2;
+    if (typeof providers !== "object" || providers === null || Array.isArray(providers))
+      return void 0;
+    return {
+      state: { version: 1, providers },
+      snapshot
+    };
+  } catch {
+    return void 0;
+  }
+}
+function formatState(state) {
+  const { usage_days: days, ...rest } = state;
+  const head = JSON.stringify(
+    days === void 0 ? rest : { ...rest, usage_days_snapshot: days.snapshot },
+    null,
+    2
+  );
+  if (days === void 0) return `${head}
+`;
+  return `${head.slice(0, -2)}${DAYS_MEMBER}${days.text}${END2}`;
+}
+function formatUsageDays(days) {
+  const line = (value2) => JSON.stringify(value2);
+  const { keys, ...meta } = days;
+  const parts = Object.entries(meta).map(([name, value2]) => `    ${line(name)}: ${line(value2)}`);
+  const providers = Object.entries(keys).map(([provider, byKey]) => {
+    const entries = Object.entries(byKey).map(
+      ([keyId, value2]) => `        ${line(keyId)}: ${line(value2)}`
+    );
+    return entries.length === 0 ? `      ${line(provider)}: {}` : `      ${line(provider)}: {
+${entries.join(",\n")}
+      }`;
+  });
+  parts.push(
+    providers.length === 0 ? '    "keys": {}' : `    "keys": {
+${providers.join(",\n")}
+    }`
+  );
+  return `{
+${parts.join(",\n")}
+  }`;
 }
 
 // src/ledger/chain.ts
@@ -49927,51 +50167,50 @@ function byLatest(prs) {
 import { createHash as createHash5 } from "node:crypto";
 var HISTORY_DAYS = 40;
 var USAGE_DAYS_DIGEST_FIELD = "usage_days_sha256";
-function usageDaysDigest(json) {
-  const hash = createHash5("sha256");
-  feed(hash, json);
-  return `sha256:${hash.digest("hex")}`;
-}
-function feed(hash, value2) {
-  if (typeof value2 !== "object" || value2 === null || Array.isArray(value2)) {
-    hash.update(JSON.stringify(value2) ?? "null");
-    return;
-  }
-  let first = true;
-  hash.update("{");
-  for (const key of Object.keys(value2).sort()) {
-    const item = value2[key];
-    if (item === void 0) continue;
-    hash.update(`${first ? "" : ","}${JSON.stringify(key)}:`);
-    first = false;
-    feed(hash, item);
-  }
-  hash.update("}");
+function usageDaysDigest(text) {
+  return `sha256:${createHash5("sha256").update(text).digest("hex")}`;
 }
 var historyFrom = (now) => utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS3));
+function utf8Text(bytes) {
+  const bom = bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191 ? 3 : 0;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + bom, bytes.byteLength - bom).toString("utf8");
+}
 async function readHistory(forge, readLocal, entries, options, log) {
   const from = historyFrom(options.now);
   if (options.carried !== void 0) {
     const checked = checkCarried(options.carried, entries, from, options);
-    const read2 = typeof checked === "string" ? { why: checked, tampered: false } : await readSnapshots(forge, readLocal, entries, checked.first, log, checked);
+    const read2 = typeof checked === "string" ? { why: checked, tampered: false } : await readSnapshots(forge, readLocal, entries, checked.first, log, checked, options.fresh);
     if (!("why" in read2)) return { ...read2, base: checked.base };
     const message = `the usage_days of audit/state.json were not used (${read2.why}); reading ${HISTORY_DAYS} days of snapshots instead`;
     if (read2.tampered) log.warning(message);
     else log.info(message);
   }
-  const full = await readSnapshots(forge, readLocal, entries, dayStartMs(from), log, void 0);
+  const full = await readSnapshots(
+    forge,
+    readLocal,
+    entries,
+    dayStartMs(from),
+    log,
+    void 0,
+    options.fresh
+  );
   if ("why" in full) throw new Error(full.why);
   return { ...full, base: emptyUsageDays(from) };
 }
 function checkCarried(value2, entries, from, options) {
-  if (typeof value2 !== "object" || value2 === null) return "not an object";
-  const { snapshot, ...json } = value2;
-  const base = fromUsageDaysJson(json);
+  let parsed;
+  try {
+    parsed = JSON.parse(value2.text);
+  } catch {
+    return "not valid JSON";
+  }
+  const base = fromUsageDaysJson(parsed);
+  const snapshot = value2.snapshot;
   if (!base || typeof snapshot !== "string") return "not in the expected form";
   if (base.from > from) return `they start on ${base.from}, after the history's ${from}`;
   if (base.through <= from) return `they end before the history's start, ${from}`;
-  if (base.through > utcDay(options.rawStart))
-    return `this run looks back to ${options.rawStart.toISOString()}, before their end ${base.through}`;
+  if (base.through > utcDay(options.windowStart))
+    return `this run looks back to ${options.windowStart.toISOString()}, before their end ${base.through}`;
   if (options.freshFirstStart !== void 0 && options.freshFirstStart < base.through)
     return `this run read usage from ${options.freshFirstStart}, before their end ${base.through}`;
   const holder = entries.findIndex((e) => e.sha256 === snapshot);
@@ -49979,9 +50218,10 @@ function checkCarried(value2, entries, from, options) {
   const first = dayStartMs(base.through);
   const holderAt = Date.parse(entries[holder].at);
   if (!(holderAt > first)) return `their snapshot was written before ${base.through}`;
-  return { base, json, holder, first };
+  return { base, text: value2.text, holder, first };
 }
-async function readSnapshots(forge, readLocal, entries, after, log, carried) {
+async function readSnapshots(forge, readLocal, entries, after, log, carried, fresh) {
+  fresh?.forget();
   const usage = [];
   const snapshots = [];
   const through = carried?.base.through;
@@ -49994,7 +50234,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
     const atMs = Date.parse(entry.at);
     if (carried ? !(atMs > after) : atMs < after) continue;
     const local = await readLocal(entry.path).catch(() => void 0);
-    const text = local !== void 0 ? new TextDecoder().decode(local) : await forge.readFile(entry.path);
+    const text = local !== void 0 ? utf8Text(local) : await forge.readFile(entry.path);
     read2++;
     let data;
     if (text === void 0) {
@@ -50009,7 +50249,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
       }
     }
     if (carried && i === carried.holder) {
-      if (data?.[USAGE_DAYS_DIGEST_FIELD] !== usageDaysDigest(carried.json))
+      if (data?.[USAGE_DAYS_DIGEST_FIELD] !== usageDaysDigest(carried.text))
         return { why: `they do not match the digest in ${entry.path}`, tampered: true };
       digestChecked = true;
     }
@@ -50028,6 +50268,7 @@ async function readSnapshots(forge, readLocal, entries, after, log, carried) {
             };
           continue;
         }
+        if (fresh?.meet(r)) continue;
         usage.push(r);
       }
       for (const e of p.events ?? []) events.push(e);
@@ -50049,56 +50290,7 @@ function unlessRepeated(value2, latest, now) {
 }
 
 // src/commands/audit.ts
-var STATE_FILE = "audit/state.json";
 var COMMIT_ATTEMPTS = 3;
-function readState(text) {
-  try {
-    const value2 = JSON.parse(text ?? "");
-    if (value2 && typeof value2 === "object" && value2.providers && typeof value2.providers === "object")
-      return {
-        version: 1,
-        providers: value2.providers,
-        ...value2.usage_days !== void 0 ? { usage_days: value2.usage_days } : {}
-      };
-  } catch {
-  }
-  return { version: 1, providers: {} };
-}
-function formatState(state) {
-  const { usage_days: days, ...rest } = state;
-  const head = JSON.stringify(rest, null, 2);
-  if (days === void 0) return `${head}
-`;
-  const line = (value2) => JSON.stringify(value2);
-  const parts = [];
-  if (typeof days === "object" && days !== null && !Array.isArray(days)) {
-    const { keys, ...meta } = days;
-    for (const [name, value2] of Object.entries(meta))
-      parts.push(`    ${line(name)}: ${line(value2)}`);
-    if (keys !== void 0) {
-      const providers = typeof keys === "object" && keys !== null && !Array.isArray(keys) ? Object.entries(keys).map(([provider, byKey]) => {
-        const entries = typeof byKey === "object" && byKey !== null && !Array.isArray(byKey) ? Object.entries(byKey).map(
-          ([keyId, value2]) => `        ${line(keyId)}: ${line(value2)}`
-        ) : void 0;
-        return entries === void 0 ? `      ${line(provider)}: ${line(byKey)}` : entries.length === 0 ? `      ${line(provider)}: {}` : `      ${line(provider)}: {
-${entries.join(",\n")}
-      }`;
-      }) : void 0;
-      parts.push(
-        providers === void 0 ? `    "keys": ${line(keys)}` : providers.length === 0 ? '    "keys": {}' : `    "keys": {
-${providers.join(",\n")}
-    }`
-      );
-    }
-  }
-  const body = parts.length > 0 ? `{
-${parts.join(",\n")}
-  }` : line(days);
-  return `${head.slice(0, -2)},
-  "usage_days": ${body}
-}
-`;
-}
 var sha256Hex = (data) => createHash6("sha256").update(data).digest("hex");
 async function audit(input, deps) {
   const closers = [];
@@ -50277,19 +50469,19 @@ async function runAudit(input, deps, closers) {
   const windowStart = new Date(
     Math.min(...reads.map((r) => Date.parse(r.window.since)), until.getTime())
   );
-  const rawFrom = rawStart(inventory, windowStart);
   let freshFirstStart;
   for (const u of newUsage)
     if (freshFirstStart === void 0 || u.start < freshFirstStart) freshFirstStart = u.start;
+  const freshBuckets = new FreshBuckets(newUsage);
   const history = await readHistory(
     forge,
     deps.readFile,
     ledger.entries,
-    { now, rawStart: rawFrom, freshFirstStart, carried: state.usage_days },
+    { now, windowStart, freshFirstStart, carried: state.usage_days, fresh: freshBuckets },
     log
   );
   const from = historyFrom(now);
-  const rawDay = utcDay(rawFrom);
+  const windowDay = utcDay(windowStart);
   const carried = carryForward({
     base: history.base,
     history: history.usage,
@@ -50297,7 +50489,8 @@ async function runAudit(input, deps, closers) {
     snapshots: history.snapshots,
     freshEvents: newEvents,
     from,
-    through: [rawDay, from, history.base.through].sort().at(-1) ?? rawDay
+    through: [windowDay, from, history.base.through].sort().at(-1) ?? windowDay,
+    offHours: offHoursRules(inventory, matches)
   });
   log.info(
     `history: ${history.read} snapshot(s) read${history.carried ? `, days before ${history.base.through} carried in ${STATE_FILE}` : ""}`
@@ -50413,7 +50606,7 @@ async function runAudit(input, deps, closers) {
         {
           window: r.window,
           keys: r.keys ? unlessRepeated(r.keys, history.latest.keys.get(r.id), now) : null,
-          usage: changedUsage(history.usage, r.usage),
+          usage: freshBuckets.changed(r.usage),
           events: r.events.filter((e) => !knownEvents.has(`${e.provider}\0${e.eventId}`)),
           requests: r.requests,
           notes: r.notes
@@ -50462,7 +50655,7 @@ async function runAudit(input, deps, closers) {
       fingerprint: f.fingerprint,
       numbers: f.numbers
     })),
-    ...usageDays?.digest !== void 0 ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {},
+    ...usageDays && "digest" in usageDays ? { [USAGE_DAYS_DIGEST_FIELD]: usageDays.digest } : {},
     // Event findings without an issue yet: the next run plans them again (pending-findings.ts).
     ...pending.length > 0 ? { pending: pendingJson(pending) } : {}
   };
@@ -50499,7 +50692,7 @@ async function runAudit(input, deps, closers) {
         })
       )
     };
-    const days = head === firstHead ? usageDays && (usageDays.json ? { ...usageDays.json, snapshot: snapshot2.entry.sha256 } : usageDays.keep) : stateThen.usage_days;
+    const days = head === firstHead ? usageDays && ("digest" in usageDays ? { text: usageDays.text, snapshot: snapshot2.entry.sha256 } : usageDays.keep) : stateThen.usage_days;
     if (days !== void 0) nextState.usage_days = days;
     const files = [
       { path: snapshot2.path, content: new TextDecoder().decode(snapshot2.bytes) },
@@ -50663,8 +50856,7 @@ function chartFor(series, now, keyId) {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const days = Array.from({ length: 30 }, (_, i) => {
     const day = new Date(today - (29 - i) * DAY_MS3).toISOString().slice(0, 10);
-    const sums = sumsOn(series, day);
-    return { day, value: sums === void 0 ? 0 : useCost ? sums.cost : sums.tokens };
+    return { day, value: useCost ? costOn(series, day) : tokensOn(series, day) };
   });
   if (days.every((d) => d.value === 0)) return "";
   return dailyChart(
@@ -50747,8 +50939,8 @@ function nextUsageDays(base, carried, state) {
   if (!carry) return void 0;
   if (base && carry.from === base.from && carry.through === base.through)
     return { keep: state.usage_days };
-  const json = toUsageDaysJson(carry);
-  return { json, digest: usageDaysDigest(json) };
+  const text = formatUsageDays(toUsageDaysJson(carry));
+  return { text, digest: usageDaysDigest(text) };
 }
 function lastUseRecords(earlier) {
   const out = [];
