@@ -32,6 +32,27 @@ export function localTime(at: Date, timeZone: string): { date: string; minutes: 
   }
 }
 
+/**
+ * localTime of ISO start strings, each (zone, start) converted once: keys' hourly buckets share
+ * their start times, and Intl formatting is the costly part of counting off-hours use.
+ */
+export function localTimes(): (start: string, zone: string) => { date: string; minutes: number } {
+  const locals = new Map<string, Map<string, { date: string; minutes: number }>>()
+  return (start, zone) => {
+    let byStart = locals.get(zone)
+    if (!byStart) {
+      byStart = new Map()
+      locals.set(zone, byStart)
+    }
+    let local = byStart.get(start)
+    if (!local) {
+      local = localTime(new Date(start), zone)
+      byStart.set(start, local)
+    }
+    return local
+  }
+}
+
 /** `YYYY-MM-DD` of an instant in UTC. */
 export const utcDay = (at: Date): string => at.toISOString().slice(0, 10)
 

@@ -1,6 +1,6 @@
 import type { AuditEvent, UsageRecord } from '../records.js'
 import { mergeEvents, mergeUsageByKey, type UsageByKey } from './fetch-window.js'
-import { DAY_MS, localTime, withinHours } from './time.js'
+import { DAY_MS, localTime, localTimes, withinHours } from './time.js'
 import { isRecord } from '../is-record.js'
 
 /**
@@ -26,7 +26,7 @@ export const USAGE_DAYS_VERSION = 2
  * records in series order, or null when none of them reported a cost; `tokens` is
  * Σ (inputTokens + outputTokens); `firstUsed` the earliest used start, in milliseconds after
  * the day's midnight. Kept in this form in memory too: an hourly run reads 40 days of every key
- * and turning each into an object of its own cost it more than reading them.
+ * and turning each into an object of its own cost the run more than reading them.
  */
 export type DaySums =
   [cost: number | null, tokens: number] | [cost: number | null, tokens: number, firstUsed: number]
@@ -280,20 +280,7 @@ function offHoursDays(
   folded: ReadonlyMap<readonly UsageRecord[], number>,
   throughMs: number,
 ): void {
-  const locals = new Map<string, Map<string, { date: string; minutes: number }>>()
-  const localOf = (start: string, zone: string) => {
-    let byStart = locals.get(zone)
-    if (!byStart) {
-      byStart = new Map()
-      locals.set(zone, byStart)
-    }
-    let local = byStart.get(start)
-    if (!local) {
-      local = localTime(new Date(start), zone)
-      byStart.set(start, local)
-    }
-    return local
-  }
+  const localOf = localTimes()
   const dates = new Map<string, string | undefined>()
   const dateIn = (zone: string) => {
     if (!dates.has(zone)) {

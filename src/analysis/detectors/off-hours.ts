@@ -1,6 +1,6 @@
 import { parseActiveHours } from '../../inventory/policy.js'
 import { finding, type AuditFinding } from '../audit-findings.js'
-import { localTime, withinHours } from '../time.js'
+import { localTime, localTimes, withinHours } from '../time.js'
 import type { UsageRecord } from '../../records.js'
 import type { Inventory } from '../../inventory/types.js'
 import type { OffHoursRule } from '../usage-days.js'
@@ -59,22 +59,7 @@ export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
   const defaultZone = ctx.inventory.defaults?.timezone ?? 'UTC'
   // Per timezone: the local day holding the window start, and an instant before its midnight.
   const firstDays = new Map<string, { date: string; bound: number }>()
-  // Keys' hourly buckets share their start times: convert each (zone, start) once per run,
-  // not once per record (Intl formatting is the costly part of this detector).
-  const locals = new Map<string, Map<string, { date: string; minutes: number }>>()
-  const localTimeOf = (start: string, zone: string) => {
-    let byStart = locals.get(zone)
-    if (!byStart) {
-      byStart = new Map()
-      locals.set(zone, byStart)
-    }
-    let local = byStart.get(start)
-    if (!local) {
-      local = localTime(new Date(start), zone)
-      byStart.set(start, local)
-    }
-    return local
-  }
+  const localTimeOf = localTimes()
   for (const key of keyViews(ctx)) {
     const hours = key.workflow?.active_hours
     if (!hours) continue
