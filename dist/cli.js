@@ -47042,6 +47042,22 @@ function localTime(at, timeZone) {
     minutes: Number(parts.hour) * 60 + Number(parts.minute)
   };
 }
+function localTimes() {
+  const locals = /* @__PURE__ */ new Map();
+  return (start, zone) => {
+    let byStart = locals.get(zone);
+    if (!byStart) {
+      byStart = /* @__PURE__ */ new Map();
+      locals.set(zone, byStart);
+    }
+    let local = byStart.get(start);
+    if (!local) {
+      local = localTime(new Date(start), zone);
+      byStart.set(start, local);
+    }
+    return local;
+  };
+}
 var utcDay = (at) => at.toISOString().slice(0, 10);
 var utcMonth = (at) => at.toISOString().slice(0, 7);
 var DAY_MS3 = 864e5;
@@ -47576,20 +47592,7 @@ function detectOffHours(ctx) {
   const out = [];
   const defaultZone = ctx.inventory.defaults?.timezone ?? "UTC";
   const firstDays = /* @__PURE__ */ new Map();
-  const locals = /* @__PURE__ */ new Map();
-  const localTimeOf = (start, zone) => {
-    let byStart = locals.get(zone);
-    if (!byStart) {
-      byStart = /* @__PURE__ */ new Map();
-      locals.set(zone, byStart);
-    }
-    let local = byStart.get(start);
-    if (!local) {
-      local = localTime(new Date(start), zone);
-      byStart.set(start, local);
-    }
-    return local;
-  };
+  const localTimeOf = localTimes();
   for (const key of keyViews(ctx)) {
     const hours = key.workflow?.active_hours;
     if (!hours) continue;
@@ -48403,20 +48406,7 @@ function ownKeyDays(days, provider, keyId) {
   return key;
 }
 function offHoursDays(next, rules, merged, folded, throughMs) {
-  const locals = /* @__PURE__ */ new Map();
-  const localOf = (start, zone) => {
-    let byStart = locals.get(zone);
-    if (!byStart) {
-      byStart = /* @__PURE__ */ new Map();
-      locals.set(zone, byStart);
-    }
-    let local = byStart.get(start);
-    if (!local) {
-      local = localTime(new Date(start), zone);
-      byStart.set(start, local);
-    }
-    return local;
-  };
+  const localOf = localTimes();
   const dates = /* @__PURE__ */ new Map();
   const dateIn = (zone) => {
     if (!dates.has(zone)) {
