@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { createHash } from 'node:crypto'
 import { carryForward, emptyUsageDays, toUsageDaysJson } from '../../src/analysis/usage-days.js'
 import { formatUsageDays } from '../../src/commands/audit-state.js'
 import { changedUsage, FreshBuckets } from '../../src/analysis/fetch-window.js'
@@ -98,6 +99,17 @@ async function read(
   )
   return { reads, lines, result }
 }
+
+describe('usageDaysDigest', () => {
+  it('is the SHA-256 of the text in UTF-8, ASCII or not', () => {
+    const sha = (text: string) =>
+      `sha256:${createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex')}`
+    for (const text of ['{"keys":{}}', '{"keys":{"clé":1}}', '{"keys":{"\u{1F511}":1}}', ''])
+      expect(usageDaysDigest(text)).toBe(sha(text))
+    // Latin-1 alone would hash "ā" (U+0101) as the byte 0x01: the digest must tell them apart.
+    expect(usageDaysDigest('"\u0101"')).not.toBe(usageDaysDigest('"\u0001"'))
+  })
+})
 
 describe('readHistory', () => {
   it('reads only the snapshots written after the carried days', async () => {

@@ -36,12 +36,17 @@ export const HISTORY_DAYS = 40
 export const USAGE_DAYS_DIGEST_FIELD = 'usage_days_sha256'
 
 /**
- * `sha256:` + hex of the carried days' text, exactly as audit/state.json holds it
- * (audit-state.ts): what a run checks is the bytes it then parses.
+ * `sha256:` + hex of the carried days' text in UTF-8, exactly as audit/state.json holds it
+ * (audit-state.ts): what a run checks is the bytes it then parses. Text that is all ASCII (the
+ * usual case: numbers, dates, ids) is hashed as Latin-1, the same bytes without the UTF-8
+ * encoder, which took ten times as long as the hashing on a megabyte.
  */
 export function usageDaysDigest(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`
+  const encoding = NOT_ASCII.test(text) ? 'utf8' : 'latin1'
+  return `sha256:${createHash('sha256').update(text, encoding).digest('hex')}`
 }
+
+const NOT_ASCII = /[\u0080-\uffff]/
 
 /** The first UTC day of the history for a run at `now`. */
 export const historyFrom = (now: Date): string =>
