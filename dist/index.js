@@ -82948,8 +82948,10 @@ import { createHash as createHash5 } from "node:crypto";
 var HISTORY_DAYS = 40;
 var USAGE_DAYS_DIGEST_FIELD = "usage_days_sha256";
 function usageDaysDigest(text) {
-  return `sha256:${createHash5("sha256").update(text).digest("hex")}`;
+  const encoding = NOT_ASCII.test(text) ? "utf8" : "latin1";
+  return `sha256:${createHash5("sha256").update(text, encoding).digest("hex")}`;
 }
+var NOT_ASCII = /[\u0080-\uffff]/;
 var historyFrom = (now) => utcDay(new Date(now.getTime() - HISTORY_DAYS * DAY_MS));
 function utf8Text(bytes) {
   const bom = bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191 ? 3 : 0;
