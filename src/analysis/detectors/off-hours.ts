@@ -51,8 +51,9 @@ function isTimeZone(zone: string): boolean {
 /**
  * `off-hours`: usage in hours outside the workflow's active_hours, in its timezone (which
  * may wrap midnight and moves with DST). One finding per key and local day, for the local days
- * this run's new data falls in, each counted whole (window.ts: those records are held raw), so
- * a day's numbers never shrink from one run to the next.
+ * this run's new data falls in, each counted whole (window.ts: the records from the carried
+ * days' end are raw, the day's hours before it come carried with them), so a day's numbers
+ * never shrink from one run to the next.
  */
 export function detectOffHours(ctx: DetectorContext): AuditFinding[] {
   const out: AuditFinding[] = []
