@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import {
-  changedUsage,
   fetchWindow,
+  FreshBuckets,
   mergeEvents,
   mergeUsage,
   mergeUsageByKey,
@@ -12,6 +12,13 @@ import { canonicalJson } from '../../src/ledger/canonical-json.js'
 import type { UsageRecord } from '../../src/records.js'
 
 const NOW = new Date('2026-11-27T12:34:56Z')
+
+/** The records of `fresh` that are new or changed against `known`, as an audit finds them. */
+function changedUsage(known: readonly UsageRecord[], fresh: readonly UsageRecord[]) {
+  const buckets = new FreshBuckets(fresh)
+  for (const r of known) buckets.meet(r)
+  return buckets.changed(fresh)
+}
 
 const record = (
   start: string,
@@ -146,7 +153,7 @@ describe('mergeUsageByKey', () => {
   }
 
   it.each([1, 2, 3, 4, 5])(
-    'changedUsage keeps the fresh records a bucket-key comparison keeps (seed %d)',
+    'FreshBuckets keeps the fresh records a bucket-key comparison keeps (seed %d)',
     (seed) => {
       // Arrange: the known read as snapshots give it back (canonical JSON, a few records twice
       // with the later copy changed), and fresh records of which some changed.
@@ -155,7 +162,7 @@ describe('mergeUsageByKey', () => {
       for (let i = 0; i < stored.length; i += 17)
         stored.push({ ...(stored[i] as UsageRecord), outputTokens: 7 })
       const read = fresh.map((r, i) => (i % 5 === 0 ? { ...r, inputTokens: r.inputTokens + 1 } : r))
-      // The comparison changedUsage made before: one key string per record, canonical JSON.
+      // The comparison the audit made before: one key string per record, canonical JSON.
       const latest = new Map(stored.map((r) => [usageBucketKey(r), r]))
       const reference = read.filter((r) => {
         const before = latest.get(usageBucketKey(r))
@@ -190,9 +197,8 @@ describe('mergeUsageByKey', () => {
   )
 })
 
-describe('changedUsage against history read back from snapshots', () => {
+describe('FreshBuckets against history read back from snapshots', () => {
   it('treats a record with the same content in another key order as unchanged', async () => {
-    const { changedUsage } = await import('../../src/analysis/fetch-window.js')
     const { canonicalJson } = await import('../../src/ledger/canonical-json.js')
     const fresh = {
       provider: 'openai',

@@ -268,16 +268,6 @@ export function mergeEvents(
   )
 }
 
-/** The records of `fresh` that are new or changed relative to `known` (a later copy in `known` wins). */
-export function changedUsage(
-  known: readonly UsageRecord[],
-  fresh: readonly UsageRecord[],
-): UsageRecord[] {
-  const buckets = new FreshBuckets(fresh)
-  for (const r of known) buckets.meet(r)
-  return buckets.changed(fresh)
-}
-
 /**
  * A run's fresh records filed by bucket, to meet the stored copies of the same buckets as the
  * history is read (audit-history.ts): a stored record whose bucket the fresh read has is
